@@ -1,0 +1,126 @@
+// Package bootstrap encodes the message that tells the runtime's
+// re-executed child which namespaces to join and create before Go starts
+// (see libcontainer/nsenter/bootstrap.h, whose constants these mirror), and
+// reads the child's answers.
+package bootstrap
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// EnvFD names the environment variable that carries the fd of the
+// runtime's socket in the child.
+const EnvFD = "_CORRAL_BOOTSTRAP"
+
+const (
+	magic     = 0x31524c43
+	headerLen = 8
+	// MaxLen is the largest message the child accepts.
+	MaxLen = 65536
+	// MaxJoin is the most namespaces one message can join.
+	MaxJoin = 16
+	// MaxTimeOffsets is the longest time offsets text.
+	MaxTimeOffsets = 256
+
+	recUnshare = 1
+	recJoin    = 2
+	recTimens  = 3
+	recFork    = 4
+	recRoot    = 5
+)
+
+// Sync message types exchanged with the C bootstrap.
+const (
+	SyncUsermap    = 1
+	SyncUsermapAck = 2
+	SyncPid        = 3
+	SyncError      = 4
+)
+
+// Join is a namespace to enter: fd is the child's descriptor of it.
+type Join struct {
+	Type uint32 // a CLONE_NEW* flag
+	FD   int32
+}
+
+// Message is what the child does before Go starts.
+type Message struct {
+	Join        []Join // in this order, user namespace first
+	Unshare     uint32 // CLONE_NEW* flags of namespaces to create
+	TimeOffsets string // "monotonic 1 0\nboottime 2 0\n"
+	Fork        bool   // fork so the process enters the new pid/time namespace
+	Root        bool   // become uid/gid 0 once in the user namespace
+}
+
+// Encode returns the wire form of m.
+func (m *Message) Encode() ([]byte, error) {
+	if len(m.Join) > MaxJoin {
+		return nil, fmt.Errorf("bootstrap: %d namespaces to join, at most %d", len(m.Join), MaxJoin)
+	}
+	if len(m.TimeOffsets) > MaxTimeOffsets {
+		return nil, fmt.Errorf("bootstrap: time offsets of %d bytes, at most %d", len(m.TimeOffsets), MaxTimeOffsets)
+	}
+	b := make([]byte, headerLen, 128)
+	ne := binary.NativeEndian
+	rec := func(typ uint16, val []byte) {
+		b = ne.AppendUint16(b, typ)
+		b = ne.AppendUint16(b, uint16(len(val)))
+		b = append(b, val...)
+	}
+	for _, j := range m.Join {
+		v := ne.AppendUint32(nil, j.Type)
+		rec(recJoin, ne.AppendUint32(v, uint32(j.FD)))
+	}
+	if m.Unshare != 0 {
+		rec(recUnshare, ne.AppendUint32(nil, m.Unshare))
+	}
+	if m.TimeOffsets != "" {
+		rec(recTimens, []byte(m.TimeOffsets))
+	}
+	if m.Fork {
+		rec(recFork, []byte{1})
+	}
+	if m.Root {
+		rec(recRoot, []byte{1})
+	}
+	ne.PutUint32(b[0:], magic)
+	ne.PutUint32(b[4:], uint32(len(b)))
+	return b, nil
+}
+
+// ErrBootstrap wraps the failures the C bootstrap reports.
+var ErrBootstrap = errors.New("bootstrap")
+
+// ReadSync reads one message from the child. A SyncError message is
+// returned as an error carrying the child's text.
+func ReadSync(r io.Reader) (typ uint32, value int32, err error) {
+	var hdr [8]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return 0, 0, err
+	}
+	typ = binary.NativeEndian.Uint32(hdr[0:])
+	value = int32(binary.NativeEndian.Uint32(hdr[4:]))
+	if typ == SyncError {
+		if value < 0 || value > 4096 {
+			return 0, 0, fmt.Errorf("%w: error of %d bytes", ErrBootstrap, value)
+		}
+		msg := make([]byte, value)
+		if _, err := io.ReadFull(r, msg); err != nil {
+			return 0, 0, fmt.Errorf("%w: truncated error: %w", ErrBootstrap, err)
+		}
+		return 0, 0, fmt.Errorf("%w: %s", ErrBootstrap, msg)
+	}
+	return typ, value, nil
+}
+
+// WriteSync sends one message to the child.
+func WriteSync(w io.Writer, typ uint32, value int32) error {
+	var b [8]byte
+	binary.NativeEndian.PutUint32(b[0:], typ)
+	binary.NativeEndian.PutUint32(b[4:], uint32(value))
+	_, err := w.Write(b[:])
+	return err
+}

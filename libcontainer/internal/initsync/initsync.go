@@ -1,0 +1,146 @@
+// Package initsync is the ordered conversation between the runtime and a
+// container's init (or an exec'd process) once Go runs in the child:
+// length-prefixed JSON messages on the socket the bootstrap used. Errors
+// travel as structured values so the runtime can report them by field and
+// path, and match them with errors.Is against errnos.
+package initsync
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"syscall"
+)
+
+// Kind is the type of a message.
+type Kind string
+
+// The messages, in the order they are exchanged.
+const (
+	// Config: runtime -> child, the setup to do (a Setup).
+	Config Kind = "config"
+	// Hooks: child -> runtime, mounts are ready; run the prestart,
+	// createRuntime and createContainer hooks.
+	Hooks Kind = "hooks"
+	// HooksDone: runtime -> child, the hooks ran.
+	HooksDone Kind = "hooks-done"
+	// Ready: child -> runtime, setup is complete; init now waits for
+	// start, an exec'd process execs.
+	Ready Kind = "ready"
+	// Error: child -> runtime, setup failed (an Error).
+	Error Kind = "error"
+)
+
+// maxMessage bounds a message so a confused peer cannot make us allocate
+// without limit.
+const maxMessage = 16 << 20
+
+// Message is one frame.
+type Message struct {
+	Kind  Kind            `json:"kind"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	Error *InitError      `json:"error,omitempty"`
+}
+
+// InitError is a failure of the child's setup.
+type InitError struct {
+	// Step is the setup step that failed ("mount", "pivot_root", ...).
+	Step string `json:"step"`
+	// Message says what failed, naming the field and value.
+	Message string `json:"message"`
+	// Errno is the kernel's error, if any.
+	Errno syscall.Errno `json:"errno,omitempty"`
+}
+
+func (e *InitError) Error() string { return e.Message }
+
+// Unwrap lets errors.Is match the kernel's errno.
+func (e *InitError) Unwrap() error {
+	if e.Errno == 0 {
+		return nil
+	}
+	return e.Errno
+}
+
+// NewError builds the InitError of a step from err, keeping its errno.
+func NewError(step string, err error) *InitError {
+	e := &InitError{Step: step, Message: err.Error()}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		e.Errno = errno
+	}
+	return e
+}
+
+// Send writes a message of kind k carrying v (which may be nil).
+func Send(w io.Writer, k Kind, v any) error {
+	m := Message{Kind: k}
+	if ie, ok := v.(*InitError); ok {
+		m.Error = ie
+	} else if v != nil {
+		b, err := json.Marshal(v)
+		if err != nil {
+			return fmt.Errorf("encode %s message: %w", k, err)
+		}
+		m.Data = b
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return fmt.Errorf("encode %s message: %w", k, err)
+	}
+	frame := make([]byte, 4, 4+len(b))
+	binary.BigEndian.PutUint32(frame, uint32(len(b)))
+	frame = append(frame, b...)
+	if _, err := w.Write(frame); err != nil {
+		return fmt.Errorf("send %s message: %w", k, err)
+	}
+	return nil
+}
+
+// Recv reads the next message. An Error message is returned as its
+// *InitError.
+func Recv(r io.Reader) (*Message, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > maxMessage {
+		return nil, fmt.Errorf("message of %d bytes exceeds %d", n, maxMessage)
+	}
+	b := make([]byte, n)
+	if _, err := io.ReadFull(r, b); err != nil {
+		return nil, fmt.Errorf("truncated message: %w", err)
+	}
+	var m Message
+	if err := json.Unmarshal(b, &m); err != nil {
+		return nil, fmt.Errorf("decode message: %w", err)
+	}
+	if m.Kind == Error {
+		if m.Error == nil {
+			return nil, errors.New("error message without an error")
+		}
+		return nil, m.Error
+	}
+	return &m, nil
+}
+
+// Expect reads the next message and checks its kind, decoding its data
+// into v when v is not nil.
+func Expect(r io.Reader, k Kind, v any) error {
+	m, err := Recv(r)
+	if err != nil {
+		return err
+	}
+	if m.Kind != k {
+		return fmt.Errorf("expected %s message, got %s", k, m.Kind)
+	}
+	if v != nil {
+		if err := json.Unmarshal(m.Data, v); err != nil {
+			return fmt.Errorf("decode %s message: %w", k, err)
+		}
+	}
+	return nil
+}

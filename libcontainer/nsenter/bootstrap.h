@@ -1,0 +1,54 @@
+/*
+ * The bootstrap message: what the runtime tells its re-executed child to do
+ * before the Go runtime starts. Its Go encoder is
+ * libcontainer/internal/bootstrap; the two must agree on every constant.
+ *
+ * Layout (native endian):
+ *   u32 magic, u32 total length (header included, at most BOOTSTRAP_MAX)
+ *   records: u16 type, u16 value length, value bytes (no padding)
+ */
+#ifndef CORRAL_BOOTSTRAP_H
+#define CORRAL_BOOTSTRAP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define BOOTSTRAP_MAGIC 0x31524c43u /* "CLR1" */
+#define BOOTSTRAP_HEADER 8
+#define BOOTSTRAP_MAX 65536
+#define BOOTSTRAP_MAX_JOIN 16
+#define BOOTSTRAP_MAX_OFFSETS 256
+
+/* Record types. */
+#define REC_UNSHARE 1 /* u32: CLONE_NEW* flags to unshare */
+#define REC_JOIN 2    /* u32 nstype, s32 fd: setns(fd, nstype), in order */
+#define REC_TIMENS 3  /* text for /proc/self/timens_offsets */
+#define REC_FORK 4    /* u8: fork so the process is inside the new pid or time namespace */
+#define REC_ROOT 5    /* u8: become uid/gid 0 of the user namespace once joined */
+
+/* Messages on the socket between the runtime and the bootstrap: u32 type,
+ * s32 value; an error is followed by value bytes of text. */
+#define SYNC_USERMAP 1     /* child asks the runtime to write its id maps */
+#define SYNC_USERMAP_ACK 2 /* runtime: maps written */
+#define SYNC_PID 3         /* value: the pid that runs Go's init, in the runtime's pid namespace */
+#define SYNC_ERROR 4       /* value: length of the text that follows */
+
+struct bootstrap {
+	uint32_t unshare;
+	int njoin;
+	struct {
+		uint32_t type;
+		int32_t fd;
+	} join[BOOTSTRAP_MAX_JOIN];
+	char timens[BOOTSTRAP_MAX_OFFSETS + 1];
+	int fork;
+	int root;
+};
+
+/*
+ * bootstrap_parse decodes buf[0:len] into b. It returns 0, or -1 with a
+ * message in err; it never reads outside buf.
+ */
+int bootstrap_parse(const uint8_t *buf, size_t len, struct bootstrap *b, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * The part of a container's bootstrap that must run before the Go runtime
+ * starts threads: setns(2) into a user or mount namespace and unshare(2)
+ * of a user namespace are refused to multi-threaded processes. It joins
+ * and creates the namespaces the bootstrap message names, user namespace
+ * first, and forks once when the process must be inside a new pid or time
+ * namespace. Everything else is done in Go.
+ *
+ * It does nothing unless the runtime set _CORRAL_BOOTSTRAP, so a program
+ * that imports this package pays for one getenv.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "bootstrap.h"
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+static int sync_fd = -1;
+
+static void write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(1);
+		p += n;
+		len -= (size_t)n;
+	}
+}
+
+static int read_all(int fd, void *buf, size_t len)
+{
+	char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static void send_sync(uint32_t type, int32_t value)
+{
+	struct {
+		uint32_t type;
+		int32_t value;
+	} m = { type, value };
+	write_all(sync_fd, &m, sizeof(m));
+}
+
+/* bail reports a failure to the runtime, which turns it into the error of
+ * the operation, and exits. */
+static void __attribute__((noreturn, format(printf, 1, 2))) bail(const char *fmt, ...)
+{
+	char msg[512];
+	int saved = errno, n;
+	va_list ap;
+
+	va_start(ap, fmt);
+	errno = saved;
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (n >= (int)sizeof(msg))
+		n = sizeof(msg) - 1;
+	if (sync_fd >= 0) {
+		send_sync(SYNC_ERROR, n);
+		write_all(sync_fd, msg, (size_t)n);
+	} else {
+		fprintf(stderr, "corral bootstrap: %s\n", msg);
+	}
+	_exit(1);
+}
+
+static const char *ns_name(uint32_t type)
+{
+	switch (type) {
+	case CLONE_NEWUSER:
+		return "user";
+	case CLONE_NEWNS:
+		return "mnt";
+	case CLONE_NEWPID:
+		return "pid";
+	case CLONE_NEWNET:
+		return "net";
+	case CLONE_NEWIPC:
+		return "ipc";
+	case CLONE_NEWUTS:
+		return "uts";
+	case CLONE_NEWCGROUP:
+		return "cgroup";
+	case CLONE_NEWTIME:
+		return "time";
+	}
+	return "unknown";
+}
+
+static void read_bootstrap(struct bootstrap *b)
+{
+	static uint8_t buf[BOOTSTRAP_MAX];
+	char err[256];
+	uint32_t len;
+
+	if (read_all(sync_fd, buf, BOOTSTRAP_HEADER) < 0)
+		bail("read bootstrap header: %m");
+	memcpy(&len, buf + 4, sizeof(len));
+	if (len < BOOTSTRAP_HEADER || len > BOOTSTRAP_MAX)
+		bail("bootstrap: message length %u out of range", len);
+	if (read_all(sync_fd, buf + BOOTSTRAP_HEADER, len - BOOTSTRAP_HEADER) < 0)
+		bail("read bootstrap message: %m");
+	if (bootstrap_parse(buf, len, b, err, sizeof(err)) < 0)
+		bail("%s", err);
+}
+
+static void join_namespaces(const struct bootstrap *b)
+{
+	for (int i = 0; i < b->njoin; i++) {
+		if (setns(b->join[i].fd, (int)b->join[i].type) < 0)
+			bail("join %s namespace: %m", ns_name(b->join[i].type));
+		close(b->join[i].fd);
+	}
+}
+
+static void write_timens_offsets(const char *offsets)
+{
+	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		bail("open /proc/self/timens_offsets: %m");
+	if (write(fd, offsets, strlen(offsets)) < 0)
+		bail("write time namespace offsets %s: %m", offsets);
+	close(fd);
+}
+
+/* fork_into_namespaces makes a child that is the runtime's own child
+ * (CLONE_PARENT), so that the runtime waits for it directly and no
+ * intermediate process stays behind. Returns in the child only. */
+static void fork_into_namespaces(void)
+{
+	long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+
+	if (pid < 0)
+		bail("fork into the new namespaces: %m");
+	if (pid > 0) {
+		send_sync(SYNC_PID, (int32_t)pid);
+		_exit(0);
+	}
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		_exit(1);
+}
+
+void corral_nsenter(void)
+{
+	struct bootstrap b;
+	const char *env = getenv("_CORRAL_BOOTSTRAP");
+	char *end;
+	long fd;
+	uint32_t rest;
+
+	if (env == NULL)
+		return;
+	errno = 0;
+	fd = strtol(env, &end, 10);
+	if (errno != 0 || *end != '\0' || end == env || fd < 3 || fd > 1 << 20)
+		bail("_CORRAL_BOOTSTRAP=%s is not a file descriptor", env);
+	sync_fd = (int)fd;
+
+	/* Until it execs, this process holds the runtime's memory and fds:
+	 * nothing in the container may ptrace it or open its /proc files. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		bail("prctl(PR_SET_DUMPABLE): %m");
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		bail("prctl(PR_SET_PDEATHSIG): %m");
+
+	read_bootstrap(&b);
+	join_namespaces(&b);
+
+	if (b.unshare & CLONE_NEWUSER) {
+		uint32_t ack[2];
+
+		if (unshare(CLONE_NEWUSER) < 0)
+			bail("create user namespace: %m");
+		send_sync(SYNC_USERMAP, 0);
+		if (read_all(sync_fd, ack, sizeof(ack)) < 0 || ack[0] != SYNC_USERMAP_ACK)
+			bail("runtime did not write the id mappings");
+	}
+	if (b.root) {
+		if (setresgid(0, 0, 0) < 0)
+			bail("become gid 0 of the user namespace: %m");
+		if (setresuid(0, 0, 0) < 0)
+			bail("become uid 0 of the user namespace: %m");
+	}
+	rest = b.unshare & ~(uint32_t)CLONE_NEWUSER;
+	if (rest != 0 && unshare((int)rest) < 0)
+		bail("create namespaces %#x: %m", rest);
+	if (b.timens[0] != '\0')
+		write_timens_offsets(b.timens);
+
+	if (b.fork)
+		fork_into_namespaces();
+	else
+		send_sync(SYNC_PID, (int32_t)getpid());
+}

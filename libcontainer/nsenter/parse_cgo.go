@@ -1,0 +1,42 @@
+package nsenter
+
+/*
+#include <stdlib.h>
+#include "bootstrap.h"
+*/
+import "C"
+
+import (
+	"errors"
+)
+
+// parsed is the Go view of struct bootstrap, for tests of the C parser.
+type parsed struct {
+	Unshare uint32
+	Join    [][2]int32
+	Timens  string
+	Fork    bool
+	Root    bool
+}
+
+// parse runs the C parser on msg. It exists so tests can feed the parser
+// every malformed message without starting a process.
+func parse(msg []byte) (*parsed, error) {
+	var b C.struct_bootstrap
+	var errbuf [256]C.char
+	p := C.CBytes(msg)
+	defer C.free(p)
+	if C.bootstrap_parse((*C.uint8_t)(p), C.size_t(len(msg)), &b, &errbuf[0], C.size_t(len(errbuf))) != 0 {
+		return nil, errors.New(C.GoString(&errbuf[0]))
+	}
+	out := &parsed{
+		Unshare: uint32(b.unshare),
+		Timens:  C.GoString(&b.timens[0]),
+		Fork:    b.fork != 0,
+		Root:    b.root != 0,
+	}
+	for i := 0; i < int(b.njoin); i++ {
+		out.Join = append(out.Join, [2]int32{int32(b.join[i]._type), int32(b.join[i].fd)})
+	}
+	return out, nil
+}
