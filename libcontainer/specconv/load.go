@@ -1,0 +1,160 @@
+package specconv
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// LoadSpec reads a config.json. A JSON error names where it is: the field
+// path (with array indexes, "mounts[1].destination") and the line and
+// column, for example
+//
+//	mounts[1].destination: cannot decode number into string (line 12, column 24)
+//
+// Unknown fields are ignored, as the spec requires of readers.
+func LoadSpec(r io.Reader) (*specs.Spec, error) {
+	// The whole file is needed to turn offsets into lines and fields;
+	// config.json files are small.
+	data, err := io.ReadAll(r)
+	if err != nil {
+		return nil, err
+	}
+	if len(bytes.TrimSpace(data)) == 0 {
+		return nil, errors.New("empty config")
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	var spec specs.Spec
+	if err := dec.Decode(&spec); err != nil {
+		return nil, jsonError(data, err)
+	}
+	// A second value after the object is a broken file (two configs
+	// pasted together, a stray brace), not something to ignore.
+	end := dec.InputOffset()
+	if _, err := dec.Token(); err != io.EOF {
+		rest := bytes.TrimLeft(data[end:], " \t\r\n")
+		start := int64(len(data)-len(rest)) + 1
+		return nil, fmt.Errorf("data after the JSON object (%s)", position(data, start))
+	}
+	return &spec, nil
+}
+
+// jsonError rewrites the decoder's errors to say where they are.
+func jsonError(data []byte, err error) error {
+	var (
+		syntaxErr *json.SyntaxError
+		typeErr   *json.UnmarshalTypeError
+	)
+	switch {
+	case errors.As(err, &syntaxErr):
+		return fmt.Errorf("invalid JSON (%s): %s", position(data, syntaxErr.Offset), syntaxErr)
+	case errors.As(err, &typeErr):
+		field := jsonPath(data, typeErr.Offset)
+		if field == "" {
+			field = typeErr.Field
+		}
+		if field == "" {
+			field = "config"
+		}
+		return fmt.Errorf("%s: cannot decode %s into %s (%s)", field, typeErr.Value, typeErr.Type, position(data, typeErr.Offset))
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return fmt.Errorf("invalid JSON: unexpected end of input (%s)", position(data, int64(len(data))+1))
+	}
+	return err
+}
+
+// position gives the line and column (both from 1) of the byte before
+// offset: the decoder reports errors as "after reading offset bytes", so
+// that byte is the one at fault.
+func position(data []byte, offset int64) string {
+	i := int(min(max(offset-1, 0), int64(len(data))))
+	before := data[:i]
+	line := bytes.Count(before, []byte("\n")) + 1
+	col := i - bytes.LastIndexByte(before, '\n')
+	return fmt.Sprintf("line %d, column %d", line, col)
+}
+
+// pathFrame is one level of nesting while walking the JSON: an array and
+// the index of its current element, or an object and its current key.
+type pathFrame struct {
+	array    bool
+	index    int
+	key      string
+	wantsKey bool
+}
+
+// jsonPath returns the path ("mounts[1].destination") of the value that
+// ends at offset, or that starts right before it for an object or array.
+// The decoder's own UnmarshalTypeError.Field has no array indexes, which
+// leaves "mounts.destination" ambiguous in a list of twenty mounts.
+func jsonPath(data []byte, offset int64) string {
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.UseNumber()
+	var stack []pathFrame
+	// done moves the enclosing container past a finished value.
+	done := func() {
+		if n := len(stack); n > 0 {
+			top := &stack[n-1]
+			if top.array {
+				top.index++
+			} else {
+				top.wantsKey = true
+			}
+		}
+	}
+	for {
+		tok, err := dec.Token()
+		if err != nil {
+			return ""
+		}
+		delim, isDelim := tok.(json.Delim)
+		if n := len(stack); n > 0 && !stack[n-1].array && stack[n-1].wantsKey {
+			if isDelim { // '}' closes the object
+				stack = stack[:n-1]
+				done()
+				continue
+			}
+			key, _ := tok.(string)
+			stack[n-1].key, stack[n-1].wantsKey = key, false
+			continue
+		}
+		if isDelim && (delim == ']' || delim == '}') {
+			stack = stack[:len(stack)-1]
+			done()
+			continue
+		}
+		// tok is a value: a scalar, or the start of an object or array.
+		if dec.InputOffset() >= offset {
+			return formatPath(stack)
+		}
+		switch {
+		case isDelim && delim == '[':
+			stack = append(stack, pathFrame{array: true})
+		case isDelim && delim == '{':
+			stack = append(stack, pathFrame{wantsKey: true})
+		default:
+			done()
+		}
+	}
+}
+
+func formatPath(stack []pathFrame) string {
+	var b strings.Builder
+	for _, f := range stack {
+		if f.array {
+			b.WriteString("[" + strconv.Itoa(f.index) + "]")
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(f.key)
+	}
+	return b.String()
+}

@@ -1,0 +1,234 @@
+package specconv
+
+import (
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+)
+
+// convertProcess maps the container-wide settings of process. The rest
+// of it (args, env, cwd, user, terminal) belongs to the libcontainer
+// Process the CLI builds.
+func convertProcess(c *configs.Config, p *specs.Process) error {
+	if p == nil {
+		return nil
+	}
+	c.NoNewPrivileges = p.NoNewPrivileges
+	c.AppArmorProfile = p.ApparmorProfile
+	c.ProcessLabel = p.SelinuxLabel
+	if caps := p.Capabilities; caps != nil {
+		c.Capabilities = &configs.Capabilities{
+			Bounding:    slices.Clone(caps.Bounding),
+			Effective:   slices.Clone(caps.Effective),
+			Inheritable: slices.Clone(caps.Inheritable),
+			Permitted:   slices.Clone(caps.Permitted),
+			Ambient:     slices.Clone(caps.Ambient),
+		}
+	}
+	if adj := p.OOMScoreAdj; adj != nil {
+		if *adj < -1000 || *adj > 1000 {
+			return fieldError("process.oomScoreAdj", "%d is outside [-1000, 1000]", *adj)
+		}
+		c.OomScoreAdj = ptr(*adj)
+	}
+	if m := p.User.Umask; m != nil {
+		if *m > 0o777 {
+			return fieldError("process.user.umask", "%#o is not a umask", *m)
+		}
+		c.Umask = ptr(*m)
+	}
+	var err error
+	if c.Rlimits, err = convertRlimits(p.Rlimits); err != nil {
+		return err
+	}
+	if c.Scheduler, err = convertScheduler(p.Scheduler); err != nil {
+		return err
+	}
+	if c.IOPriority, err = convertIOPriority(p.IOPriority); err != nil {
+		return err
+	}
+	if c.ExecCPUAffinity, err = convertCPUAffinity(p.ExecCPUAffinity); err != nil {
+		return err
+	}
+	return nil
+}
+
+var rlimitTypes = map[string]int{
+	"RLIMIT_AS":         unix.RLIMIT_AS,
+	"RLIMIT_CORE":       unix.RLIMIT_CORE,
+	"RLIMIT_CPU":        unix.RLIMIT_CPU,
+	"RLIMIT_DATA":       unix.RLIMIT_DATA,
+	"RLIMIT_FSIZE":      unix.RLIMIT_FSIZE,
+	"RLIMIT_LOCKS":      unix.RLIMIT_LOCKS,
+	"RLIMIT_MEMLOCK":    unix.RLIMIT_MEMLOCK,
+	"RLIMIT_MSGQUEUE":   unix.RLIMIT_MSGQUEUE,
+	"RLIMIT_NICE":       unix.RLIMIT_NICE,
+	"RLIMIT_NOFILE":     unix.RLIMIT_NOFILE,
+	"RLIMIT_NPROC":      unix.RLIMIT_NPROC,
+	"RLIMIT_RSS":        unix.RLIMIT_RSS,
+	"RLIMIT_RTPRIO":     unix.RLIMIT_RTPRIO,
+	"RLIMIT_RTTIME":     unix.RLIMIT_RTTIME,
+	"RLIMIT_SIGPENDING": unix.RLIMIT_SIGPENDING,
+	"RLIMIT_STACK":      unix.RLIMIT_STACK,
+}
+
+// convertRlimits refuses unknown and duplicate types, as the spec
+// requires, and a soft limit above the hard one, which setrlimit(2)
+// refuses with a bare EINVAL.
+func convertRlimits(in []specs.POSIXRlimit) ([]configs.Rlimit, error) {
+	if len(in) == 0 {
+		return nil, nil
+	}
+	out := make([]configs.Rlimit, 0, len(in))
+	seen := make(map[int]bool, len(in))
+	for i, l := range in {
+		field := fmt.Sprintf("process.rlimits[%d]", i)
+		t, ok := rlimitTypes[l.Type]
+		if !ok {
+			return nil, fieldError(field+".type", "unknown rlimit %q", l.Type)
+		}
+		if seen[t] {
+			return nil, fieldError(field+".type", "duplicate rlimit %q", l.Type)
+		}
+		seen[t] = true
+		if l.Soft > l.Hard {
+			return nil, fieldError(field+".soft", "%d is above the hard limit %d", l.Soft, l.Hard)
+		}
+		out = append(out, configs.Rlimit{Type: t, Hard: l.Hard, Soft: l.Soft})
+	}
+	return out, nil
+}
+
+var schedulerPolicies = []specs.LinuxSchedulerPolicy{
+	specs.SchedOther, specs.SchedFIFO, specs.SchedRR, specs.SchedBatch,
+	specs.SchedISO, specs.SchedIdle, specs.SchedDeadline,
+}
+
+var schedulerFlags = []specs.LinuxSchedulerFlag{
+	specs.SchedFlagResetOnFork, specs.SchedFlagReclaim, specs.SchedFlagDLOverrun,
+	specs.SchedFlagKeepPolicy, specs.SchedFlagKeepParams,
+	specs.SchedFlagUtilClampMin, specs.SchedFlagUtilClampMax,
+}
+
+// convertScheduler checks what sched_setattr(2) would refuse with a bare
+// EINVAL, so that the error names the field.
+func convertScheduler(s *specs.Scheduler) (*configs.Scheduler, error) {
+	if s == nil {
+		return nil, nil
+	}
+	if !slices.Contains(schedulerPolicies, s.Policy) {
+		return nil, fieldError("process.scheduler.policy", "unknown policy %q", s.Policy)
+	}
+	out := &configs.Scheduler{
+		Policy:   string(s.Policy),
+		Nice:     s.Nice,
+		Priority: s.Priority,
+		Runtime:  s.Runtime,
+		Deadline: s.Deadline,
+		Period:   s.Period,
+	}
+	for i, f := range s.Flags {
+		if !slices.Contains(schedulerFlags, f) {
+			return nil, fieldError(fmt.Sprintf("process.scheduler.flags[%d]", i), "unknown flag %q", f)
+		}
+		out.Flags = append(out.Flags, string(f))
+	}
+	if s.Nice < -20 || s.Nice > 19 {
+		return nil, fieldError("process.scheduler.nice", "%d is outside [-20, 19]", s.Nice)
+	}
+	realtime := s.Policy == specs.SchedFIFO || s.Policy == specs.SchedRR
+	switch {
+	case realtime && (s.Priority < 1 || s.Priority > 99):
+		return nil, fieldError("process.scheduler.priority", "%d is outside [1, 99] for %s", s.Priority, s.Policy)
+	case !realtime && s.Priority != 0:
+		return nil, fieldError("process.scheduler.priority", "%d, but %s takes priority 0", s.Priority, s.Policy)
+	}
+	if s.Policy == specs.SchedDeadline {
+		// sched(7): runtime <= deadline <= period, where a zero period
+		// means the deadline.
+		period := s.Period
+		if period == 0 {
+			period = s.Deadline
+		}
+		if s.Runtime == 0 || s.Runtime > s.Deadline || s.Deadline > period {
+			return nil, fieldError("process.scheduler", "SCHED_DEADLINE needs 0 < runtime (%d) <= deadline (%d) <= period (%d)", s.Runtime, s.Deadline, s.Period)
+		}
+	}
+	return out, nil
+}
+
+func convertIOPriority(p *specs.LinuxIOPriority) (*configs.IOPriority, error) {
+	if p == nil {
+		return nil, nil
+	}
+	switch p.Class {
+	case specs.IOPRIO_CLASS_RT, specs.IOPRIO_CLASS_BE, specs.IOPRIO_CLASS_IDLE:
+	default:
+		return nil, fieldError("process.ioPriority.class", "unknown class %q", p.Class)
+	}
+	if p.Priority < 0 || p.Priority > 7 {
+		return nil, fieldError("process.ioPriority.priority", "%d is outside [0, 7]", p.Priority)
+	}
+	return &configs.IOPriority{Class: string(p.Class), Priority: p.Priority}, nil
+}
+
+func convertCPUAffinity(a *specs.CPUAffinity) (*configs.CPUAffinity, error) {
+	if a == nil {
+		return nil, nil
+	}
+	if err := checkCPUList(a.Initial); err != nil {
+		return nil, fieldError("process.execCPUAffinity.initial", "%q: %v", a.Initial, err)
+	}
+	if err := checkCPUList(a.Final); err != nil {
+		return nil, fieldError("process.execCPUAffinity.final", "%q: %v", a.Final, err)
+	}
+	return &configs.CPUAffinity{Initial: a.Initial, Final: a.Final}, nil
+}
+
+// maxCPU bounds cpu numbers to what a cpu set can hold (the kernel's
+// CONFIG_NR_CPUS tops out at 8192), so that a typo like "0-99999999" is
+// an error and not a huge allocation later.
+const maxCPU = 8191
+
+// checkCPUList checks the kernel's cpu list format: "0-3,7", ranges
+// ascending.
+func checkCPUList(list string) error {
+	if list == "" {
+		return nil
+	}
+	for part := range strings.SplitSeq(list, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		first, err := cpuNumber(lo)
+		if err != nil {
+			return err
+		}
+		if !isRange {
+			continue
+		}
+		last, err := cpuNumber(hi)
+		if err != nil {
+			return err
+		}
+		if last < first {
+			return fmt.Errorf("range %q runs backwards", part)
+		}
+	}
+	return nil
+}
+
+func cpuNumber(s string) (int, error) {
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 0 || strings.HasPrefix(s, "+") {
+		return 0, fmt.Errorf("%q is not a cpu number", s)
+	}
+	if n > maxCPU {
+		return 0, fmt.Errorf("cpu %d is above %d", n, maxCPU)
+	}
+	return n, nil
+}

@@ -1,0 +1,204 @@
+package specconv
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+)
+
+// defaultCgroupParent is where containers without a cgroupsPath go, so
+// that they stay out of the runtime's own cgroup and are easy to find.
+const defaultCgroupParent = "/corral"
+
+// defaultScopePrefix names the systemd scope of a container without a
+// cgroupsPath: "corral-<id>.scope".
+const defaultScopePrefix = "corral"
+
+// convertCgroup builds c.Cgroups from linux.cgroupsPath and
+// linux.resources. It needs c.Devices: their cgroup rules are appended.
+func convertCgroup(c *configs.Config, opts *CreateOpts, linux *specs.Linux) error {
+	cg := &configs.Cgroup{
+		Systemd:   opts.UseSystemdCgroup,
+		Rootless:  opts.RootlessCgroups,
+		Resources: &configs.Resources{},
+	}
+	if err := cgroupPlace(cg, opts, linux.CgroupsPath); err != nil {
+		return err
+	}
+	res := linux.Resources
+	if res == nil {
+		res = &specs.LinuxResources{}
+	}
+	var err error
+	if cg.Resources.Devices, err = deviceRules(res.Devices, c.Devices); err != nil {
+		return err
+	}
+	if err := convertResources(cg.Resources, res); err != nil {
+		return err
+	}
+	c.Cgroups = cg
+	return nil
+}
+
+// cgroupPlace sets where the cgroup lives. With systemd, cgroupsPath is
+// "slice:prefix:name" (the unit is "<prefix>-<name>.scope" in "slice");
+// otherwise it is a cgroupfs path, absolute from the cgroup root or
+// relative to the runtime's own cgroup.
+func cgroupPlace(cg *configs.Cgroup, opts *CreateOpts, path string) error {
+	if !opts.UseSystemdCgroup {
+		if path == "" {
+			if opts.CgroupName == "" {
+				return errors.New("linux.cgroupsPath: empty, and no container id to name the cgroup after")
+			}
+			path = defaultCgroupParent + "/" + opts.CgroupName
+		}
+		// Path alone: the cgroups library ignores Name and Parent when
+		// Path is set, and configs/validate refuses the ambiguity.
+		cg.Path = path
+		return nil
+	}
+	if path == "" {
+		if opts.CgroupName == "" {
+			return errors.New("linux.cgroupsPath: empty, and no container id to name the scope after")
+		}
+		cg.ScopePrefix = defaultScopePrefix
+		cg.Name = opts.CgroupName
+		return nil
+	}
+	parts := strings.Split(path, ":")
+	if len(parts) != 3 {
+		return fieldError("linux.cgroupsPath", "%q is not \"slice:prefix:name\" as systemd cgroups need", path)
+	}
+	slice, prefix, name := parts[0], parts[1], parts[2]
+	// systemd's own unit name rules are checked where the unit is
+	// made; this catches the usual mistake of a path in the slice part.
+	if slice != "" && (!strings.HasSuffix(slice, ".slice") || strings.Contains(slice, "/")) {
+		return fieldError("linux.cgroupsPath", "%q: parent %q is not a systemd slice", path, slice)
+	}
+	if name == "" {
+		name = opts.CgroupName
+	}
+	if name == "" {
+		return fieldError("linux.cgroupsPath", "%q: no name, and no container id to name the scope after", path)
+	}
+	cg.Parent, cg.ScopePrefix, cg.Name = slice, prefix, name
+	return nil
+}
+
+// convertResources maps linux.resources except devices. Kernel memory
+// limits (memory.kernel, memory.kernelTCP) are ignored: the kernel
+// dropped them, and the spec marks them NOT RECOMMENDED.
+func convertResources(r *configs.Resources, res *specs.LinuxResources) error {
+	if m := res.Memory; m != nil {
+		r.Memory = deref(m.Limit)
+		r.MemoryReservation = deref(m.Reservation)
+		r.MemorySwap = deref(m.Swap)
+		if m.Swappiness != nil {
+			if *m.Swappiness > 100 {
+				return fieldError("linux.resources.memory.swappiness", "%d is above 100", *m.Swappiness)
+			}
+			r.MemorySwappiness = ptr(*m.Swappiness)
+		}
+		r.OomKillDisable = deref(m.DisableOOMKiller)
+		r.MemoryCheckBeforeUpdate = deref(m.CheckBeforeUpdate)
+	}
+	if cpu := res.CPU; cpu != nil {
+		r.CpuShares = deref(cpu.Shares)
+		r.CpuQuota = deref(cpu.Quota)
+		r.CpuPeriod = deref(cpu.Period)
+		r.CpuRtRuntime = deref(cpu.RealtimeRuntime)
+		r.CpuRtPeriod = deref(cpu.RealtimePeriod)
+		r.CpusetCpus = cpu.Cpus
+		r.CpusetMems = cpu.Mems
+		if cpu.Burst != nil {
+			r.CpuBurst = ptr(*cpu.Burst)
+		}
+		if cpu.Idle != nil {
+			r.CPUIdle = ptr(*cpu.Idle)
+		}
+	}
+	if p := res.Pids; p != nil && p.Limit != nil {
+		// The spec and the cgroups library agree: 0 is a limit of
+		// zero, negative means no limit.
+		r.PidsLimit = ptr(*p.Limit)
+	}
+	if b := res.BlockIO; b != nil {
+		if err := convertBlockIO(r, b); err != nil {
+			return err
+		}
+	}
+	for _, h := range res.HugepageLimits {
+		r.HugetlbLimit = append(r.HugetlbLimit, &cgroups.HugepageLimit{Pagesize: h.Pagesize, Limit: h.Limit})
+	}
+	if n := res.Network; n != nil {
+		r.NetClsClassid = deref(n.ClassID)
+		for _, p := range n.Priorities {
+			r.NetPrioIfpriomap = append(r.NetPrioIfpriomap, &cgroups.IfPrioMap{Interface: p.Name, Priority: int64(p.Priority)})
+		}
+	}
+	if len(res.Rdma) > 0 {
+		r.Rdma = make(map[string]cgroups.LinuxRdma, len(res.Rdma))
+		for dev, l := range res.Rdma {
+			if l.HcaHandles == nil && l.HcaObjects == nil {
+				return fieldError(fmt.Sprintf("linux.resources.rdma[%q]", dev), "sets neither hcaHandles nor hcaObjects")
+			}
+			var out cgroups.LinuxRdma
+			if l.HcaHandles != nil {
+				out.HcaHandles = ptr(*l.HcaHandles)
+			}
+			if l.HcaObjects != nil {
+				out.HcaObjects = ptr(*l.HcaObjects)
+			}
+			r.Rdma[dev] = out
+		}
+	}
+	r.Unified = maps.Clone(res.Unified)
+	return nil
+}
+
+func convertBlockIO(r *configs.Resources, b *specs.LinuxBlockIO) error {
+	r.BlkioWeight = deref(b.Weight)
+	r.BlkioLeafWeight = deref(b.LeafWeight)
+	for i, wd := range b.WeightDevice {
+		if wd.Weight == nil && wd.LeafWeight == nil {
+			return fieldError(fmt.Sprintf("linux.resources.blockIO.weightDevice[%d]", i), "sets neither weight nor leafWeight")
+		}
+		r.BlkioWeightDevice = append(r.BlkioWeightDevice,
+			cgroups.NewWeightDevice(wd.Major, wd.Minor, deref(wd.Weight), deref(wd.LeafWeight)))
+	}
+	r.BlkioThrottleReadBpsDevice = throttle(b.ThrottleReadBpsDevice)
+	r.BlkioThrottleWriteBpsDevice = throttle(b.ThrottleWriteBpsDevice)
+	r.BlkioThrottleReadIOPSDevice = throttle(b.ThrottleReadIOPSDevice)
+	r.BlkioThrottleWriteIOPSDevice = throttle(b.ThrottleWriteIOPSDevice)
+	return nil
+}
+
+func throttle(in []specs.LinuxThrottleDevice) []*cgroups.ThrottleDevice {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]*cgroups.ThrottleDevice, 0, len(in))
+	for _, t := range in {
+		out = append(out, cgroups.NewThrottleDevice(t.Major, t.Minor, t.Rate))
+	}
+	return out
+}
+
+// deref is the value behind p, or the zero value that the cgroups library
+// reads as "leave as is".
+func deref[T any](p *T) T {
+	if p == nil {
+		var zero T
+		return zero
+	}
+	return *p
+}
+
+// ptr copies v, so that the config never shares memory with the spec.
+func ptr[T any](v T) *T { return &v }
