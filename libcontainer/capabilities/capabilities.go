@@ -76,11 +76,10 @@ func New(c *configs.Capabilities) (*Caps, error) {
 // ApplyBounding drops every capability outside the bounding set. It
 // needs CAP_SETPCAP, so it runs before the process changes user.
 func (c *Caps) ApplyBounding() error {
+	// Every set is written whole, so nothing is loaded first: /proc may
+	// not be mounted in the container.
 	pc, err := capability.NewPid2(0)
 	if err != nil {
-		return err
-	}
-	if err := pc.Load(); err != nil {
 		return err
 	}
 	pc.Clear(capability.BOUNDS)
@@ -96,9 +95,6 @@ func (c *Caps) ApplyBounding() error {
 func (c *Caps) Apply() error {
 	pc, err := capability.NewPid2(0)
 	if err != nil {
-		return err
-	}
-	if err := pc.Load(); err != nil {
 		return err
 	}
 	pc.Clear(capability.CAPS | capability.AMBS)

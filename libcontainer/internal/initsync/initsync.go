@@ -11,7 +11,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // Kind is the type of a message.
@@ -31,6 +34,11 @@ const (
 	Ready Kind = "ready"
 	// Error: child -> runtime, setup failed (an Error).
 	Error Kind = "error"
+	// SeccompFD: child -> runtime, a seccomp notify listener fd follows
+	// (see SendFD); the runtime hands it to the config's listener.
+	SeccompFD Kind = "seccomp-fd"
+	// SeccompDone: runtime -> child, the listener has the fd.
+	SeccompDone Kind = "seccomp-done"
 )
 
 // maxMessage bounds a message so a confused peer cannot make us allocate
@@ -143,4 +151,40 @@ func Expect(r io.Reader, k Kind, v any) error {
 		}
 	}
 	return nil
+}
+
+// SendFD sends a message of kind k followed by one byte carrying fd as
+// SCM_RIGHTS. The receiver must take the byte with RecvFD: a plain read
+// would drop the fd.
+func SendFD(sock *os.File, k Kind, fd int) error {
+	if err := Send(sock, k, nil); err != nil {
+		return err
+	}
+	rights := unix.UnixRights(fd)
+	if err := unix.Sendmsg(int(sock.Fd()), []byte{0}, rights, nil, 0); err != nil {
+		return fmt.Errorf("send fd of %s message: %w", k, err)
+	}
+	return nil
+}
+
+// RecvFD receives the fd that follows a message sent by SendFD.
+func RecvFD(sock *os.File) (int, error) {
+	buf := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(4))
+	_, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("receive fd: %w", err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		return -1, errors.New("receive fd: no control message")
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+		return -1, errors.New("receive fd: want exactly one fd")
+	}
+	return fds[0], nil
 }

@@ -1,0 +1,167 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/procfs"
+)
+
+// setProcessAttrs applies the per-process settings that need no change
+// of user: resource limits, OOM score, personality, scheduling and I/O
+// priority.
+func setProcessAttrs(cfg *configs.Config, ps *processSetup) error {
+	for _, rl := range ps.Rlimits {
+		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
+		if err := unix.Prlimit(0, rl.Type, &lim, nil); err != nil {
+			hint := ""
+			if errors.Is(err, unix.EPERM) {
+				hint = " (raising a hard limit needs CAP_SYS_RESOURCE)"
+			}
+			return step("rlimits", fmt.Errorf("rlimits %s=%d:%d: %w%s", rlimitName(rl.Type), rl.Soft, rl.Hard, err, hint))
+		}
+	}
+	if cfg.OomScoreAdj != nil {
+		if err := procfs.WriteSelf("oom_score_adj", []byte(strconv.Itoa(*cfg.OomScoreAdj))); err != nil {
+			return step("oom_score_adj", fmt.Errorf("oom_score_adj %d: %w", *cfg.OomScoreAdj, err))
+		}
+	}
+	if p := ps.Personality; p != nil {
+		// PER_LINUX and PER_LINUX32 of <linux/personality.h>.
+		persona := uintptr(0x0000)
+		if p.Domain == "LINUX32" {
+			persona = 0x0008
+		}
+		if _, _, errno := unix.RawSyscall(unix.SYS_PERSONALITY, persona, 0, 0); errno != 0 {
+			return step("personality", fmt.Errorf("personality %s: %w", p.Domain, errno))
+		}
+	}
+	if err := setScheduler(ps.Scheduler); err != nil {
+		return step("scheduler", err)
+	}
+	if err := setIOPriority(ps.IOPriority); err != nil {
+		return step("io_priority", err)
+	}
+	return nil
+}
+
+var rlimitNames = map[int]string{
+	unix.RLIMIT_CPU: "RLIMIT_CPU", unix.RLIMIT_FSIZE: "RLIMIT_FSIZE", unix.RLIMIT_DATA: "RLIMIT_DATA",
+	unix.RLIMIT_STACK: "RLIMIT_STACK", unix.RLIMIT_CORE: "RLIMIT_CORE", unix.RLIMIT_RSS: "RLIMIT_RSS",
+	unix.RLIMIT_NPROC: "RLIMIT_NPROC", unix.RLIMIT_NOFILE: "RLIMIT_NOFILE", unix.RLIMIT_MEMLOCK: "RLIMIT_MEMLOCK",
+	unix.RLIMIT_AS: "RLIMIT_AS", unix.RLIMIT_LOCKS: "RLIMIT_LOCKS", unix.RLIMIT_SIGPENDING: "RLIMIT_SIGPENDING",
+	unix.RLIMIT_MSGQUEUE: "RLIMIT_MSGQUEUE", unix.RLIMIT_NICE: "RLIMIT_NICE", unix.RLIMIT_RTPRIO: "RLIMIT_RTPRIO",
+	unix.RLIMIT_RTTIME: "RLIMIT_RTTIME",
+}
+
+func rlimitName(t int) string {
+	if n, ok := rlimitNames[t]; ok {
+		return n
+	}
+	return "rlimit " + strconv.Itoa(t)
+}
+
+var schedPolicies = map[string]uint32{
+	"SCHED_OTHER": 0, "SCHED_FIFO": 1, "SCHED_RR": 2, "SCHED_BATCH": 3,
+	"SCHED_ISO": 4, "SCHED_IDLE": 5, "SCHED_DEADLINE": 6,
+}
+
+var schedFlags = map[string]uint64{
+	"SCHED_FLAG_RESET_ON_FORK": 0x01, "SCHED_FLAG_RECLAIM": 0x02, "SCHED_FLAG_DL_OVERRUN": 0x04,
+	"SCHED_FLAG_KEEP_POLICY": 0x08, "SCHED_FLAG_KEEP_PARAMS": 0x10,
+	"SCHED_FLAG_UTIL_CLAMP_MIN": 0x20, "SCHED_FLAG_UTIL_CLAMP_MAX": 0x40,
+}
+
+func setScheduler(s *configs.Scheduler) error {
+	if s == nil {
+		return nil
+	}
+	policy, ok := schedPolicies[s.Policy]
+	if !ok {
+		return fmt.Errorf("scheduler.policy: unknown policy %q", s.Policy)
+	}
+	attr := &unix.SchedAttr{Policy: policy, Nice: s.Nice, Priority: uint32(s.Priority),
+		Runtime: s.Runtime, Deadline: s.Deadline, Period: s.Period}
+	for _, f := range s.Flags {
+		v, ok := schedFlags[f]
+		if !ok {
+			return fmt.Errorf("scheduler.flags: unknown flag %q", f)
+		}
+		attr.Flags |= v
+	}
+	if err := unix.SchedSetAttr(0, attr, 0); err != nil {
+		return fmt.Errorf("scheduler %s: %w", s.Policy, err)
+	}
+	return nil
+}
+
+var ioprioClasses = map[string]int{"IOPRIO_CLASS_RT": 1, "IOPRIO_CLASS_BE": 2, "IOPRIO_CLASS_IDLE": 3}
+
+func setIOPriority(p *configs.IOPriority) error {
+	if p == nil {
+		return nil
+	}
+	class, ok := ioprioClasses[p.Class]
+	if !ok {
+		return fmt.Errorf("io_priority.class: unknown class %q", p.Class)
+	}
+	const ioprioWhoProcess = 1
+	prio := class<<13 | p.Priority
+	if _, _, errno := unix.RawSyscall(unix.SYS_IOPRIO_SET, ioprioWhoProcess, 0, uintptr(prio)); errno != 0 {
+		return fmt.Errorf("io_priority %s:%d: %w", p.Class, p.Priority, errno)
+	}
+	return nil
+}
+
+// setAffinity pins pid to the cpus of a list such as "0-3,7".
+func setAffinity(pid int, list string) error {
+	set, err := parseCPUList(list)
+	if err != nil {
+		return err
+	}
+	if err := unix.SchedSetaffinity(pid, set); err != nil {
+		return fmt.Errorf("pin to cpus %q: %w", list, err)
+	}
+	return nil
+}
+
+// setFinalAffinity pins the process where it will run.
+func setFinalAffinity(ps *processSetup) error {
+	if a := ps.CPUAffinity; a != nil && a.Final != "" {
+		if err := setAffinity(0, a.Final); err != nil {
+			return step("exec_cpu_affinity", fmt.Errorf("exec_cpu_affinity.final: %w", err))
+		}
+	}
+	return nil
+}
+
+// parseCPUList parses a kernel cpu list ("0-3,7").
+func parseCPUList(list string) (*unix.CPUSet, error) {
+	set := new(unix.CPUSet)
+	for _, part := range strings.Split(list, ",") {
+		part = strings.TrimSpace(part)
+		lo, hi, isRange := strings.Cut(part, "-")
+		first, err := strconv.Atoi(lo)
+		if err != nil || first < 0 {
+			return nil, fmt.Errorf("cpu list %q: bad cpu %q", list, lo)
+		}
+		last := first
+		if isRange {
+			if last, err = strconv.Atoi(hi); err != nil || last < first {
+				return nil, fmt.Errorf("cpu list %q: bad range %q", list, part)
+			}
+		}
+		if last >= len(set)*64 {
+			return nil, fmt.Errorf("cpu list %q: cpu %d out of range", list, last)
+		}
+		for cpu := first; cpu <= last; cpu++ {
+			set.Set(cpu)
+		}
+	}
+	return set, nil
+}

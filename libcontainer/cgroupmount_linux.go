@@ -1,0 +1,170 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"strings"
+
+	"github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/moby/sys/mountinfo"
+	"github.com/opencontainers/cgroups"
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/mountfd"
+)
+
+// mountCgroup gives the container a view of its own cgroups only: a new
+// cgroup2 mount in its cgroup namespace on a cgroup v2 host, binds of its
+// cgroup directories otherwise.
+func (r *rootfs) mountCgroup(m *configs.Mount) error {
+	if cgroups.IsCgroup2UnifiedMode() {
+		return r.mountCgroup2(m)
+	}
+	return r.mountCgroup1(m)
+}
+
+func (r *rootfs) mountCgroup2(m *configs.Mount) error {
+	if r.cfg.Namespaces.IsPrivate(configs.NEWCGROUP) {
+		target, err := r.mkdirTarget(m.Destination)
+		if err != nil {
+			return err
+		}
+		err = mountfd.Mount("cgroup2", target, "cgroup2", uintptr(m.Flags&^unix.MS_BIND), "")
+		target.Close()
+		if err == nil || !(errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
+			return err
+		}
+	}
+	dir, ok := r.s.CgroupPaths[""]
+	if !ok {
+		return errors.New("the container has no cgroup to mount")
+	}
+	return r.bindCgroupDir(dir, m.Destination, m.Flags)
+}
+
+// mountCgroup1 builds the v1 layout: a tmpfs with one directory per
+// hierarchy, each a bind of the container's cgroup in it, and symlinks for
+// co-mounted controllers (cpu -> cpu,cpuacct).
+func (r *rootfs) mountCgroup1(m *configs.Mount) error {
+	target, err := r.mkdirTarget(m.Destination)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	tmpfsFlags := unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
+	if err := mountfd.Mount("tmpfs", target, "tmpfs", uintptr(tmpfsFlags), "mode=755"); err != nil {
+		return err
+	}
+	hosts, err := cgroups.GetCgroupMounts(true)
+	if err != nil {
+		return fmt.Errorf("find the host's cgroup mounts: %w", err)
+	}
+	for _, h := range hosts {
+		dir := cgroupDirFor(r.s.CgroupPaths, h.Subsystems)
+		if dir == "" {
+			continue
+		}
+		name := filepath.Base(h.Mountpoint)
+		dest := filepath.Join(m.Destination, name)
+		if err := r.bindCgroupDir(dir, dest, m.Flags); err != nil {
+			return err
+		}
+		if err := r.cgroupSymlinks(m.Destination, name, h.Subsystems); err != nil {
+			return err
+		}
+	}
+	if dir, ok := r.s.CgroupPaths[""]; ok {
+		// The cgroup2 hierarchy of a hybrid host.
+		if err := r.bindCgroupDir(dir, filepath.Join(m.Destination, "unified"), m.Flags); err != nil {
+			return err
+		}
+	}
+	if m.Flags&unix.MS_RDONLY != 0 {
+		root, err := pathrs.OpenatInRoot(r.dir, m.Destination)
+		if err != nil {
+			return err
+		}
+		defer root.Close()
+		return mountfd.SetAttr(root, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, false)
+	}
+	return nil
+}
+
+// cgroupDirFor returns the container's cgroup directory in a hierarchy
+// with the given controllers.
+func cgroupDirFor(paths map[string]string, subsystems []string) string {
+	for _, s := range subsystems {
+		if p, ok := paths[s]; ok {
+			return p
+		}
+		if p, ok := paths["name="+s]; ok {
+			return p
+		}
+	}
+	return ""
+}
+
+func (r *rootfs) cgroupSymlinks(root, name string, subsystems []string) error {
+	if !strings.Contains(name, ",") {
+		return nil
+	}
+	dir, err := pathrs.OpenatInRoot(r.dir, root)
+	if err != nil {
+		return err
+	}
+	defer dir.Close()
+	for _, s := range subsystems {
+		if s == name {
+			continue
+		}
+		if err := unix.Symlinkat(name, int(dir.Fd()), s); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("symlink %s/%s: %w", root, s, err)
+		}
+	}
+	return nil
+}
+
+func (r *rootfs) bindCgroupDir(hostDir, dest string, flags int) error {
+	tree, err := mountfd.CloneTree(nil, hostDir, true)
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	target, err := r.mkdirTarget(dest)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	attr := mountfd.AttrFromFlags(flags&(unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC), 0)
+	if !mountfd.IsZero(attr) {
+		if err := mountfd.SetAttr(tree, attr, true); err != nil {
+			return err
+		}
+	}
+	return mountfd.Attach(tree, target)
+}
+
+// makeParentPrivate makes the mount holding the rootfs private:
+// pivot_root refuses a new root whose parent mount is shared, which a
+// shared root propagation would leave it.
+func makeParentPrivate(rootfs string) error {
+	mounts, err := mountinfo.GetMounts(mountinfo.ParentsFilter(rootfs))
+	if err != nil {
+		return fmt.Errorf("read mountinfo: %w", err)
+	}
+	var parent *mountinfo.Info
+	for _, m := range mounts {
+		if parent == nil || len(m.Mountpoint) > len(parent.Mountpoint) {
+			parent = m
+		}
+	}
+	if parent == nil || !strings.Contains(parent.Optional, "shared:") {
+		return nil
+	}
+	if err := unix.Mount("", parent.Mountpoint, "", unix.MS_PRIVATE, ""); err != nil {
+		return fmt.Errorf("make %s private: %w", parent.Mountpoint, err)
+	}
+	return nil
+}

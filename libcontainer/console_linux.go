@@ -1,0 +1,145 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/internal/mountfd"
+)
+
+// setupConsole gives the process a new terminal from the container's own
+// devpts: the master goes to the console socket, the peer becomes the
+// process's stdio and controlling terminal, and for init also
+// /dev/console.
+func setupConsole(s *setup, isInit bool) error {
+	master, err := openPtmx()
+	if err != nil {
+		return err
+	}
+	defer master.Close()
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		return fmt.Errorf("unlock pty: %w", err)
+	}
+	// TIOCGPTPEER opens the peer from the master itself, so no path
+	// under /dev/pts the container controls is involved.
+	peerFD, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER,
+		uintptr(unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC))
+	if errno != 0 {
+		return fmt.Errorf("open pty peer: %w", errno)
+	}
+	peer := os.NewFile(peerFD, "pty-peer")
+	defer peer.Close()
+	if s.Process.ConsoleWidth > 0 && s.Process.ConsoleHeight > 0 {
+		ws := &unix.Winsize{Col: s.Process.ConsoleWidth, Row: s.Process.ConsoleHeight}
+		if err := unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws); err != nil {
+			return fmt.Errorf("set console size: %w", err)
+		}
+	}
+	if isInit {
+		if err := mountConsole(peer); err != nil {
+			return err
+		}
+	}
+	if err := sendConsole(s.ConsoleSocketFD, master); err != nil {
+		return err
+	}
+	if _, err := unix.Setsid(); err != nil {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	if err := unix.IoctlSetInt(int(peer.Fd()), unix.TIOCSCTTY, 0); err != nil {
+		return fmt.Errorf("set controlling terminal: %w", err)
+	}
+	for fd := 0; fd < 3; fd++ {
+		if err := unix.Dup3(int(peer.Fd()), fd, 0); err != nil {
+			return fmt.Errorf("dup pty onto fd %d: %w", fd, err)
+		}
+	}
+	return nil
+}
+
+// openPtmx opens the multiplexer of the container's devpts instance and
+// checks it is one.
+func openPtmx() (*os.File, error) {
+	var err error
+	for _, path := range []string{"/dev/pts/ptmx", "/dev/ptmx"} {
+		var f *os.File
+		f, err = os.OpenFile(path, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			continue
+		}
+		var fs unix.Statfs_t
+		if err = unix.Fstatfs(int(f.Fd()), &fs); err == nil && fs.Type == unix.DEVPTS_SUPER_MAGIC {
+			return f, nil
+		}
+		f.Close()
+		err = fmt.Errorf("%s is not on a devpts filesystem", path)
+	}
+	return nil, fmt.Errorf("open pty multiplexer (is devpts mounted on /dev/pts?): %w", err)
+}
+
+// mountConsole binds the pty peer onto /dev/console. The mount point is
+// created without following symlinks: an image's /dev/console symlink
+// must not redirect the bind (CVE-2025-52565).
+func mountConsole(peer *os.File) error {
+	dev, err := os.OpenFile("/dev", unix.O_PATH|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open /dev: %w", err)
+	}
+	defer dev.Close()
+	target, err := createFileAt(dev, "console")
+	if err != nil {
+		return fmt.Errorf("create /dev/console: %w", err)
+	}
+	defer target.Close()
+	if err := mountfd.BindFile(peer, target); err != nil {
+		return fmt.Errorf("bind pty onto /dev/console: %w", err)
+	}
+	return nil
+}
+
+// createFileAt makes an empty regular file name in dir to mount over,
+// replacing anything but a directory, and returns an O_PATH handle.
+func createFileAt(dir *os.File, name string) (*os.File, error) {
+	dfd := int(dir.Fd())
+	var st unix.Stat_t
+	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
+		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+			return nil, fmt.Errorf("%s is a directory", name)
+		}
+		if err := unix.Unlinkat(dfd, name, 0); err != nil {
+			return nil, err
+		}
+	}
+	fd, err := unix.Openat(dfd, name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, err
+	}
+	unix.Close(fd)
+	fd, err = unix.Openat(dfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// sendConsole sends the pty master, named after its /dev/pts entry as
+// runc's console socket clients expect, over the console socket.
+func sendConsole(sockFD int, master *os.File) error {
+	if sockFD <= 0 {
+		return errors.New("a terminal was asked for without a console socket")
+	}
+	name := "/dev/ptmx"
+	if n, err := unix.IoctlGetInt(int(master.Fd()), unix.TIOCGPTN); err == nil {
+		name = "/dev/pts/" + strconv.Itoa(n)
+	}
+	rights := unix.UnixRights(int(master.Fd()))
+	if err := unix.Sendmsg(sockFD, []byte(name), rights, nil, 0); err != nil {
+		return fmt.Errorf("send pty master over the console socket: %w", err)
+	}
+	unix.Close(sockFD)
+	return nil
+}

@@ -1,0 +1,152 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/configs/validate"
+)
+
+// maxIDLen bounds an id so <root>/<id>/state.json stays a valid path.
+const maxIDLen = 1024
+
+// Container is a container in a state directory. Its methods may be called
+// from several goroutines and processes: each operation takes the lock of
+// the state directory.
+type Container struct {
+	id   string
+	root string
+	dir  string
+
+	mu    sync.Mutex
+	state *State
+	// initProc is init when this process started it, so that the
+	// Process it was given can be waited for.
+	initProc *Process
+}
+
+// ValidateID reports whether id can name a container: 1 to 1024 of
+// [A-Za-z0-9_+.-], not "." or "..", so it is a single path element.
+func ValidateID(id string) error {
+	if id == "" || len(id) > maxIDLen {
+		return fmt.Errorf("%w %q: length must be 1 to %d", ErrInvalidID, id, maxIDLen)
+	}
+	if id == "." || id == ".." {
+		return fmt.Errorf("%w %q", ErrInvalidID, id)
+	}
+	for _, r := range id {
+		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||
+			r == '_' || r == '+' || r == '-' || r == '.'
+		if !ok {
+			return fmt.Errorf("%w %q: only letters, digits and _+.- are allowed", ErrInvalidID, id)
+		}
+	}
+	return nil
+}
+
+// Create validates config and makes the container's state directory
+// <root>/<id>. Nothing runs until Start or Run.
+func Create(root, id string, config *configs.Config) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	if config == nil {
+		return nil, fmt.Errorf("create container %q: %w: nil config", id, validate.ErrInvalid)
+	}
+	if err := validate.Validate(config); err != nil {
+		return nil, fmt.Errorf("create container %q: %w", id, err)
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("create state root %s: %w", root, err)
+	}
+	dir := filepath.Join(root, id)
+	if err := os.Mkdir(dir, 0o711); err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return nil, fmt.Errorf("create container %q: %w", id, ErrExist)
+		}
+		return nil, fmt.Errorf("create container %q: %w", id, err)
+	}
+	c := &Container{id: id, root: root, dir: dir}
+	unlock, err := c.lock()
+	if err == nil {
+		defer unlock()
+		c.state = &State{ID: id, Created: time.Now().UTC(), Config: *config}
+		err = c.saveState(c.state)
+	}
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("create container %q: %w", id, err)
+	}
+	return c, nil
+}
+
+// Load opens the container id under root.
+func Load(root, id string) (*Container, error) {
+	if err := ValidateID(id); err != nil {
+		return nil, err
+	}
+	root, err := filepath.Abs(root)
+	if err != nil {
+		return nil, err
+	}
+	c := &Container{id: id, root: root, dir: filepath.Join(root, id)}
+	unlock, err := c.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if _, err := c.refreshState(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// lock takes the lock of the state directory, serialising operations on
+// the container across goroutines and processes.
+func (c *Container) lock() (func(), error) {
+	fd, err := unix.Open(c.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return nil, fmt.Errorf("container %q: %w", c.id, ErrNotExist)
+		}
+		return nil, fmt.Errorf("open state directory %s: %w", c.dir, err)
+	}
+	for {
+		err = unix.Flock(fd, unix.LOCK_EX)
+		if err != unix.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		unix.Close(fd)
+		return nil, fmt.Errorf("lock state directory %s: %w", c.dir, err)
+	}
+	// Destroy may have removed the directory while we waited.
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Nlink == 0 {
+		unix.Close(fd)
+		return nil, fmt.Errorf("container %q: %w", c.id, ErrNotExist)
+	}
+	return func() { unix.Close(fd) }, nil
+}
+
+// ID is the container's id.
+func (c *Container) ID() string { return c.id }
+
+// Config returns the container's configuration.
+func (c *Container) Config() configs.Config {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.state.Config
+}

@@ -1,0 +1,119 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+)
+
+// killTimeout bounds the wait for a killed init: a process stuck in
+// uninterruptible sleep must not hang Destroy forever.
+const killTimeout = 10 * time.Second
+
+// Destroy kills every process of the container, removes its cgroup and
+// state directory, and runs the poststop hooks. It is idempotent: a
+// container that is already gone is not an error.
+func (c *Container) Destroy() error {
+	unlock, err := c.lock()
+	if errors.Is(err, ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := c.refreshState()
+	if err != nil && !errors.Is(err, ErrNotExist) {
+		return err
+	}
+	if st != nil {
+		if err := c.teardown(st); err != nil {
+			return fmt.Errorf("destroy container %q: %w", c.id, err)
+		}
+	}
+	if err := os.RemoveAll(c.dir); err != nil {
+		return fmt.Errorf("destroy container %q: remove state: %w", c.id, err)
+	}
+	if st != nil && st.InitProcessPid != 0 && len(st.Config.Hooks[configs.Poststop]) > 0 {
+		if err := st.Config.Hooks.Run(configs.Poststop, ociState(st, Stopped)); err != nil {
+			return fmt.Errorf("destroy container %q: %w", c.id, err)
+		}
+	}
+	return nil
+}
+
+// teardown kills init and everything in the cgroup, and removes the
+// cgroup. A container whose runtime died mid-create has a cgroup but
+// maybe no recorded pid: the cgroup is found from the config.
+func (c *Container) teardown(st *State) error {
+	if initAlive(st) {
+		if pidfd, err := openInitPidfd(st); err == nil {
+			unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
+			// Everything else in the cgroup dies with the pid namespace,
+			// or below.
+			if st.Config.Cgroups != nil {
+				if m, err := c.cgroupManager(st); err == nil {
+					killCgroup(m)
+				}
+			}
+			err := waitPidfd(pidfd, killTimeout)
+			unix.Close(pidfd)
+			if err != nil {
+				return fmt.Errorf("init %d: %w", st.InitProcessPid, err)
+			}
+		}
+	}
+	if st.Config.Cgroups == nil {
+		return nil
+	}
+	m, err := c.cgroupManager(st)
+	if err != nil {
+		return err
+	}
+	killCgroup(m)
+	deadline := time.Now().Add(killTimeout)
+	for {
+		err = m.Destroy()
+		if err == nil || time.Now().After(deadline) {
+			break
+		}
+		killCgroup(m)
+		time.Sleep(20 * time.Millisecond)
+	}
+	if err != nil {
+		return fmt.Errorf("remove cgroup: %w", err)
+	}
+	c.removeExecFifo()
+	return nil
+}
+
+func (c *Container) removeExecFifo() {
+	os.Remove(c.dir + "/" + execFifoName)
+}
+
+// waitPidfd waits for the process to exit.
+func waitPidfd(pidfd int, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return errors.New("did not exit after SIGKILL (stuck in the kernel?)")
+		}
+		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, int(left/time.Millisecond)+1)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if n > 0 {
+			return nil
+		}
+	}
+}

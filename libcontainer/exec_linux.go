@@ -1,0 +1,207 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
+	"github.com/corral-oci/corral/libcontainer/internal/initsync"
+	"github.com/corral-oci/corral/libcontainer/internal/procstat"
+)
+
+// execProcess starts p as an additional process of the running (or
+// created) container, as `runc exec` does.
+func (c *Container) execProcess(p *Process) error {
+	if len(p.Args) == 0 {
+		return fmt.Errorf("exec in container %q: process.args is empty", c.id)
+	}
+	ch, st, err := c.prepareExec(p)
+	if err != nil {
+		return fmt.Errorf("exec in container %q: %w", c.id, err)
+	}
+	if err := c.runExec(ch, st); err != nil {
+		return fmt.Errorf("exec in container %q: %w", c.id, err)
+	}
+	r := &running{proc: ch.os}
+	ch.io.started(r)
+	p.mu.Lock()
+	p.run = r
+	p.mu.Unlock()
+	return nil
+}
+
+// prepareExec checks the container can take a process and opens, under
+// the lock, init's namespaces: once open they stay valid even if init
+// dies, so the rest runs without blocking other operations.
+func (c *Container) prepareExec(p *Process) (*child, *State, error) {
+	unlock, err := c.lock()
+	if err != nil {
+		return nil, nil, err
+	}
+	defer unlock()
+	st, err := c.refreshState()
+	if err != nil {
+		return nil, nil, err
+	}
+	status, err := c.status(st)
+	if err != nil {
+		return nil, nil, err
+	}
+	switch status {
+	case Stopped:
+		return nil, nil, ErrStopped
+	case Paused:
+		return nil, nil, ErrPaused
+	}
+	cfg := &st.Config
+	s := &setup{
+		Mode:         modeExec,
+		ID:           c.id,
+		Config:       cfg,
+		Process:      newProcessSetup(cfg, p),
+		PreservedFDs: len(p.ExtraFiles),
+		UserNS:       cfg.Namespaces.Contains(configs.NEWUSER),
+	}
+	ch, err := newChild(p, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	if p.ConsoleSocket != nil {
+		s.ConsoleSocketFD = ch.addFile(p.ConsoleSocket)
+	}
+	if err := c.joinInit(ch, st); err != nil {
+		ch.close()
+		return nil, nil, err
+	}
+	return ch, st, nil
+}
+
+// joinInit fills the bootstrap message with init's namespaces, user
+// namespace first.
+func (c *Container) joinInit(ch *child, st *State) error {
+	cfg := &st.Config
+	pid := st.InitProcessPid
+	for _, t := range configs.NamespaceTypes() {
+		if !cfg.Namespaces.Contains(t) {
+			continue
+		}
+		f, err := openNamespace("/proc/"+strconv.Itoa(pid)+"/ns/"+t.File(), t)
+		if err != nil {
+			return err
+		}
+		if t == configs.NEWUSER && sameNamespace(f, t) {
+			// setns into our own user namespace is refused.
+			f.Close()
+			continue
+		}
+		ch.msg.Join = append(ch.msg.Join, bootstrap.Join{Type: cloneFlag(t), FD: int32(ch.addFile(f))})
+	}
+	// The namespaces are init's only if init is still the process that
+	// had that pid when we opened them.
+	if ps, err := procstat.Read(pid); err != nil || ps.StartTime != st.InitProcessStartTime {
+		return ErrStopped
+	}
+	ch.msg.Root = cfg.Namespaces.Contains(configs.NEWUSER)
+	ch.msg.Fork = cfg.Namespaces.Contains(configs.NEWPID) || cfg.Namespaces.Contains(configs.NEWTIME)
+	return c.execCgroup(ch, st)
+}
+
+// execCgroup arranges for the process to enter the container's cgroup:
+// born in it with clone3 on cgroup v2, added right after its start where
+// the kernel or hierarchy cannot do that (cgroup v1, hybrid).
+func (c *Container) execCgroup(ch *child, st *State) error {
+	if st.Config.Cgroups == nil || len(st.CgroupPaths) == 0 {
+		return nil
+	}
+	m, err := c.cgroupManager(st)
+	if err != nil {
+		return err
+	}
+	sub := ch.proc.SubCgroupPaths[""]
+	ch.joinCgroup = func(pid int) error {
+		if err := m.AddPid(sub, pid); err != nil {
+			return fmt.Errorf("join cgroup: %w", err)
+		}
+		return nil
+	}
+	if dir, ok := st.CgroupPaths[""]; ok && len(st.CgroupPaths) == 1 {
+		fd, err := unix.Open(filepath.Join(dir, sub), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err == nil {
+			ch.cgroupFD = fd
+		}
+	}
+	return nil
+}
+
+// runExec starts the child and waits until it has exec'd the program:
+// its end of the socket closes on exec, or an error comes first.
+func (c *Container) runExec(ch *child, st *State) error {
+	err := ch.start()
+	if ch.cgroupFD >= 0 {
+		unix.Close(ch.cgroupFD)
+	}
+	if err != nil {
+		return err
+	}
+	if err := ch.sendSetup(); err != nil {
+		ch.kill()
+		return err
+	}
+	for {
+		m, err := initsync.Recv(ch.sock)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			err = ch.exitError("exec", err)
+			ch.kill()
+			return err
+		}
+		if m.Kind == initsync.SeccompFD {
+			if err := forwardSeccompFD(ch, st); err != nil {
+				ch.kill()
+				return err
+			}
+			continue
+		}
+		ch.kill()
+		return fmt.Errorf("exec: unexpected %s message", m.Kind)
+	}
+	ch.sock.Close()
+	if ch.proc.PidfdSocket != nil {
+		if err := sendPidfd(ch.proc.PidfdSocket, ch.pid); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// sameNamespace reports whether f is the namespace of type t this process
+// is in.
+func sameNamespace(f *os.File, t configs.NamespaceType) bool {
+	var a, b unix.Stat_t
+	if unix.Fstat(int(f.Fd()), &a) != nil || unix.Stat("/proc/self/ns/"+t.File(), &b) != nil {
+		return false
+	}
+	return a.Dev == b.Dev && a.Ino == b.Ino
+}
+
+// sendPidfd sends a pidfd of pid over the socket, as --pidfd-socket asks.
+func sendPidfd(sock *os.File, pid int) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Sendmsg(int(sock.Fd()), []byte("pidfd"), unix.UnixRights(fd), nil, 0); err != nil {
+		return fmt.Errorf("send pidfd: %w", err)
+	}
+	return nil
+}

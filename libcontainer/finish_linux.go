@@ -1,0 +1,271 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/capabilities"
+	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/initsync"
+	"github.com/corral-oci/corral/libcontainer/seccomp"
+)
+
+// finishProcess is the end of every setup, for init and exec'd processes
+// alike: the process's attributes, its user and capabilities, seccomp,
+// fds and cwd, then (for init) the wait for start, and exec.
+func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
+	ps := &s.Process
+	if err := setProcessAttrs(s.Config, ps); err != nil {
+		return err
+	}
+	u, err := lookupUser(ps)
+	if err != nil {
+		return step("user", err)
+	}
+	env := processEnv(ps.Env, u.home)
+	var caps *capabilities.Caps
+	if ps.Capabilities != nil {
+		if caps, err = capabilities.New(ps.Capabilities); err != nil {
+			return step("capabilities", err)
+		}
+	}
+	var filter *seccomp.Filter
+	if ps.Seccomp != nil {
+		if filter, err = seccomp.Compile(ps.Seccomp); err != nil {
+			return step("seccomp", err)
+		}
+	}
+	if caps != nil {
+		// The bounding set shrinks only with CAP_SETPCAP, which the
+		// change of user drops; KEEPCAPS keeps the permitted set
+		// across it for caps.Apply.
+		if err := unix.Prctl(unix.PR_SET_KEEPCAPS, 1, 0, 0, 0); err != nil {
+			return step("capabilities", err)
+		}
+		if err := caps.ApplyBounding(); err != nil {
+			return step("capabilities", err)
+		}
+	}
+	if filter != nil && !ps.NoNewPrivileges {
+		// Without no_new_privs, loading a filter needs CAP_SYS_ADMIN,
+		// which the change of user may drop.
+		if err := loadSeccomp(sock, filter); err != nil {
+			return err
+		}
+	}
+	if s.Mode == modeInit {
+		// init opens the exec fifo as the user it becomes; the fifo is
+		// the container root's until then, mode 0600.
+		if err := unix.Fchownat(s.FifoFD, "", u.uid, u.gid, unix.AT_EMPTY_PATH); err != nil {
+			return step("init", fmt.Errorf("chown exec fifo: %w", err))
+		}
+	}
+	if err := changeUser(u); err != nil {
+		return step("user", err)
+	}
+	if caps != nil {
+		if err := caps.Apply(); err != nil {
+			return step("capabilities", err)
+		}
+	}
+	umask := uint32(0o022)
+	if ps.Umask != nil {
+		umask = *ps.Umask
+	}
+	unix.Umask(int(umask))
+	if err := enterCwd(ps.Cwd); err != nil {
+		return step("cwd", err)
+	}
+	exe, err := lookPath(ps.Args[0], env)
+	if err != nil {
+		return step("exec", err)
+	}
+	if ps.NoNewPrivileges {
+		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
+			return step("no_new_privileges", err)
+		}
+		if filter != nil {
+			if err := loadSeccomp(sock, filter); err != nil {
+				return err
+			}
+		}
+	}
+	// Only stdio and the fds the caller asked to pass reach the program.
+	if err := unix.CloseRange(uint(3+s.PreservedFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+		return step("fds", err)
+	}
+	if s.Mode == modeInit {
+		return awaitStartAndExec(sock, s, fdDir, exe, env)
+	}
+	if err := setFinalAffinity(ps); err != nil {
+		return err
+	}
+	return step("exec", execve(exe, ps.Args, env))
+}
+
+// awaitStartAndExec tells the runtime init is ready, waits on the exec
+// fifo for start, and execs. From here on errors go through the fifo to
+// whoever started the container.
+func awaitStartAndExec(sock *os.File, s *setup, fdDir *os.File, exe string, env []string) error {
+	// The runtime that created us may exit now that we are ready.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(s.Config.ParentDeathSignal), 0, 0, 0); err != nil {
+		return step("init", err)
+	}
+	if err := initsync.Send(sock, initsync.Ready, nil); err != nil {
+		return step("init", err)
+	}
+	fd, err := unix.Openat(int(fdDir.Fd()), strconv.Itoa(s.FifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return step("init", fmt.Errorf("open exec fifo: %w", err))
+	}
+	fdDir.Close()
+	fifo := os.NewFile(uintptr(fd), "exec.fifo")
+	fail := func(step string, err error) error {
+		fmt.Fprintf(fifo, "%s: %v", step, err)
+		return initsync.NewError(step, err)
+	}
+	if err := s.Config.Hooks.Run(configs.StartContainer, s.State); err != nil {
+		return fail("startContainer hook", err)
+	}
+	if err := setFinalAffinity(&s.Process); err != nil {
+		return fail("exec_cpu_affinity", err)
+	}
+	if _, err := fifo.Write([]byte{fifoStarted}); err != nil {
+		return step("init", err)
+	}
+	err = execve(exe, s.Process.Args, env)
+	return fail("exec", err)
+}
+
+func execve(exe string, args, env []string) error {
+	err := unix.Exec(exe, args, env)
+	return fmt.Errorf("exec %q: %w", args[0], err)
+}
+
+// loadSeccomp installs the filter, and hands a notify listener fd to the
+// runtime, which passes it to the listener the config names.
+func loadSeccomp(sock *os.File, f *seccomp.Filter) error {
+	fd, err := seccomp.Load(f)
+	if err != nil {
+		return step("seccomp", err)
+	}
+	if fd < 0 {
+		return nil
+	}
+	defer unix.Close(fd)
+	if err := initsync.SendFD(sock, initsync.SeccompFD, fd); err != nil {
+		return step("seccomp", err)
+	}
+	return step("seccomp", initsync.Expect(sock, initsync.SeccompDone, nil))
+}
+
+// enterCwd changes to the process's working directory and checks that it
+// is inside the container: a cwd reached through a leaked fd of the host
+// (/proc/self/fd/N) would be outside its root (CVE-2024-21626).
+func enterCwd(cwd string) error {
+	if cwd == "" {
+		cwd = "/"
+	}
+	if err := unix.Chdir(cwd); err != nil {
+		return fmt.Errorf("process.cwd %q: %w", cwd, err)
+	}
+	wd, err := unix.Getwd()
+	if err != nil || !strings.HasPrefix(wd, "/") {
+		return fmt.Errorf("process.cwd %q is outside the container", cwd)
+	}
+	return nil
+}
+
+// processEnv returns env with HOME set when it is missing, as login
+// shells and runc do.
+func processEnv(env []string, home string) []string {
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "HOME=") {
+			return env
+		}
+	}
+	if home == "" {
+		home = "/"
+	}
+	return append(env[:len(env):len(env)], "HOME="+home)
+}
+
+// defaultPath is the PATH used when the process's environment has none.
+const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// lookPath finds the program as the process will exec it: in the PATH of
+// its own environment, with the permissions of its user.
+func lookPath(name string, env []string) (string, error) {
+	if strings.Contains(name, "/") {
+		if err := executable(name); err != nil {
+			return "", fmt.Errorf("process.args[0] %q: %w", name, err)
+		}
+		return name, nil
+	}
+	path := defaultPath
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+		}
+	}
+	var firstErr error
+	for _, dir := range strings.Split(path, ":") {
+		if dir == "" {
+			dir = "."
+		}
+		p := dir + "/" + name
+		err := executable(p)
+		if err == nil {
+			return p, nil
+		}
+		if firstErr == nil && !errors.Is(err, unix.ENOENT) && !errors.Is(err, unix.ENOTDIR) {
+			firstErr = err
+		}
+	}
+	if firstErr != nil {
+		return "", fmt.Errorf("process.args[0] %q: %w", name, firstErr)
+	}
+	return "", fmt.Errorf("process.args[0] %q: executable file not found in $PATH", name)
+}
+
+func executable(path string) error {
+	var st unix.Stat_t
+	if err := unix.Stat(path, &st); err != nil {
+		return err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		return fmt.Errorf("%s is a directory", path)
+	}
+	return unix.Faccessat(unix.AT_FDCWD, path, unix.X_OK, unix.AT_EACCESS)
+}
+
+// changeUser switches every thread to the user, groups first.
+func changeUser(u *execUser) error {
+	if err := syscall.Setgroups(u.groups); err != nil {
+		// A user namespace with setgroups denied keeps the groups it has;
+		// that is only an error if groups were asked for.
+		if !errors.Is(err, unix.EPERM) || len(u.groups) > 0 {
+			return fmt.Errorf("setgroups %v: %w", u.groups, err)
+		}
+	}
+	if err := syscall.Setresgid(u.gid, u.gid, u.gid); err != nil {
+		return fmt.Errorf("setgid %d: %w%s", u.gid, err, unmappedHint(err))
+	}
+	if err := syscall.Setresuid(u.uid, u.uid, u.uid); err != nil {
+		return fmt.Errorf("setuid %d: %w%s", u.uid, err, unmappedHint(err))
+	}
+	return nil
+}
+
+func unmappedHint(err error) string {
+	if errors.Is(err, unix.EINVAL) {
+		return " (the id is not mapped in the container's user namespace)"
+	}
+	return ""
+}

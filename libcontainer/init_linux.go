@@ -1,0 +1,155 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
+	"github.com/corral-oci/corral/libcontainer/internal/initsync"
+)
+
+// Init is the entry of the re-executed runtime, in the container: the
+// nsenter constructor has already put the process in its namespaces. It
+// builds the container (or joins it, for an exec'd process) as the setup
+// message says and execs the user's program. It does not return: on
+// failure it reports the error to the runtime and exits.
+func Init() {
+	runtime.LockOSThread()
+	fd, err := strconv.Atoi(os.Getenv(bootstrap.EnvFD))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "init: the runtime did not start this process (no "+bootstrap.EnvFD+")")
+		os.Exit(1)
+	}
+	os.Unsetenv(bootstrap.EnvFD)
+	os.Unsetenv("GOMAXPROCS")
+	sock := os.NewFile(uintptr(fd), "init-sync")
+	var s setup
+	if err := initsync.Expect(sock, initsync.Config, &s); err != nil {
+		fmt.Fprintln(os.Stderr, "init: read setup:", err)
+		os.Exit(1)
+	}
+	switch s.Mode {
+	case modeInit:
+		err = initContainer(sock, &s)
+	case modeExec:
+		err = initExec(sock, &s)
+	default:
+		err = fmt.Errorf("unknown setup mode %q", s.Mode)
+	}
+	var ie *initsync.InitError
+	if !errors.As(err, &ie) {
+		ie = initsync.NewError("init", err)
+	}
+	if serr := initsync.Send(sock, initsync.Error, ie); serr != nil {
+		fmt.Fprintln(os.Stderr, "init:", ie.Message)
+	}
+	os.Exit(1)
+}
+
+// step tags the error of an init step for the runtime.
+func step(name string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ie *initsync.InitError
+	if errors.As(err, &ie) {
+		return err
+	}
+	return initsync.NewError(name, err)
+}
+
+// initContainer is the container's first process: it builds the
+// container, waits for start and execs the program.
+func initContainer(sock *os.File, s *setup) error {
+	cfg := s.Config
+	// Device nodes and mount points get exactly the modes asked for; the
+	// process's own umask is set before exec.
+	unix.Umask(0)
+	// The exec fifo is reopened through our fd directory of the host's
+	// procfs: the container's /proc may be missing, and the fifo must open
+	// after this process gave up its privileges.
+	fdDir, err := os.OpenFile("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return step("init", err)
+	}
+	if cfg.Namespaces.Contains(configs.NEWNS) {
+		r, err := prepareRootfs(s)
+		if err != nil {
+			return step("rootfs", err)
+		}
+		if err := runCreateHooks(sock, s); err != nil {
+			return step("hooks", err)
+		}
+		if err := r.finish(); err != nil {
+			return step("rootfs", err)
+		}
+	} else if err := runCreateHooks(sock, s); err != nil {
+		return step("hooks", err)
+	}
+	if s.Process.Terminal {
+		if err := setupConsole(s, true); err != nil {
+			return step("console", err)
+		}
+	}
+	if err := setupNamespaceSettings(cfg); err != nil {
+		return err
+	}
+	if err := setupKeyring(s); err != nil {
+		return step("keyring", err)
+	}
+	return finishProcess(sock, s, fdDir)
+}
+
+// initExec is an extra process in a running container: the bootstrap
+// joined its namespaces; what is left is the process's own setup.
+func initExec(sock *os.File, s *setup) error {
+	if s.Process.Terminal {
+		if err := setupConsole(s, false); err != nil {
+			return step("console", err)
+		}
+	}
+	return finishProcess(sock, s, nil)
+}
+
+// runCreateHooks lets the runtime run the prestart and createRuntime hooks,
+// then runs the createContainer hooks here, in the container's namespaces
+// before pivot_root, as the runtime spec asks.
+func runCreateHooks(sock *os.File, s *setup) error {
+	if s.RunHooks {
+		if err := initsync.Send(sock, initsync.Hooks, nil); err != nil {
+			return err
+		}
+		if err := initsync.Expect(sock, initsync.HooksDone, nil); err != nil {
+			return err
+		}
+	}
+	return s.Config.Hooks.Run(configs.CreateContainer, s.State)
+}
+
+// setupNamespaceSettings applies what the container's own namespaces
+// hold: host and domain names, the loopback interface, sysctls.
+func setupNamespaceSettings(cfg *configs.Config) error {
+	if cfg.Hostname != "" {
+		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
+			return step("hostname", fmt.Errorf("hostname %q: %w", cfg.Hostname, err))
+		}
+	}
+	if cfg.Domainname != "" {
+		if err := unix.Setdomainname([]byte(cfg.Domainname)); err != nil {
+			return step("domainname", fmt.Errorf("domainname %q: %w", cfg.Domainname, err))
+		}
+	}
+	if err := setupNetworks(cfg); err != nil {
+		return step("network", err)
+	}
+	if err := writeSysctls(cfg.Sysctl); err != nil {
+		return step("sysctl", err)
+	}
+	return nil
+}

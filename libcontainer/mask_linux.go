@@ -1,0 +1,123 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+
+	"github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/internal/mountfd"
+)
+
+// maskPaths hides each masked path: a file behind the host's /dev/null,
+// checked to be the real null device, a directory behind an empty
+// read-only tmpfs. The container's own /dev/null is never used: the image
+// could make it a symlink to a file it wants writable (CVE-2025-31133).
+func (r *rootfs) maskPaths() error {
+	if len(r.cfg.MaskPaths) == 0 {
+		return nil
+	}
+	var devNull, tmpfs *os.File
+	defer func() {
+		if devNull != nil {
+			devNull.Close()
+		}
+		if tmpfs != nil {
+			tmpfs.Close()
+		}
+	}()
+	for i, p := range r.cfg.MaskPaths {
+		f, err := pathrs.OpenatInRoot(r.dir, p)
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("mask_paths[%d] %q: %w", i, p, err)
+		}
+		err = r.mask(f, &devNull, &tmpfs)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("mask_paths[%d] %q: %w", i, p, err)
+		}
+	}
+	return nil
+}
+
+func (r *rootfs) mask(f *os.File, devNull, tmpfs **os.File) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return err
+	}
+	var err error
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		if *tmpfs == nil {
+			if *tmpfs, err = mountfd.ReadonlyTmpfs(); err != nil {
+				return err
+			}
+		}
+		tree, err := mountfd.CloneTree(*tmpfs, "", false)
+		if err != nil {
+			return err
+		}
+		defer tree.Close()
+		return mountfd.Attach(tree, f)
+	}
+	if *devNull == nil {
+		if *devNull, err = openDevNull(); err != nil {
+			return err
+		}
+	}
+	return mountfd.BindFile(*devNull, f)
+}
+
+// openDevNull opens the host's /dev/null and checks it is char 1:3.
+func openDevNull() (*os.File, error) {
+	f, err := os.OpenFile("/dev/null", unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 1 || unix.Minor(st.Rdev) != 3 {
+		f.Close()
+		return nil, errors.New("/dev/null is not the null device (char 1:3)")
+	}
+	return f, nil
+}
+
+// readonlyPaths binds each path read-only over itself, submounts
+// included.
+func (r *rootfs) readonlyPaths() error {
+	for i, p := range r.cfg.ReadonlyPaths {
+		f, err := pathrs.OpenatInRoot(r.dir, p)
+		if errors.Is(err, unix.ENOENT) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("readonly_paths[%d] %q: %w", i, p, err)
+		}
+		err = bindReadonly(f)
+		f.Close()
+		if err != nil {
+			return fmt.Errorf("readonly_paths[%d] %q: %w", i, p, err)
+		}
+	}
+	return nil
+}
+
+func bindReadonly(f *os.File) error {
+	tree, err := mountfd.CloneTree(f, "", true)
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
+	if err := mountfd.SetAttr(tree, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, true); err != nil {
+		return err
+	}
+	return mountfd.Attach(tree, f)
+}

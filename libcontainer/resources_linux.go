@@ -1,0 +1,187 @@
+package libcontainer
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/opencontainers/cgroups"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/configs/validate"
+	"github.com/corral-oci/corral/libcontainer/internal/procfs"
+)
+
+// Pause freezes every process of the container.
+func (c *Container) Pause() error {
+	return c.freeze(cgroups.Frozen)
+}
+
+// Resume thaws a paused container.
+func (c *Container) Resume() error {
+	return c.freeze(cgroups.Thawed)
+}
+
+func (c *Container) freeze(want cgroups.FreezerState) error {
+	op := "pause"
+	if want == cgroups.Thawed {
+		op = "resume"
+	}
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := c.refreshState()
+	if err != nil {
+		return err
+	}
+	status, err := c.status(st)
+	if err != nil {
+		return err
+	}
+	switch {
+	case want == cgroups.Frozen && status == Paused:
+		return fmt.Errorf("%s container %q: %w", op, c.id, ErrPaused)
+	case want == cgroups.Frozen && status == Stopped:
+		return fmt.Errorf("%s container %q: %w", op, c.id, ErrNotRunning)
+	case want == cgroups.Thawed && status != Paused:
+		return fmt.Errorf("%s container %q: %w (it is %s)", op, c.id, ErrNotPaused, status)
+	}
+	m, err := c.cgroupManager(st)
+	if err != nil {
+		return fmt.Errorf("%s container %q: %w", op, c.id, err)
+	}
+	if err := m.Freeze(want); err != nil {
+		return fmt.Errorf("%s container %q: %w", op, c.id, err)
+	}
+	return nil
+}
+
+// Stats returns the container's resource usage: its cgroup's figures and
+// the counters of the interfaces in its network namespace.
+func (c *Container) Stats() (*Stats, error) {
+	unlock, err := c.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	st, err := c.refreshState()
+	if err != nil {
+		return nil, err
+	}
+	if !initAlive(st) {
+		return nil, fmt.Errorf("stats of container %q: %w", c.id, ErrNotRunning)
+	}
+	stats := &Stats{}
+	if st.Config.Cgroups != nil {
+		m, err := c.cgroupManager(st)
+		if err != nil {
+			return nil, err
+		}
+		if stats.CgroupStats, err = m.GetStats(); err != nil {
+			return nil, fmt.Errorf("stats of container %q: %w", c.id, err)
+		}
+	}
+	if st.Config.Namespaces.IsPrivate(configs.NEWNET) {
+		b, err := procfs.ReadPid(st.InitProcessPid, "net/dev")
+		if err != nil {
+			return nil, fmt.Errorf("stats of container %q: network: %w", c.id, err)
+		}
+		stats.Interfaces = parseNetDev(b)
+	}
+	return stats, nil
+}
+
+// parseNetDev parses /proc/<pid>/net/dev, the counters of the interfaces
+// of pid's network namespace.
+func parseNetDev(b []byte) []*NetworkInterface {
+	var out []*NetworkInterface
+	sc := bufio.NewScanner(bytes.NewReader(b))
+	for sc.Scan() {
+		name, rest, ok := strings.Cut(sc.Text(), ":")
+		if !ok {
+			continue // the two header lines
+		}
+		f := strings.Fields(rest)
+		if len(f) < 16 {
+			continue
+		}
+		n := func(i int) uint64 { v, _ := strconv.ParseUint(f[i], 10, 64); return v }
+		out = append(out, &NetworkInterface{
+			Name:    strings.TrimSpace(name),
+			RxBytes: n(0), RxPackets: n(1), RxErrors: n(2), RxDropped: n(3),
+			TxBytes: n(8), TxPackets: n(9), TxErrors: n(10), TxDropped: n(11),
+		})
+	}
+	return out
+}
+
+// Set updates the resources of the container's cgroup and saves config as
+// its new configuration. Only resources can change on a live container.
+func (c *Container) Set(config configs.Config) error {
+	if err := validate.Validate(&config); err != nil {
+		return fmt.Errorf("update container %q: %w", c.id, err)
+	}
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := c.refreshState()
+	if err != nil {
+		return err
+	}
+	if err := onlyResourcesChanged(&st.Config, &config); err != nil {
+		return fmt.Errorf("update container %q: %w", c.id, err)
+	}
+	status, err := c.status(st)
+	if err != nil {
+		return err
+	}
+	if status != Stopped && config.Cgroups != nil {
+		m, err := c.cgroupManager(st)
+		if err != nil {
+			return err
+		}
+		if err := m.Set(config.Cgroups.Resources); err != nil {
+			return fmt.Errorf("update container %q: %w", c.id, err)
+		}
+	}
+	st.Config = config
+	return c.saveState(st)
+}
+
+// onlyResourcesChanged refuses a new config that differs from the old one
+// in anything but the cgroup's resources: nothing else can be applied to
+// running processes.
+func onlyResourcesChanged(old, updated *configs.Config) error {
+	if (old.Cgroups == nil) != (updated.Cgroups == nil) {
+		return errors.New("cgroups: a container cannot gain or lose its cgroup")
+	}
+	strip := func(c *configs.Config) ([]byte, error) {
+		cp := *c
+		if cp.Cgroups != nil {
+			cg := *cp.Cgroups
+			cg.Resources = nil
+			cp.Cgroups = &cg
+		}
+		return json.Marshal(&cp)
+	}
+	a, err := strip(old)
+	if err != nil {
+		return err
+	}
+	b, err := strip(updated)
+	if err != nil {
+		return err
+	}
+	if !bytes.Equal(a, b) {
+		return errors.New("only cgroups.resources can change on a running container")
+	}
+	return nil
+}

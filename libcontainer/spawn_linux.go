@@ -1,0 +1,385 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"syscall"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
+	"github.com/corral-oci/corral/libcontainer/internal/initsync"
+	"github.com/corral-oci/corral/libcontainer/internal/procfs"
+)
+
+// child is the runtime's side of a re-executed child of this program that
+// becomes a container's init or an exec'd process.
+type child struct {
+	proc  *Process
+	setup *setup
+	msg   bootstrap.Message
+
+	sock      *os.File // our end of the conversation
+	childSock *os.File
+	// files are the child's fds after the Process's ExtraFiles, closed
+	// here once the child has them.
+	files []*os.File
+	io    *stdio
+	// chownFiles go to the root of the child's user namespace.
+	chownFiles []*os.File
+
+	// cgroupFD, when >= 0, makes the child born in its cgroup (clone3
+	// with CLONE_INTO_CGROUP); joinCgroup adds it the older way.
+	cgroupFD   int
+	joinCgroup func(pid int) error
+	// writeMaps writes the id maps of a new user namespace.
+	writeMaps func(pid int) error
+
+	cmd *exec.Cmd
+	// pid runs Go's init; os is its handle.
+	pid int
+	os  *os.Process
+}
+
+func newChild(p *Process, s *setup) (*child, error) {
+	io, err := newStdio(p)
+	if err != nil {
+		return nil, fmt.Errorf("set up stdio: %w", err)
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		io.closeAll()
+		return nil, fmt.Errorf("socketpair: %w", err)
+	}
+	ch := &child{
+		proc:      p,
+		setup:     s,
+		sock:      os.NewFile(uintptr(fds[0]), "init-sync"),
+		childSock: os.NewFile(uintptr(fds[1]), "init-sync-child"),
+		io:        io,
+		cgroupFD:  -1,
+	}
+	ch.addFile(ch.childSock)
+	return ch, nil
+}
+
+// addFile passes f to the child and returns its fd number there.
+func (ch *child) addFile(f *os.File) int {
+	ch.files = append(ch.files, f)
+	return 3 + len(ch.proc.ExtraFiles) + len(ch.files) - 1
+}
+
+// command builds the exec.Cmd of the child. Go 1.26 forbids reusing an
+// exec.Cmd after Start, so a retry gets a fresh one from here.
+func (ch *child) command() *exec.Cmd {
+	cmd := &exec.Cmd{
+		Path: "/proc/self/exe",
+		Args: []string{os.Args[0], "init"},
+		Env: []string{
+			bootstrap.EnvFD + "=" + strconv.Itoa(3+len(ch.proc.ExtraFiles)),
+			"GOMAXPROCS=1",
+		},
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL},
+	}
+	// A nil *os.File in an io.Reader would not be a nil interface.
+	if f := ch.io.child[0]; f != nil {
+		cmd.Stdin = f
+	}
+	if f := ch.io.child[1]; f != nil {
+		cmd.Stdout = f
+	}
+	if f := ch.io.child[2]; f != nil {
+		cmd.Stderr = f
+	}
+	cmd.ExtraFiles = make([]*os.File, 0, len(ch.proc.ExtraFiles)+len(ch.files))
+	cmd.ExtraFiles = append(cmd.ExtraFiles, ch.proc.ExtraFiles...)
+	cmd.ExtraFiles = append(cmd.ExtraFiles, ch.files...)
+	if ch.cgroupFD >= 0 {
+		cmd.SysProcAttr.UseCgroupFD = true
+		cmd.SysProcAttr.CgroupFD = ch.cgroupFD
+	}
+	return cmd
+}
+
+// start runs the child up to the point where Go's init knows its setup:
+// it is in its cgroup and namespaces, and ch.pid is known.
+func (ch *child) start() error {
+	cmd := ch.command()
+	err := cmd.Start()
+	if err != nil && ch.cgroupFD >= 0 {
+		// The kernel cannot clone into this cgroup (no clone3, or a
+		// cgroup v1 or hybrid hierarchy): join it after the start.
+		ch.cgroupFD = -1
+		cmd = ch.command()
+		err = cmd.Start()
+	} else if err == nil && ch.cgroupFD >= 0 {
+		ch.joinCgroup = nil
+	}
+	if err != nil {
+		return fmt.Errorf("start init: %w", err)
+	}
+	ch.cmd = cmd
+	ch.childSock.Close()
+	if err := ch.afterStart(); err != nil {
+		ch.kill()
+		return err
+	}
+	return nil
+}
+
+func (ch *child) afterStart() error {
+	pid := ch.cmd.Process.Pid
+	if a := ch.setup.Process.CPUAffinity; a != nil && a.Initial != "" {
+		if err := setAffinity(pid, a.Initial); err != nil {
+			return fmt.Errorf("exec_cpu_affinity.initial: %w", err)
+		}
+	}
+	if ch.joinCgroup != nil {
+		if err := ch.joinCgroup(pid); err != nil {
+			return err
+		}
+	}
+	b, err := ch.msg.Encode()
+	if err != nil {
+		return err
+	}
+	if _, err := ch.sock.Write(b); err != nil {
+		return ch.exitError("send bootstrap", err)
+	}
+	if err := ch.bootstrapSync(pid); err != nil {
+		return err
+	}
+	if err := ch.chownToRoot(); err != nil {
+		return err
+	}
+	if ch.msg.Fork {
+		// The first child forked init and exits; reap it.
+		st, err := ch.cmd.Process.Wait()
+		if err != nil {
+			return fmt.Errorf("wait for bootstrap: %w", err)
+		}
+		if !st.Success() {
+			return fmt.Errorf("bootstrap: %s", st)
+		}
+		ch.os, err = os.FindProcess(ch.pid)
+		if err != nil {
+			return err
+		}
+	} else {
+		ch.os = ch.cmd.Process
+	}
+	return nil
+}
+
+// chownToRoot gives what the child must open as itself (stdio pipes, the
+// exec fifo) to the root of its user namespace, now that it is in it:
+// a namespace joined by path has mappings only the kernel knows.
+func (ch *child) chownToRoot() error {
+	if !ch.setup.UserNS {
+		return nil
+	}
+	uid, gid, err := hostRootIDs(ch.cmd.Process.Pid)
+	if err != nil {
+		return err
+	}
+	ch.io.chown(uid, gid)
+	for _, f := range ch.chownFiles {
+		if err := unix.Fchownat(int(f.Fd()), "", uid, gid, unix.AT_EMPTY_PATH); err != nil {
+			return fmt.Errorf("chown %s: %w", f.Name(), err)
+		}
+	}
+	return nil
+}
+
+// hostRootIDs returns the host uid and gid of root in pid's user
+// namespace, -1 where root is not mapped.
+func hostRootIDs(pid int) (uid, gid int, err error) {
+	uid, gid = -1, -1
+	for _, m := range []struct {
+		file string
+		id   *int
+	}{{"uid_map", &uid}, {"gid_map", &gid}} {
+		b, err := procfs.ReadPid(pid, m.file)
+		if err != nil {
+			return -1, -1, fmt.Errorf("read id map of init: %w", err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			var inside, outside, size int64
+			if n, _ := fmt.Sscan(line, &inside, &outside, &size); n == 3 && inside == 0 && size > 0 {
+				*m.id = int(outside)
+			}
+		}
+	}
+	return uid, gid, nil
+}
+
+// bootstrapSync answers the C bootstrap until it reports the pid of init.
+func (ch *child) bootstrapSync(pid int) error {
+	for {
+		typ, val, err := bootstrap.ReadSync(ch.sock)
+		if err != nil {
+			return ch.exitError("bootstrap", err)
+		}
+		switch typ {
+		case bootstrap.SyncUsermap:
+			if ch.writeMaps == nil {
+				return errors.New("bootstrap asked for id maps of no user namespace")
+			}
+			if err := ch.writeMaps(pid); err != nil {
+				return err
+			}
+			if err := bootstrap.WriteSync(ch.sock, bootstrap.SyncUsermapAck, 0); err != nil {
+				return ch.exitError("bootstrap", err)
+			}
+		case bootstrap.SyncPid:
+			ch.pid = int(val)
+			return nil
+		default:
+			return fmt.Errorf("bootstrap: unexpected message %d", typ)
+		}
+	}
+}
+
+// sendSetup closes our copies of the child's files and sends the setup.
+func (ch *child) sendSetup() error {
+	for _, f := range ch.files {
+		f.Close()
+	}
+	ch.files = nil
+	if err := initsync.Send(ch.sock, initsync.Config, ch.setup); err != nil {
+		return ch.exitError("send setup", err)
+	}
+	return nil
+}
+
+// exitError explains a broken conversation: usually the child died, and
+// its exit status says more than the broken pipe.
+func (ch *child) exitError(step string, err error) error {
+	var ie *initsync.InitError
+	if errors.As(err, &ie) || errors.Is(err, bootstrap.ErrBootstrap) {
+		return err
+	}
+	if errors.Is(err, io.EOF) || errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+		if st := ch.reap(); st != "" {
+			return fmt.Errorf("%s: child exited (%s) before finishing its setup", step, st)
+		}
+		return fmt.Errorf("%s: child exited before finishing its setup", step)
+	}
+	return fmt.Errorf("%s: %w", step, err)
+}
+
+// reap collects the exit status of whichever process died.
+func (ch *child) reap() string {
+	p := ch.os
+	if p == nil && ch.cmd != nil {
+		p = ch.cmd.Process
+	}
+	if p == nil {
+		return ""
+	}
+	st, err := p.Wait()
+	if err != nil {
+		return ""
+	}
+	return describeExit(st)
+}
+
+// kill stops the child and everything it forked, and reaps them.
+func (ch *child) kill() {
+	if ch.os != nil {
+		ch.os.Kill()
+		ch.os.Wait()
+	}
+	if ch.cmd != nil && ch.cmd.Process != nil && ch.cmd.Process != ch.os {
+		ch.cmd.Process.Kill()
+		ch.cmd.Process.Wait()
+	}
+	ch.close()
+}
+
+func (ch *child) close() {
+	ch.sock.Close()
+	for _, f := range ch.files {
+		f.Close()
+	}
+	ch.files = nil
+	ch.io.closeAll()
+}
+
+func describeExit(st *os.ProcessState) string {
+	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		return "killed by " + unix.SignalName(ws.Signal())
+	}
+	return "exit status " + strconv.Itoa(st.ExitCode())
+}
+
+// cloneFlag is the CLONE_NEW* flag of a namespace type.
+func cloneFlag(t configs.NamespaceType) uint32 {
+	switch t {
+	case configs.NEWNET:
+		return unix.CLONE_NEWNET
+	case configs.NEWPID:
+		return unix.CLONE_NEWPID
+	case configs.NEWNS:
+		return unix.CLONE_NEWNS
+	case configs.NEWUTS:
+		return unix.CLONE_NEWUTS
+	case configs.NEWIPC:
+		return unix.CLONE_NEWIPC
+	case configs.NEWUSER:
+		return unix.CLONE_NEWUSER
+	case configs.NEWCGROUP:
+		return unix.CLONE_NEWCGROUP
+	case configs.NEWTIME:
+		return unix.CLONE_NEWTIME
+	}
+	return 0
+}
+
+// openNamespace opens a namespace file and checks it is a namespace of
+// type t, so a path swapped after validation cannot put the container in
+// the wrong kind of namespace.
+func openNamespace(path string, t configs.NamespaceType) (*os.File, error) {
+	f, err := os.OpenFile(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s namespace %s: %w", strings.ToLower(t.File()), path, err)
+	}
+	got, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_NSTYPE)
+	if err != nil || uint32(got) != cloneFlag(t) {
+		f.Close()
+		return nil, fmt.Errorf("%s is not a %s namespace", path, t.File())
+	}
+	return f, nil
+}
+
+// formatIDMap renders mappings as /proc/<pid>/uid_map wants them.
+func formatIDMap(maps []configs.IDMap) []byte {
+	var b []byte
+	for _, m := range maps {
+		b = strconv.AppendInt(b, m.ContainerID, 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, m.HostID, 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, m.Size, 10)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+// timeOffsets renders the offsets of a new time namespace.
+func timeOffsets(offsets map[string]specs.LinuxTimeOffset) string {
+	var b strings.Builder
+	for _, clock := range []string{"monotonic", "boottime"} {
+		if o, ok := offsets[clock]; ok {
+			fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
+		}
+	}
+	return b.String()
+}

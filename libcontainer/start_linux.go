@@ -1,0 +1,294 @@
+package libcontainer
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
+	"github.com/corral-oci/corral/libcontainer/internal/initsync"
+	"github.com/corral-oci/corral/libcontainer/internal/procfs"
+	"github.com/corral-oci/corral/libcontainer/internal/procstat"
+)
+
+// Run starts p in the container. For the first process (p.Init) it is
+// Start followed by Exec; otherwise p is an additional process in the
+// running container.
+func (c *Container) Run(p *Process) error {
+	if !p.Init {
+		return c.execProcess(p)
+	}
+	if err := c.Start(p); err != nil {
+		return err
+	}
+	return c.Exec()
+}
+
+// Start builds the container around its first process p (p.Init must be
+// set) and leaves it waiting, in the created state, for Exec.
+func (c *Container) Start(p *Process) error {
+	if !p.Init {
+		return fmt.Errorf("start container %q: the process is not Init; use Run for an additional process", c.id)
+	}
+	if len(p.Args) == 0 {
+		return fmt.Errorf("start container %q: process.args is empty", c.id)
+	}
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := c.refreshState()
+	if err != nil {
+		return err
+	}
+	if st.InitProcessPid != 0 {
+		status, err := c.status(st)
+		if err != nil {
+			return err
+		}
+		if status != Stopped {
+			return fmt.Errorf("start container %q: %w (%s)", c.id, ErrRunning, status)
+		}
+		return fmt.Errorf("start container %q: it has already run; destroy it and create it again", c.id)
+	}
+	if err := c.startInit(st, p); err != nil {
+		return fmt.Errorf("start container %q: %w", c.id, err)
+	}
+	return nil
+}
+
+// startInit spawns init and drives its setup up to the created state. On
+// failure everything it made is removed.
+func (c *Container) startInit(st *State, p *Process) (retErr error) {
+	cfg := &st.Config
+	cg, err := newCgroup(cfg)
+	if err != nil {
+		return err
+	}
+	fifo, err := c.makeExecFifo()
+	if err != nil {
+		return err
+	}
+	defer fifo.Close()
+	defer func() {
+		if retErr != nil {
+			os.Remove(filepath.Join(c.dir, execFifoName))
+		}
+	}()
+
+	s := &setup{
+		Mode:         modeInit,
+		ID:           c.id,
+		Config:       cfg,
+		Process:      newProcessSetup(cfg, p),
+		PreservedFDs: len(p.ExtraFiles),
+		UserNS:       cfg.Namespaces.Contains(configs.NEWUSER),
+	}
+	ch, err := newChild(p, s)
+	if err != nil {
+		return err
+	}
+	s.FifoFD = ch.addFile(fifo)
+	ch.chownFiles = append(ch.chownFiles, fifo)
+	if p.ConsoleSocket != nil {
+		s.ConsoleSocketFD = ch.addFile(p.ConsoleSocket)
+	}
+	if err := c.initBootstrap(ch, cfg); err != nil {
+		ch.close()
+		return err
+	}
+	if cg != nil {
+		if err := cg.checkUnused(); err != nil {
+			ch.close()
+			return err
+		}
+		defer func() {
+			if retErr != nil {
+				cg.destroy()
+			}
+		}()
+		if err := cg.prepare(ch); err != nil {
+			ch.close()
+			return err
+		}
+	}
+	err = ch.start()
+	if ch.cgroupFD >= 0 {
+		unix.Close(ch.cgroupFD)
+	}
+	if err != nil {
+		return err
+	}
+	if err := c.recordInit(st, ch.pid, cg); err != nil {
+		ch.kill()
+		return err
+	}
+	defer func() {
+		if retErr != nil {
+			ch.kill()
+			st.InitProcessPid, st.InitProcessStartTime = 0, 0
+			c.saveState(st)
+		}
+	}()
+	if cg != nil {
+		s.CgroupPaths = st.CgroupPaths
+	}
+	s.State = ociState(st, Created)
+	s.State.Status = specs.StateCreating
+	s.RunHooks = len(cfg.Hooks[configs.Prestart])+len(cfg.Hooks[configs.CreateRuntime]) > 0
+	if err := ch.sendSetup(); err != nil {
+		return err
+	}
+	if err := c.waitReady(ch, st, s.State); err != nil {
+		return err
+	}
+	ch.sock.Close()
+	if p.PidfdSocket != nil {
+		if err := sendPidfd(p.PidfdSocket, ch.pid); err != nil {
+			return err
+		}
+	}
+	c.startedInit(p, ch)
+	return nil
+}
+
+// initBootstrap fills in what the C bootstrap does for init: join the
+// namespaces given by path, create the others, fork into a new pid or time
+// namespace.
+func (c *Container) initBootstrap(ch *child, cfg *configs.Config) error {
+	for _, t := range configs.NamespaceTypes() {
+		if !cfg.Namespaces.Contains(t) {
+			continue
+		}
+		path := cfg.Namespaces.PathOf(t)
+		if path == "" {
+			ch.msg.Unshare |= cloneFlag(t)
+			continue
+		}
+		f, err := openNamespace(path, t)
+		if err != nil {
+			return err
+		}
+		ch.msg.Join = append(ch.msg.Join, bootstrap.Join{Type: cloneFlag(t), FD: int32(ch.addFile(f))})
+	}
+	if cfg.Namespaces.IsPrivate(configs.NEWUSER) {
+		ch.writeMaps = func(pid int) error { return writeIDMaps(pid, cfg) }
+	}
+	ch.msg.Root = cfg.Namespaces.Contains(configs.NEWUSER)
+	ch.msg.Fork = cfg.Namespaces.Contains(configs.NEWPID) || cfg.Namespaces.Contains(configs.NEWTIME)
+	if cfg.Namespaces.IsPrivate(configs.NEWTIME) {
+		ch.msg.TimeOffsets = timeOffsets(cfg.TimeOffsets)
+	}
+	return nil
+}
+
+func writeIDMaps(pid int, cfg *configs.Config) error {
+	if err := procfs.WritePid(pid, "uid_map", formatIDMap(cfg.UIDMappings)); err != nil {
+		return fmt.Errorf("uid_mappings: %w", err)
+	}
+	if err := procfs.WritePid(pid, "gid_map", formatIDMap(cfg.GIDMappings)); err != nil {
+		return fmt.Errorf("gid_mappings: %w", err)
+	}
+	return nil
+}
+
+// recordInit saves init's identity before its setup goes on, so that a
+// runtime killed from here on leaves a state that tells the truth.
+func (c *Container) recordInit(st *State, pid int, cg *cgroup) error {
+	ps, err := procstat.Read(pid)
+	if err != nil {
+		return fmt.Errorf("read start time of init %d: %w", pid, err)
+	}
+	st.InitProcessPid = pid
+	st.InitProcessStartTime = ps.StartTime
+	if cg != nil {
+		st.CgroupPaths = cg.m.GetPaths()
+	}
+	st.NamespacePaths = make(map[configs.NamespaceType]string)
+	for _, t := range configs.NamespaceTypes() {
+		if st.Config.Namespaces.Contains(t) {
+			st.NamespacePaths[t] = fmt.Sprintf("/proc/%d/ns/%s", pid, t.File())
+		}
+	}
+	return c.saveState(st)
+}
+
+// waitReady answers init's requests until it is ready to start.
+func (c *Container) waitReady(ch *child, st *State, state *specs.State) error {
+	cfg := &st.Config
+	for {
+		m, err := initsync.Recv(ch.sock)
+		if err != nil {
+			return ch.exitError("init", err)
+		}
+		switch m.Kind {
+		case initsync.Hooks:
+			for _, name := range []configs.HookName{configs.Prestart, configs.CreateRuntime} {
+				if err := cfg.Hooks.Run(name, state); err != nil {
+					return err
+				}
+			}
+			if err := initsync.Send(ch.sock, initsync.HooksDone, nil); err != nil {
+				return ch.exitError("init", err)
+			}
+		case initsync.SeccompFD:
+			if err := forwardSeccompFD(ch, st); err != nil {
+				return err
+			}
+		case initsync.Ready:
+			return nil
+		default:
+			return fmt.Errorf("init: unexpected %s message", m.Kind)
+		}
+	}
+}
+
+// startedInit hands the running init to the Process it was started for.
+func (c *Container) startedInit(p *Process, ch *child) {
+	r := &running{proc: ch.os}
+	ch.io.started(r)
+	p.mu.Lock()
+	p.run = r
+	p.mu.Unlock()
+	c.mu.Lock()
+	c.initProc = p
+	c.mu.Unlock()
+}
+
+// makeExecFifo creates the fifo init blocks on until Exec, and returns an
+// O_PATH handle of it for init.
+func (c *Container) makeExecFifo() (*os.File, error) {
+	path := filepath.Join(c.dir, execFifoName)
+	if err := unix.Mkfifo(path, 0o600); err != nil {
+		if errors.Is(err, unix.EEXIST) {
+			return nil, fmt.Errorf("exec fifo %s exists: another start is under way", path)
+		}
+		return nil, fmt.Errorf("create exec fifo: %w", err)
+	}
+	f, err := os.OpenFile(path, unix.O_PATH|unix.O_CLOEXEC, 0)
+	if err != nil {
+		os.Remove(path)
+		return nil, fmt.Errorf("open exec fifo: %w", err)
+	}
+	return f, nil
+}
+
+// cgroupResources returns the cgroup of cfg with non-nil resources, as the
+// cgroup managers want.
+func cgroupConfig(cfg *configs.Config) *cgroups.Cgroup {
+	if cfg.Cgroups == nil {
+		return nil
+	}
+	cg := *cfg.Cgroups
+	if cg.Resources == nil {
+		cg.Resources = &cgroups.Resources{}
+	}
+	return &cg
+}

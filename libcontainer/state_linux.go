@@ -1,0 +1,188 @@
+package libcontainer
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/corral-oci/corral/libcontainer/internal/procstat"
+)
+
+const (
+	stateFile    = "state.json"
+	execFifoName = "exec.fifo"
+)
+
+// saveState writes state.json atomically: a reader sees the old or the new
+// file, never a torn one, even if the runtime dies mid-write.
+func (c *Container) saveState(st *State) error {
+	b, err := json.Marshal(st)
+	if err != nil {
+		return fmt.Errorf("encode state: %w", err)
+	}
+	f, err := os.CreateTemp(c.dir, ".state-*")
+	if err != nil {
+		return fmt.Errorf("write state: %w", err)
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, filepath.Join(c.dir, stateFile))
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write state of container %q: %w", c.id, err)
+	}
+	return nil
+}
+
+// refreshState reloads state.json; the caller holds the lock.
+func (c *Container) refreshState() (*State, error) {
+	b, err := os.ReadFile(filepath.Join(c.dir, stateFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("container %q: %w (no %s: its creation was interrupted)", c.id, ErrNotExist, stateFile)
+		}
+		return nil, fmt.Errorf("read state of container %q: %w", c.id, err)
+	}
+	var st State
+	if err := json.Unmarshal(b, &st); err != nil {
+		return nil, fmt.Errorf("read state of container %q: %s is corrupt: %w", c.id, stateFile, err)
+	}
+	c.mu.Lock()
+	c.state = &st
+	c.mu.Unlock()
+	return &st, nil
+}
+
+// Status derives the container's status from the kernel.
+func (c *Container) Status() (Status, error) {
+	unlock, err := c.lock()
+	if err != nil {
+		return Stopped, err
+	}
+	defer unlock()
+	st, err := c.refreshState()
+	if err != nil {
+		return Stopped, err
+	}
+	return c.status(st)
+}
+
+// status tells the truth even when the state file is stale: init died,
+// its pid was reused, or the runtime was killed mid-create.
+func (c *Container) status(st *State) (Status, error) {
+	if !initAlive(st) {
+		return Stopped, nil
+	}
+	if _, err := os.Lstat(filepath.Join(c.dir, execFifoName)); err == nil {
+		return Created, nil
+	}
+	frozen, err := c.frozen(st)
+	if err != nil {
+		return Stopped, err
+	}
+	if frozen {
+		return Paused, nil
+	}
+	return Running, nil
+}
+
+// initAlive reports whether the process recorded as init is still it.
+func initAlive(st *State) bool {
+	if st.InitProcessPid <= 0 {
+		return false
+	}
+	s, err := procstat.Read(st.InitProcessPid)
+	if err != nil {
+		return false
+	}
+	return s.StartTime == st.InitProcessStartTime && s.Alive()
+}
+
+// frozen reads the freezer state of the container's cgroup.
+func (c *Container) frozen(st *State) (bool, error) {
+	if st.Config.Cgroups == nil || len(st.CgroupPaths) == 0 {
+		return false, nil
+	}
+	m, err := c.cgroupManager(st)
+	if err != nil {
+		return false, err
+	}
+	fs, err := m.GetFreezerState()
+	if err != nil {
+		// No freezer controller: nothing can be paused.
+		return false, nil
+	}
+	return fs == cgroups.Frozen, nil
+}
+
+// State returns the container's persisted state.
+func (c *Container) State() (*State, error) {
+	unlock, err := c.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	return c.refreshState()
+}
+
+// OCIState returns the state as the OCI runtime spec defines it, the form
+// hooks receive on stdin and `corral state` prints.
+func (c *Container) OCIState() (*specs.State, error) {
+	unlock, err := c.lock()
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	st, err := c.refreshState()
+	if err != nil {
+		return nil, err
+	}
+	status, err := c.status(st)
+	if err != nil {
+		return nil, err
+	}
+	return ociState(st, status), nil
+}
+
+func ociState(st *State, status Status) *specs.State {
+	s := &specs.State{
+		Version:     specs.Version,
+		ID:          st.ID,
+		Status:      specs.ContainerState(status.String()),
+		Bundle:      bundleOf(st.Config.Labels),
+		Annotations: map[string]string{},
+	}
+	if status != Stopped {
+		s.Pid = st.InitProcessPid
+	}
+	for _, l := range st.Config.Labels {
+		if k, v, ok := strings.Cut(l, "="); ok && k != "bundle" {
+			s.Annotations[k] = v
+		}
+	}
+	return s
+}
+
+// bundleOf returns the bundle directory the CLI stored as a label.
+func bundleOf(labels []string) string {
+	for _, l := range labels {
+		if v, ok := strings.CutPrefix(l, "bundle="); ok {
+			return v
+		}
+	}
+	return ""
+}

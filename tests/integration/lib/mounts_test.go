@@ -1,0 +1,151 @@
+package lib
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer"
+	"github.com/corral-oci/corral/libcontainer/configs"
+)
+
+// mountOpts returns the options column of the container mount at dest,
+// from the output of `cat /proc/self/mountinfo`.
+func mountOpts(mountinfo, dest string) (opts string, fstype string, ok bool) {
+	for _, l := range strings.Split(mountinfo, "\n") {
+		f := strings.Fields(l)
+		if len(f) < 10 || f[4] != dest {
+			continue
+		}
+		for i, x := range f {
+			if x == "-" && i+1 < len(f) {
+				opts, fstype, ok = f[5], f[i+1], true
+			}
+		}
+	}
+	return
+}
+
+func TestMountTypes(t *testing.T) {
+	hostDir := t.TempDir()
+	os.WriteFile(filepath.Join(hostDir, "hello"), []byte("from the host\n"), 0o644)
+	hostFile := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(hostFile, []byte("a file\n"), 0o644)
+
+	cfg := newConfig(t, busybox)
+	cfg.Mounts = append(cfg.Mounts,
+		&configs.Mount{Source: hostDir, Destination: "/data", Device: "bind", Flags: unix.MS_BIND | unix.MS_REC},
+		&configs.Mount{Source: hostDir, Destination: "/ro", Device: "bind", Flags: unix.MS_BIND | unix.MS_RDONLY},
+		&configs.Mount{Source: hostFile, Destination: "/etc/bound-file", Device: "bind", Flags: unix.MS_BIND},
+		&configs.Mount{Source: "tmpfs", Destination: "/scratch", Device: "tmpfs", Flags: unix.MS_NOSUID, Data: "size=1m,mode=700"},
+		&configs.Mount{Source: "cgroup", Destination: "/sys/fs/cgroup", Device: "cgroup", Flags: unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC},
+		&configs.Mount{Source: hostDir, Destination: "/nosuid", Device: "bind", Flags: unix.MS_BIND | unix.MS_NOSUID | unix.MS_NOEXEC},
+	)
+	out := sh(t, cfg, `cat /proc/self/mountinfo; echo ===; cat /data/hello /etc/bound-file; `+
+		`touch /ro/x 2>/dev/null && echo ro-writable; echo x > /data/written; `+
+		`stat -c %a /scratch; ls /sys/fs/cgroup; cat /sys/fs/cgroup/pids/pids.max`)
+	info, rest, _ := strings.Cut(out, "===")
+	for _, m := range []struct{ dest, fstype, opt string }{
+		{"/proc", "proc", "nosuid"},
+		{"/dev", "tmpfs", "nosuid"},
+		{"/dev/pts", "devpts", "noexec"},
+		{"/dev/shm", "tmpfs", "nodev"},
+		{"/dev/mqueue", "mqueue", "noexec"},
+		{"/sys", "sysfs", "ro"},
+		{"/ro", "", "ro"},
+		{"/scratch", "tmpfs", "nosuid"},
+		{"/sys/fs/cgroup", "tmpfs", "ro"},
+		{"/sys/fs/cgroup/pids", "cgroup", "ro"},
+		{"/nosuid", "", "noexec"},
+	} {
+		opts, fstype, ok := mountOpts(info, m.dest)
+		if !ok {
+			t.Errorf("no mount on %s", m.dest)
+			continue
+		}
+		if m.fstype != "" && fstype != m.fstype {
+			t.Errorf("%s is %s, want %s", m.dest, fstype, m.fstype)
+		}
+		if !strings.Contains(","+opts+",", ","+m.opt+",") {
+			t.Errorf("%s has options %s, want %s", m.dest, opts, m.opt)
+		}
+	}
+	if !strings.Contains(rest, "from the host\na file\n") {
+		t.Errorf("bind mounts do not show the host's files: %q", rest)
+	}
+	if strings.Contains(rest, "ro-writable") {
+		t.Error("the read-only bind is writable")
+	}
+	if b, err := os.ReadFile(filepath.Join(hostDir, "written")); err != nil || string(b) != "x\n" {
+		t.Errorf("write through the bind mount did not reach the host: %q %v", b, err)
+	}
+	if !strings.Contains(rest, "\n700\n") {
+		t.Errorf("tmpfs mode option not applied: %q", rest)
+	}
+	if !strings.Contains(rest, "pids\n") || !strings.Contains(rest, "max\n") {
+		t.Errorf("cgroup mount does not show the container's pids cgroup: %q", rest)
+	}
+}
+
+func TestRecursiveReadonlyBind(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.Mounts = append(cfg.Mounts, &configs.Mount{
+		Source: "/sys", Destination: "/hostsys", Device: "bind", Flags: unix.MS_BIND | unix.MS_REC,
+		RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY},
+	})
+	out := sh(t, cfg, `cat /proc/self/mountinfo`)
+	for _, l := range strings.Split(out, "\n") {
+		f := strings.Fields(l)
+		if len(f) > 5 && strings.HasPrefix(f[4], "/hostsys") && !strings.HasPrefix(f[5], "ro") {
+			t.Errorf("%s is not read-only under rro: %s", f[4], f[5])
+		}
+	}
+}
+
+func TestMountPropagationDoesNotReachHost(t *testing.T) {
+	before := mountPoints(t)
+	cfg := newConfig(t, busybox)
+	sh(t, cfg, `mount -t tmpfs none /mnt && echo mounted`, func(p *libcontainer.Process) {
+		p.Capabilities = &configs.Capabilities{Bounding: []string{"CAP_SYS_ADMIN"}, Effective: []string{"CAP_SYS_ADMIN"}, Permitted: []string{"CAP_SYS_ADMIN"}}
+	})
+	if d := diff(before, mountPoints(t)); d != "" {
+		t.Fatalf("a mount in the container reached the host: %s", d)
+	}
+}
+
+func TestReadonlyRootfs(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.Readonlyfs = true
+	out := sh(t, cfg, `touch /x 2>&1; touch /dev/shm/ok && echo shm-writable`)
+	if !strings.Contains(out, "Read-only file system") || !strings.Contains(out, "shm-writable") {
+		t.Fatalf("got %q", out)
+	}
+}
+
+func TestNoPivotRoot(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.NoPivotRoot = true
+	out := sh(t, cfg, `ls /; cat /proc/self/mountinfo | head -1`)
+	if !strings.Contains(out, "bin") || strings.Contains(out, "corral-test") {
+		t.Fatalf("got %q", out)
+	}
+}
+
+func TestMaskedAndReadonlyPaths(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.MaskPaths = append(cfg.MaskPaths, "/etc/hostname", "/home")
+	cfg.ReadonlyPaths = append(cfg.ReadonlyPaths, "/var")
+	out := sh(t, cfg, `echo "[$(cat /etc/hostname)]"; ls /home | wc -l; touch /home/x 2>&1; `+
+		`touch /var/x 2>&1; cat /proc/keys | wc -c; (echo 1 > /proc/sys/kernel/ns_last_pid) 2>&1; true`)
+	for _, want := range []string{"[]\n0\n", "/home/x: Read-only file system", "/var/x: Read-only file system", "\n0\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if !strings.Contains(out, "Read-only file system\n") {
+		t.Errorf("/proc/sys is writable:\n%s", out)
+	}
+}

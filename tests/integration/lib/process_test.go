@@ -1,0 +1,256 @@
+package lib
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer"
+	"github.com/corral-oci/corral/libcontainer/configs"
+)
+
+func statusField(out, field string) string {
+	for _, l := range strings.Split(out, "\n") {
+		if v, ok := strings.CutPrefix(l, field+":"); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	return ""
+}
+
+func TestCapabilities(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.Capabilities = &configs.Capabilities{
+		Bounding:    []string{"CAP_KILL", "CAP_NET_BIND_SERVICE", "CAP_CHOWN"},
+		Effective:   []string{"CAP_KILL", "CAP_CHOWN"},
+		Permitted:   []string{"CAP_KILL", "CAP_CHOWN", "CAP_NET_BIND_SERVICE"},
+		Inheritable: []string{"CAP_NET_BIND_SERVICE"},
+		Ambient:     []string{"CAP_NET_BIND_SERVICE"},
+	}
+	out := sh(t, cfg, "cat /proc/self/status")
+	// KILL=5, CHOWN=0, NET_BIND_SERVICE=10; sh gets the ambient one in
+	// every set but bounding after exec, root keeps permitted.
+	for field, want := range map[string]string{
+		"CapBnd": "0000000000000421",
+		"CapInh": "0000000000000400",
+		"CapAmb": "0000000000000400",
+	} {
+		if got := statusField(out, field); got != want {
+			t.Errorf("%s = %s, want %s", field, got, want)
+		}
+	}
+}
+
+func TestNoInheritableCapabilitiesByDefault(t *testing.T) {
+	out := sh(t, newConfig(t, busybox), "cat /proc/self/status")
+	if got := statusField(out, "CapInh"); got != "0000000000000000" {
+		t.Fatalf("CapInh = %s, want none (CVE-2022-29162)", got)
+	}
+}
+
+func TestNoNewPrivileges(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.NoNewPrivileges = true
+	if got := statusField(sh(t, cfg, "cat /proc/self/status"), "NoNewPrivs"); got != "1" {
+		t.Fatalf("NoNewPrivs = %s", got)
+	}
+	if got := statusField(sh(t, newConfig(t, busybox), "cat /proc/self/status"), "NoNewPrivs"); got != "0" {
+		t.Fatalf("NoNewPrivs = %s without the setting", got)
+	}
+}
+
+func TestRlimitsAndOomScore(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.Rlimits = []configs.Rlimit{{Type: unix.RLIMIT_NOFILE, Soft: 321, Hard: 654}, {Type: unix.RLIMIT_CORE, Soft: 0, Hard: 0}}
+	cfg.OomScoreAdj = ptr(456)
+	out := sh(t, cfg, "ulimit -n; ulimit -Hn; ulimit -c; cat /proc/self/oom_score_adj")
+	if out != "321\n654\n0\n456\n" {
+		t.Fatalf("got %q", out)
+	}
+}
+
+func TestRlimitAboveHardLimitIsAClearError(t *testing.T) {
+	var cur unix.Rlimit
+	unix.Getrlimit(unix.RLIMIT_NOFILE, &cur)
+	cfg := newConfig(t, busybox)
+	cfg.Rlimits = []configs.Rlimit{{Type: unix.RLIMIT_NOFILE, Soft: cur.Max + 1, Hard: cur.Max + 1}}
+	_, err := run(t, cfg, []string{"true"})
+	if err == nil {
+		t.Skip("this machine lets root raise a hard limit (CAP_SYS_RESOURCE)")
+	}
+	if !strings.Contains(err.Error(), "RLIMIT_NOFILE") {
+		t.Fatalf("error does not name the limit: %v", err)
+	}
+}
+
+func TestSysctl(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.Sysctl = map[string]string{"net.ipv4.ip_forward": "1", "kernel.shmmax": "12345678", "net.ipv4.conf.all.forwarding": "1"}
+	out := sh(t, cfg, "cat /proc/sys/net/ipv4/ip_forward /proc/sys/kernel/shmmax")
+	if out != "1\n12345678\n" {
+		t.Fatalf("got %q", out)
+	}
+	host, _ := os.ReadFile("/proc/sys/kernel/shmmax")
+	if strings.TrimSpace(string(host)) == "12345678" {
+		t.Fatal("the host's kernel.shmmax changed")
+	}
+}
+
+func TestUserLookup(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	for _, tt := range []struct {
+		user   string
+		groups []string
+		want   string
+	}{
+		{"", nil, "0 0 0 /root"},
+		{"user1", nil, "1000 1000 1000 29 100 /home/user1"},
+		{"1000", nil, "1000 1000 1000 29 100 /home/user1"},
+		{"1000:5", nil, "1000 5 5 /home/user1"},
+		{"daemon", []string{"tty", "4242"}, "1 1 1 5 4242 /usr/sbin"},
+		{"4321:4321", nil, "4321 4321 4321 /"},
+	} {
+		out := sh(t, cfg, `echo $(id -u) $(id -g) $(id -G) $HOME`, func(p *libcontainer.Process) {
+			p.User = tt.user
+			p.AdditionalGroups = tt.groups
+		})
+		if strings.TrimSpace(out) != tt.want {
+			t.Errorf("user %q groups %v: got %q, want %q", tt.user, tt.groups, strings.TrimSpace(out), tt.want)
+		}
+	}
+	_, err := run(t, cfg, []string{"true"}, func(p *libcontainer.Process) { p.User = "nosuchuser" })
+	if err == nil || !strings.Contains(err.Error(), `"nosuchuser"`) {
+		t.Fatalf("unknown user: %v", err)
+	}
+}
+
+func TestUmaskCwdEnv(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.Umask = ptr(uint32(0o077))
+	out := sh(t, cfg, `umask; pwd; echo $FOO`, func(p *libcontainer.Process) {
+		p.Cwd = "/tmp"
+		p.Env = append(p.Env, "FOO=bar")
+	})
+	if out != "0077\n/tmp\nbar\n" {
+		t.Fatalf("got %q", out)
+	}
+}
+
+func TestCwdOutsideRootRefused(t *testing.T) {
+	for _, cwd := range []string{"/proc/self/fd/3", "/nonexistent"} {
+		_, err := run(t, newConfig(t, busybox), []string{"pwd"}, func(p *libcontainer.Process) { p.Cwd = cwd })
+		if err == nil || !strings.Contains(err.Error(), "cwd") {
+			t.Errorf("cwd %s: %v, want an error naming cwd", cwd, err)
+		}
+	}
+}
+
+func TestPersonality(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.Personality = &configs.Personality{Domain: "LINUX32"}
+	if out := sh(t, cfg, "uname -m"); out != "i686\n" {
+		t.Fatalf("uname -m = %q under LINUX32", out)
+	}
+}
+
+func TestDevices(t *testing.T) {
+	out := sh(t, newConfig(t, busybox), `ls -l /dev/null /dev/zero /dev/urandom | cut -c1-10; echo hi > /dev/null && echo ok; `+
+		`for l in ptmx fd stdin; do readlink /dev/$l; done; head -c 4 /dev/zero | wc -c`)
+	for _, want := range []string{"crw-rw-rw-", "ok\n", "pts/ptmx\n/proc/self/fd\n/proc/self/fd/0\n4\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
+func TestDevicesInUserNamespaceAreBound(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.Namespaces.Add(configs.NEWUSER, "")
+	cfg.UIDMappings = []configs.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	cfg.GIDMappings = []configs.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	out := sh(t, cfg, `echo hi > /dev/null && echo ok; head -c 3 /dev/urandom | wc -c`)
+	if out != "ok\n3\n" {
+		t.Fatalf("got %q", out)
+	}
+}
+
+// TestHooks runs every hook kind and checks each saw the state it should.
+func TestHooks(t *testing.T) {
+	dir := t.TempDir()
+	hook := func(name string) configs.Hook {
+		return configs.NewCommandHook(configs.Command{
+			Path: "/bin/sh",
+			Args: []string{"sh", "-c", "(cat; echo; echo $HOOKENV) > " + filepath.Join(dir, name)},
+			Env:  []string{"HOOKENV=" + name},
+		})
+	}
+	cfg := newConfig(t, busybox)
+	cfg.Labels = []string{"bundle=/some/bundle", "org.example=yes"}
+	cfg.Hooks = configs.Hooks{}
+	for _, name := range []configs.HookName{configs.Prestart, configs.CreateRuntime, configs.CreateContainer, configs.Poststart, configs.Poststop} {
+		cfg.Hooks[name] = []configs.Hook{hook(string(name))}
+	}
+	// startContainer runs inside the container: only the container's
+	// files are there.
+	cfg.Hooks[configs.StartContainer] = []configs.Hook{configs.NewCommandHook(configs.Command{
+		Path: "/bin/sh", Args: []string{"sh", "-c", "cat > /tmp/startContainer"},
+	})}
+	out := sh(t, cfg, "cat /tmp/startContainer")
+	var st specs.State
+	if err := json.Unmarshal([]byte(out), &st); err != nil || st.Pid == 0 {
+		t.Errorf("startContainer hook state: %q (%v)", out, err)
+	}
+	for _, name := range []string{"prestart", "createRuntime", "createContainer", "poststart", "poststop"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Errorf("%s hook did not run: %v", name, err)
+			continue
+		}
+		js, env, _ := strings.Cut(string(b), "\n")
+		if strings.TrimSpace(env) != name {
+			t.Errorf("%s hook env: %q", name, env)
+		}
+		var st specs.State
+		if err := json.Unmarshal([]byte(js), &st); err != nil {
+			t.Errorf("%s hook state: %v", name, err)
+			continue
+		}
+		if st.Bundle != "/some/bundle" || st.Annotations["org.example"] != "yes" || st.ID == "" {
+			t.Errorf("%s hook state: %+v", name, st)
+		}
+		wantStatus := map[string]specs.ContainerState{"prestart": "creating", "createRuntime": "creating",
+			"createContainer": "creating", "poststart": "running", "poststop": "stopped"}[name]
+		if st.Status != wantStatus {
+			t.Errorf("%s hook saw status %s, want %s", name, st.Status, wantStatus)
+		}
+	}
+}
+
+func TestFailingHookFailsStartAndCleansUp(t *testing.T) {
+	timeout := 200 * time.Millisecond
+	for _, tt := range []struct {
+		name configs.HookName
+		cmd  configs.Command
+	}{
+		{configs.CreateRuntime, configs.Command{Path: "/bin/false"}},
+		{configs.CreateContainer, configs.Command{Path: "/bin/sh", Args: []string{"sh", "-c", "echo boom >&2; exit 3"}}},
+		{configs.Prestart, configs.Command{Path: "/bin/sleep", Args: []string{"sleep", "100"}, Timeout: &timeout}},
+	} {
+		cfg := newConfig(t, busybox)
+		cfg.Hooks = configs.Hooks{tt.name: {configs.NewCommandHook(tt.cmd)}}
+		start := time.Now()
+		_, err := run(t, cfg, []string{"true"})
+		if err == nil || !strings.Contains(err.Error(), string(tt.name)) {
+			t.Errorf("%s hook failing: %v, want an error naming the hook", tt.name, err)
+		}
+		if time.Since(start) > 5*time.Second {
+			t.Errorf("%s hook timeout was not enforced", tt.name)
+		}
+	}
+}

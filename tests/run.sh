@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Runs the whole test suite: static checks, unit tests, and the integration
+# tests that run real containers (as root), on this kernel and, for what
+# needs cgroup v2, in the VM of ../shared/vm when it is available.
+#
+#   tests/run.sh              # everything
+#   tests/run.sh -short       # skip the slow lanes (churn, VM)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+short=""
+[ "${1:-}" = "-short" ] && short="-short"
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "build the busybox root filesystem"
+tests/rootfs/build.sh
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
+if [ -n "$unformatted" ]; then
+	echo "not gofmt'ed: $unformatted" >&2
+	exit 1
+fi
+
+step "go vet"
+go vet ./...
+
+step "staticcheck"
+if ! command -v staticcheck >/dev/null; then
+	GOBIN=$(go env GOPATH)/bin go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
+	export PATH=$PATH:$(go env GOPATH)/bin
+fi
+staticcheck ./...
+
+step "unit and integration tests"
+go test $short -count=1 -timeout 20m ./...
