@@ -19,13 +19,10 @@ func (r *rootfs) maskPaths() error {
 	if len(r.cfg.MaskPaths) == 0 {
 		return nil
 	}
-	var devNull, tmpfs *os.File
+	var devNull *os.File
 	defer func() {
 		if devNull != nil {
 			devNull.Close()
-		}
-		if tmpfs != nil {
-			tmpfs.Close()
 		}
 	}()
 	for i, p := range r.cfg.MaskPaths {
@@ -36,7 +33,7 @@ func (r *rootfs) maskPaths() error {
 		if err != nil {
 			return fmt.Errorf("mask_paths[%d] %q: %w", i, p, err)
 		}
-		err = r.mask(f, &devNull, &tmpfs)
+		err = r.mask(f, &devNull)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("mask_paths[%d] %q: %w", i, p, err)
@@ -45,24 +42,21 @@ func (r *rootfs) maskPaths() error {
 	return nil
 }
 
-func (r *rootfs) mask(f *os.File, devNull, tmpfs **os.File) error {
+func (r *rootfs) mask(f *os.File, devNull **os.File) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return err
 	}
 	var err error
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		if *tmpfs == nil {
-			if *tmpfs, err = mountfd.ReadonlyTmpfs(); err != nil {
-				return err
-			}
-		}
-		tree, err := mountfd.CloneTree(*tmpfs, "", false)
+		// A fresh instance each time: kernels before 6.15 cannot clone
+		// a detached mount to share one.
+		tmpfs, err := mountfd.ReadonlyTmpfs()
 		if err != nil {
 			return err
 		}
-		defer tree.Close()
-		return mountfd.Attach(tree, f)
+		defer tmpfs.Close()
+		return mountfd.Attach(tmpfs, f)
 	}
 	if *devNull == nil {
 		if *devNull, err = openDevNull(); err != nil {

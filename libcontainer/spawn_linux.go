@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/exec"
 	"strconv"
@@ -115,12 +116,17 @@ func (ch *child) start() error {
 	err := cmd.Start()
 	if err != nil && ch.cgroupFD >= 0 {
 		// The kernel cannot clone into this cgroup (no clone3, or a
-		// cgroup v1 or hybrid hierarchy): join it after the start.
+		// cgroup it refuses): join it after the start.
+		slog.Debug("clone3 into the cgroup failed; joining it after the start", "error", err)
 		ch.cgroupFD = -1
 		cmd = ch.command()
 		err = cmd.Start()
 	} else if err == nil && ch.cgroupFD >= 0 {
+		slog.Debug("child born in its cgroup (clone3 CLONE_INTO_CGROUP)")
 		ch.joinCgroup = nil
+	}
+	if err == nil && ch.joinCgroup != nil {
+		slog.Debug("child joins its cgroup after the start")
 	}
 	if err != nil {
 		return fmt.Errorf("start init: %w", err)

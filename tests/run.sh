@@ -35,3 +35,8 @@ staticcheck ./...
 
 step "unit and integration tests"
 go test $short -count=1 -timeout 20m ./...
+
+if [ -z "$short" ]; then
+	step "cgroup v2 lane (VM)"
+	tests/vm/cgroup2.sh
+fi

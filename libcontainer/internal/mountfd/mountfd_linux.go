@@ -132,8 +132,8 @@ func IsZero(a *unix.MountAttr) bool {
 	return a == nil || (a.Attr_set == 0 && a.Attr_clr == 0 && a.Propagation == 0 && a.Userns_fd == 0)
 }
 
-// ReadonlyTmpfs returns a detached, empty, read-only tmpfs to clone over
-// masked directories.
+// ReadonlyTmpfs returns a detached, empty, read-only tmpfs to attach over
+// a masked directory.
 func ReadonlyTmpfs() (*os.File, error) {
 	ctx, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {

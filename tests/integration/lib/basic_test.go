@@ -16,9 +16,15 @@ import (
 // TestReadmeSample runs the spec's README sample (examples/readme) and
 // checks what its container sees.
 func TestReadmeSample(t *testing.T) {
-	bin := filepath.Join(t.TempDir(), "readme")
-	if out, err := exec.Command("go", "build", "-o", bin, "../../../examples/readme").CombinedOutput(); err != nil {
-		t.Fatalf("build examples/readme: %v\n%s", err, out)
+	bin := os.Getenv("CORRAL_README_BIN")
+	if bin == "" {
+		if _, err := exec.LookPath("go"); err != nil {
+			t.Skip("no go toolchain to build examples/readme, and no CORRAL_README_BIN")
+		}
+		bin = filepath.Join(t.TempDir(), "readme")
+		if out, err := exec.Command("go", "build", "-o", bin, "../../../examples/readme").CombinedOutput(); err != nil {
+			t.Fatalf("build examples/readme: %v\n%s", err, out)
+		}
 	}
 	out, err := exec.Command(bin, busybox).CombinedOutput()
 	if err != nil {

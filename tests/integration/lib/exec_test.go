@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -12,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer"
@@ -154,10 +156,18 @@ func TestExecJoinsCgroup(t *testing.T) {
 	cfg := newConfig(t, busybox)
 	c, p, _ := startScript(t, cfg, `sleep 1000`)
 	initPid, _ := p.Pid()
+	logs := captureLogs(t)
 	out, _ := execIn(t, c, []string{"/bin/cat", "/proc/self/cgroup"})
-	want, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", initPid))
-	if out != string(want) {
-		t.Fatalf("exec'd process cgroups:\n%s\ninit's:\n%s", out, want)
+	want := "joins its cgroup after the start"
+	if cgroups.IsCgroup2UnifiedMode() {
+		want = "born in its cgroup"
+	}
+	if !strings.Contains(logs.String(), want) {
+		t.Errorf("the exec did not take the expected way into its cgroup (%q); logs:\n%s", want, logs.String())
+	}
+	initCgroups, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", initPid))
+	if out != string(initCgroups) {
+		t.Fatalf("exec'd process cgroups:\n%s\ninit's:\n%s", out, initCgroups)
 	}
 	pids, err := c.Processes()
 	if err != nil || len(pids) != 1 {
@@ -252,4 +262,14 @@ func TestExecDoesNotLeakRuntimeFDs(t *testing.T) {
 	if strings.Contains(out, "passwd") || strings.Contains(out, "socket") {
 		t.Fatalf("a runtime fd reached the exec'd process:\n%s", out)
 	}
+}
+
+// captureLogs sends the library's debug logs to a buffer until the test
+// ends.
+func captureLogs(t *testing.T) *syncBuffer {
+	buf := &syncBuffer{}
+	old := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	t.Cleanup(func() { slog.SetDefault(old) })
+	return buf
 }

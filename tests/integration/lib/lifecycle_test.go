@@ -209,7 +209,7 @@ func TestStaleStateIsNotTrusted(t *testing.T) {
 		t.Fatal(err)
 	}
 	// A runtime killed mid-create leaves a state with no pid and a cgroup.
-	cgDir := filepath.Join("/sys/fs/cgroup/pids", ownCgroup(), cfg.Cgroups.Parent, cfg.Cgroups.Name)
+	cgDir := cgroupDir(cfg)
 	if err := os.MkdirAll(cgDir, 0o755); err != nil {
 		t.Fatal(err)
 	}

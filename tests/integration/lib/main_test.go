@@ -36,13 +36,17 @@ func TestMain(m *testing.M) {
 		fmt.Println("skipping the libcontainer integration tests: they need root to make containers")
 		os.Exit(0)
 	}
-	dir, err := filepath.Abs("../../rootfs/busybox")
-	if err != nil {
-		panic(err)
-	}
-	if out, err := exec.Command("../../rootfs/build.sh", dir).CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build busybox rootfs: %v\n%s", err, out)
-		os.Exit(1)
+	// In the cgroup v2 VM the rootfs is shipped ready-made.
+	dir := os.Getenv("CORRAL_TEST_ROOTFS")
+	if dir == "" {
+		var err error
+		if dir, err = filepath.Abs("../../rootfs/busybox"); err != nil {
+			panic(err)
+		}
+		if out, err := exec.Command("../../rootfs/build.sh", dir).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build busybox rootfs: %v\n%s", err, out)
+			os.Exit(1)
+		}
 	}
 	busybox = dir
 	// The cgroups library keeps one handle of /sys/fs/cgroup for the

@@ -14,6 +14,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -230,9 +231,14 @@ func checkNoLeaks(t *testing.T, before hostState, root, id string, cfg *configs.
 	}
 	if cfg.Cgroups != nil && cfg.Cgroups.Name != "" {
 		rel := filepath.Join(cfg.Cgroups.Parent, cfg.Cgroups.Name)
-		leaked, _ := filepath.Glob("/sys/fs/cgroup/*/" + rel)
-		nested, _ := filepath.Glob("/sys/fs/cgroup/*" + ownCgroup() + "/" + rel)
-		if leaked = append(leaked, nested...); len(leaked) > 0 {
+		var leaked []string
+		for _, pattern := range []string{"/sys/fs/cgroup/", "/sys/fs/cgroup/*/"} {
+			for _, base := range []string{"", ownCgroup()} {
+				m, _ := filepath.Glob(pattern + base + "/" + rel)
+				leaked = append(leaked, m...)
+			}
+		}
+		if len(leaked) > 0 {
 			t.Errorf("cgroups left behind: %v", leaked)
 		}
 	}
@@ -260,11 +266,21 @@ func diff(a, b []string) string {
 func ownCgroup() string {
 	b, _ := os.ReadFile("/proc/self/cgroup")
 	for _, l := range strings.Split(string(b), "\n") {
-		if f := strings.SplitN(l, ":", 3); len(f) == 3 && f[1] == "pids" {
+		if f := strings.SplitN(l, ":", 3); len(f) == 3 && (f[1] == "pids" || f[0] == "0" && cgroups.IsCgroup2UnifiedMode()) {
 			return f[2]
 		}
 	}
 	return ""
+}
+
+// cgroupDir is where the pids cgroup of a test container lives on this
+// host, v1 or v2.
+func cgroupDir(cfg *configs.Config) string {
+	base := "/sys/fs/cgroup/pids"
+	if cgroups.IsCgroup2UnifiedMode() {
+		base = "/sys/fs/cgroup"
+	}
+	return filepath.Join(base, ownCgroup(), cfg.Cgroups.Parent, cfg.Cgroups.Name)
 }
 
 type specsOffset = specs.LinuxTimeOffset

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs the integration tests that depend on the cgroup version in a VM with
+# a pure cgroup v2 hierarchy (../shared/vm/run-in-vm.sh): limits, stats,
+# pause, OOM events, cgroup mounts, and exec born in its cgroup with clone3.
+#
+#   tests/vm/cgroup2.sh [-test.run REGEXP]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+vm=${CORRAL_VM:-$PWD/../shared/vm/run-in-vm.sh}
+if ! [ -x "$vm" ]; then
+	echo "skipping the cgroup v2 lane: no VM runner at $vm (set CORRAL_VM)"
+	exit 0
+fi
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	echo "skipping the cgroup v2 lane: qemu-system-x86 is not installed"
+	exit 0
+fi
+
+run='Memory|Pids|CPU|Pause|Destroy|SetRaises|Stats|BadResources|CgroupInUse|ExecJoins|ExecConcurrent|Cgroup|MountTypes|Readme|Status|Exec'
+if [ "${1:-}" = "-test.run" ]; then
+	run=$2
+fi
+
+ship=$(mktemp -d)
+trap 'rm -rf "$ship"' EXIT
+# Containers with a user namespace must reach their rootfs under it.
+chmod 755 "$ship"
+tests/rootfs/build.sh
+mkdir -p "$ship/bin"
+go test -c -o "$ship/bin/lib.test" ./tests/integration/lib
+go build -o "$ship/bin/readme" ./examples/readme
+cp -a tests/rootfs/busybox "$ship/rootfs"
+"$vm" --timeout 900 --mem 2G \
+	-e CORRAL_TEST_ROOTFS=/ship/rootfs -e CORRAL_README_BIN=/ship/bin/readme \
+	"$ship" lib.test -test.v -test.count=1 -test.timeout=800s -test.run "$run"
