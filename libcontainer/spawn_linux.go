@@ -18,6 +18,7 @@ import (
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 	"github.com/corral-oci/corral/libcontainer/internal/procfs"
+	"github.com/corral-oci/corral/libcontainer/internal/selfexe"
 )
 
 // child is the runtime's side of a re-executed child of this program that
@@ -35,6 +36,8 @@ type child struct {
 	io    *stdio
 	// chownFiles go to the root of the child's user namespace.
 	chownFiles []*os.File
+	// exeFD is the child's fd of the runtime binary it execs.
+	exeFD int
 
 	// cgroupFD, when >= 0, makes the child born in its cgroup (clone3
 	// with CLONE_INTO_CGROUP); joinCgroup adds it the older way.
@@ -68,6 +71,12 @@ func newChild(p *Process, s *setup) (*child, error) {
 		cgroupFD:  -1,
 	}
 	ch.addFile(ch.childSock)
+	exe, err := selfexe.Open()
+	if err != nil {
+		ch.close()
+		return nil, err
+	}
+	ch.exeFD = ch.addFile(exe)
 	return ch, nil
 }
 
@@ -81,7 +90,9 @@ func (ch *child) addFile(f *os.File) int {
 // exec.Cmd after Start, so a retry gets a fresh one from here.
 func (ch *child) command() *exec.Cmd {
 	cmd := &exec.Cmd{
-		Path: "/proc/self/exe",
+		// The binary runs from a handle nothing in the container can
+		// write through (CVE-2019-5736); init closes it before exec.
+		Path: "/proc/self/fd/" + strconv.Itoa(ch.exeFD),
 		Args: []string{os.Args[0], "init"},
 		Env: []string{
 			bootstrap.EnvFD + "=" + strconv.Itoa(3+len(ch.proc.ExtraFiles)),

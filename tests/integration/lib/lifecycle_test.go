@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -278,4 +279,28 @@ func TestConsole(t *testing.T) {
 	if !strings.Contains(got, "/dev/pts/0\n40 100\nc\n") {
 		t.Fatalf("terminal output %q", got)
 	}
+}
+
+// TestInitRunsFromReadonlyBinary: while init runs the runtime's binary in
+// the container, that binary is on a read-only mount (CVE-2019-5736).
+func TestInitRunsFromReadonlyBinary(t *testing.T) {
+	c, err := libcontainer.Create(t.TempDir(), randomID(t), newConfig(t, busybox))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Destroy()
+	p := &libcontainer.Process{Args: []string{"true"}, Init: true}
+	if err := c.Start(p); err != nil {
+		t.Fatal(err)
+	}
+	pid, _ := p.Pid()
+	var st unix.Statfs_t
+	if err := unix.Statfs("/proc/"+strconv.Itoa(pid)+"/exe", &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Flags&unix.ST_RDONLY == 0 {
+		t.Fatalf("init's binary is on a writable mount (flags %#x)", st.Flags)
+	}
+	c.Destroy()
+	p.Wait()
 }
