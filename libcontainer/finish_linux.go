@@ -10,9 +10,11 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/libcontainer/apparmor"
 	"github.com/corral-oci/corral/libcontainer/capabilities"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
+	"github.com/corral-oci/corral/libcontainer/label"
 	"github.com/corral-oci/corral/libcontainer/seccomp"
 )
 
@@ -40,6 +42,14 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 		if filter, err = seccomp.Compile(ps.Seccomp); err != nil {
 			return step("seccomp", err)
 		}
+	}
+	// LSM labels take effect at exec; they are written through procfs
+	// while we still may.
+	if err := apparmor.ApplyProfile(ps.AppArmorProfile); err != nil {
+		return step("apparmor", err)
+	}
+	if err := label.SetProcessLabel(ps.Label); err != nil {
+		return step("selinux", err)
 	}
 	if caps != nil {
 		// The bounding set shrinks only with CAP_SETPCAP, which the

@@ -119,10 +119,11 @@ func (v *checker) seccomp() {
 			v.failf(sf+".action", int(sc.Action), "is not a seccomp action (%d to %d)", int(configs.Kill), int(configs.KillProcess))
 		case sc.Action == configs.Notify:
 			notify = true
-			// init writes to the runtime after the filter is loaded,
-			// before any agent has the listener: it would hang there.
-			if sc.Name == "write" {
-				v.failf(sf+".action", sc.Action, `cannot apply to "write": the runtime's init still writes after the filter is loaded`)
+			// init still runs Go and talks to the runtime after the
+			// filter is loaded, before any agent has the listener: a
+			// notified syscall there would hang it forever.
+			if notifyDeadlocks[sc.Name] {
+				v.failf(sf+".action", sc.Action, "cannot apply to %q: the runtime's init still needs it after the filter is loaded", sc.Name)
 			}
 		}
 		if sc.ErrnoRet != nil && validAction(sc.Action) && !takesErrno(sc.Action) {
@@ -154,4 +155,17 @@ func (v *checker) seccomp() {
 			v.failf(f+".listener_metadata", s.ListenerMetadata, "needs listener_path")
 		}
 	}
+}
+
+// notifyDeadlocks are the syscalls init makes between loading a filter and
+// handing its listener to the agent: the hand-off itself and what the Go
+// runtime may call at any time.
+var notifyDeadlocks = map[string]bool{
+	"write": true, "writev": true, "sendmsg": true, "sendto": true,
+	"read": true, "readv": true, "recvmsg": true, "recvfrom": true,
+	"futex": true, "mmap": true, "munmap": true, "madvise": true, "mprotect": true,
+	"rt_sigprocmask": true, "rt_sigreturn": true, "sigaltstack": true, "tgkill": true,
+	"sched_yield": true, "nanosleep": true, "clock_nanosleep": true,
+	"epoll_wait": true, "epoll_pwait": true, "epoll_pwait2": true, "epoll_ctl": true,
+	"close": true, "exit": true, "exit_group": true, "getpid": true, "gettid": true,
 }

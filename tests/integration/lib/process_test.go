@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer"
+	"github.com/corral-oci/corral/libcontainer/apparmor"
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
 
@@ -252,5 +253,18 @@ func TestFailingHookFailsStartAndCleansUp(t *testing.T) {
 		if time.Since(start) > 5*time.Second {
 			t.Errorf("%s hook timeout was not enforced", tt.name)
 		}
+	}
+}
+
+func TestAppArmorProfileWithoutAppArmor(t *testing.T) {
+	if apparmor.IsEnabled() {
+		t.Skip("AppArmor is enabled on this host")
+	}
+	cfg := newConfig(t, busybox)
+	cfg.AppArmorProfile = "corral-default"
+	_, err := run(t, cfg, []string{"true"})
+	// The error crosses from init as text: match the sentinel's words.
+	if err == nil || !strings.Contains(err.Error(), apparmor.ErrNotEnabled.Error()) || !strings.Contains(err.Error(), `"corral-default"`) {
+		t.Fatalf("got %v, want an error naming the profile and saying AppArmor is off", err)
 	}
 }
