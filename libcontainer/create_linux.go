@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/configs/validate"
 )
 
@@ -78,11 +79,13 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 		return nil, fmt.Errorf("create container %q: %w", id, err)
 	}
 	c := &Container{id: id, root: root, dir: dir}
+	faults.Point("create:dir-made")
 	unlock, err := c.lock()
 	if err == nil {
 		defer unlock()
 		c.state = &State{ID: id, Created: time.Now().UTC(), Config: *config}
 		err = c.saveState(c.state)
+		faults.Point("create:state-saved")
 	}
 	if err != nil {
 		os.RemoveAll(dir)

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/faults"
 )
 
 // killTimeout bounds the wait for a killed init: a process stuck in
@@ -36,6 +37,7 @@ func (c *Container) Destroy() error {
 			return fmt.Errorf("destroy container %q: %w", c.id, err)
 		}
 	}
+	faults.Point("destroy:torn-down")
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("destroy container %q: remove state: %w", c.id, err)
 	}
@@ -76,6 +78,7 @@ func (c *Container) teardown(st *State) error {
 		return err
 	}
 	killCgroup(m)
+	faults.Point("destroy:killed")
 	deadline := time.Now().Add(killTimeout)
 	for {
 		err = m.Destroy()

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
 )
 
@@ -38,7 +39,9 @@ func (c *Container) Exec() error {
 	if status != Created {
 		return fmt.Errorf("start container %q: %w (it is %s)", c.id, ErrNotCreated, status)
 	}
+	faults.Point("start:before-fifo")
 	err = c.awaitStart(st)
+	faults.Point("start:fifo-read")
 	os.Remove(filepath.Join(c.dir, execFifoName))
 	if err != nil {
 		return fmt.Errorf("start container %q: %w", c.id, err)
@@ -79,6 +82,9 @@ func (c *Container) awaitStart(st *State) error {
 			res <- result{err: err}
 			return
 		}
+		// init is released: from now on the container is not created,
+		// even if this runtime dies before reading its answer.
+		os.Remove(path)
 		b, err := io.ReadAll(f)
 		f.Close()
 		res <- result{b, err}

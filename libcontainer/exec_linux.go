@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
@@ -150,6 +151,7 @@ func (c *Container) runExec(ch *child, st *State) error {
 	if err != nil {
 		return err
 	}
+	faults.Point("exec:spawned")
 	if err := ch.sendSetup(); err != nil {
 		ch.kill()
 		return err

@@ -11,6 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 	"github.com/corral-oci/corral/libcontainer/internal/procfs"
@@ -126,6 +127,7 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 	if err != nil {
 		return err
 	}
+	faults.Point("init:spawned")
 	if err := c.recordInit(st, ch.pid, cg); err != nil {
 		ch.kill()
 		return err
@@ -143,12 +145,14 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 	s.State = ociState(st, Created)
 	s.State.Status = specs.StateCreating
 	s.RunHooks = len(cfg.Hooks[configs.Prestart])+len(cfg.Hooks[configs.CreateRuntime]) > 0
+	faults.Point("init:recorded")
 	if err := ch.sendSetup(); err != nil {
 		return err
 	}
 	if err := c.waitReady(ch, st, s.State); err != nil {
 		return err
 	}
+	faults.Point("init:ready")
 	ch.sock.Close()
 	if p.PidfdSocket != nil {
 		if err := sendPidfd(p.PidfdSocket, ch.pid); err != nil {

@@ -1,0 +1,31 @@
+// Package faults lets tests stop the runtime at a named phase of an
+// operation, to kill it there and check what it leaves behind.
+//
+// With CORRAL_TEST_PAUSE_AT=<phase> in its environment, the runtime
+// reaching that phase writes its pid to $CORRAL_TEST_PAUSE_FILE (if set)
+// and sleeps until killed. Without the variable a phase costs one
+// comparison.
+package faults
+
+import (
+	"os"
+	"strconv"
+	"sync"
+	"time"
+)
+
+var pauseAt = sync.OnceValue(func() string { return os.Getenv("CORRAL_TEST_PAUSE_AT") })
+
+// Point marks a phase. Phases are named "<operation>:<step>", e.g.
+// "create:state-saved" or "start:cgroup-joined".
+func Point(phase string) {
+	if p := pauseAt(); p == "" || p != phase {
+		return
+	}
+	if f := os.Getenv("CORRAL_TEST_PAUSE_FILE"); f != "" {
+		os.WriteFile(f, []byte(strconv.Itoa(os.Getpid())), 0o600)
+	}
+	for {
+		time.Sleep(time.Hour)
+	}
+}
