@@ -11,8 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
-	"github.com/corral-oci/corral/libcontainer/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/configs/validate"
+	"github.com/corral-oci/corral/libcontainer/internal/faults"
 )
 
 // maxIDLen bounds an id so <root>/<id>/state.json stays a valid path.

@@ -11,8 +11,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
-	"github.com/corral-oci/corral/libcontainer/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
+	"github.com/corral-oci/corral/libcontainer/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 	"github.com/corral-oci/corral/libcontainer/internal/procfs"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
