@@ -90,7 +90,9 @@ func (c *Container) awaitStart(st *State) error {
 		res <- result{b, err}
 	}()
 	died := make(chan struct{})
+	watched := make(chan struct{})
 	go func() {
+		defer close(watched)
 		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}, {Fd: int32(cancel), Events: unix.POLLIN}}
 		for {
 			_, err := unix.Poll(fds, -1)
@@ -112,7 +114,9 @@ func (c *Container) awaitStart(st *State) error {
 		}
 		r = <-res
 	}
+	// The watcher must be done with both fds before they are closed.
 	unix.Write(cancel, []byte{1, 0, 0, 0, 0, 0, 0, 0})
+	<-watched
 	if r.err != nil {
 		return fmt.Errorf("exec fifo: %w", r.err)
 	}
