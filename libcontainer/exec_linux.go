@@ -7,6 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+
+	"github.com/opencontainers/cgroups"
 
 	"golang.org/x/sys/unix"
 
@@ -55,10 +58,10 @@ func (c *Container) prepareExec(p *Process) (*child, *State, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	switch status {
-	case Stopped:
+	switch {
+	case status == Stopped:
 		return nil, nil, ErrStopped
-	case Paused:
+	case status == Paused && !p.IgnorePaused:
 		return nil, nil, ErrPaused
 	}
 	cfg := &st.Config
@@ -75,9 +78,9 @@ func (c *Container) prepareExec(p *Process) (*child, *State, error) {
 		return nil, nil, err
 	}
 	if p.ConsoleSocket != nil {
-		s.ConsoleSocketFD = ch.addFile(p.ConsoleSocket)
+		s.ConsoleSocketFD = ch.lendFile(p.ConsoleSocket)
 	}
-	if err := c.joinInit(ch, st); err != nil {
+	if err := c.joinInit(ch, st, status == Paused); err != nil {
 		ch.close()
 		return nil, nil, err
 	}
@@ -86,7 +89,7 @@ func (c *Container) prepareExec(p *Process) (*child, *State, error) {
 
 // joinInit fills the bootstrap message with init's namespaces, user
 // namespace first.
-func (c *Container) joinInit(ch *child, st *State) error {
+func (c *Container) joinInit(ch *child, st *State, paused bool) error {
 	cfg := &st.Config
 	pid := st.InitProcessPid
 	for _, t := range configs.NamespaceTypes() {
@@ -111,31 +114,54 @@ func (c *Container) joinInit(ch *child, st *State) error {
 	}
 	ch.msg.Root = cfg.Namespaces.Contains(configs.NEWUSER)
 	ch.msg.Fork = cfg.Namespaces.Contains(configs.NEWPID) || cfg.Namespaces.Contains(configs.NEWTIME)
-	return c.execCgroup(ch, st)
-}
-
-// execCgroup arranges for the process to enter the container's cgroup:
-// born in it with clone3 on cgroup v2, added right after its start where
-// the kernel or hierarchy cannot do that (cgroup v1, hybrid).
-func (c *Container) execCgroup(ch *child, st *State) error {
 	if st.Config.Cgroups == nil || len(st.CgroupPaths) == 0 {
 		return nil
 	}
-	m, err := c.cgroupManager(st)
-	if err != nil {
-		return err
-	}
-	sub := ch.proc.SubCgroupPaths[""]
-	ch.joinCgroup = func(pid int) error {
-		if err := m.AddPid(sub, pid); err != nil {
+	join := func(pid int) error {
+		if err := addToCgroups(st.CgroupPaths, ch.proc.SubCgroupPaths, pid); err != nil {
 			return fmt.Errorf("join cgroup: %w", err)
 		}
 		return nil
 	}
-	if dir, ok := st.CgroupPaths[""]; ok && len(st.CgroupPaths) == 1 {
-		fd, err := unix.Open(filepath.Join(dir, sub), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-		if err == nil {
-			ch.cgroupFD = fd
+	if paused {
+		// In the frozen cgroup the setup itself would freeze.
+		ch.joinAfterExec = join
+		return nil
+	}
+	ch.joinCgroup = join
+	ch.cgroupFD = openCgroupForClone(st.CgroupPaths, ch.proc.SubCgroupPaths)
+	return nil
+}
+
+// openCgroupForClone opens the unified cgroup directory for clone3's
+// CLONE_INTO_CGROUP on a pure cgroup v2 host, or returns -1: elsewhere the
+// child is added after its start.
+func openCgroupForClone(paths, sub map[string]string) int {
+	dir, ok := paths[""]
+	if !ok || len(paths) != 1 {
+		return -1
+	}
+	fd, err := unix.Open(filepath.Join(dir, sub[""]), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return -1
+	}
+	return fd
+}
+
+// addToCgroups writes pid into the container's cgroup of every controller,
+// or into the sub-cgroup asked for that controller ("" for all).
+func addToCgroups(paths, sub map[string]string, pid int) error {
+	for ctrl, dir := range paths {
+		s, ok := sub[ctrl]
+		if !ok {
+			s = sub[""]
+		}
+		path := filepath.Join(dir, s)
+		if path != dir && !strings.HasPrefix(path, dir+"/") {
+			return fmt.Errorf("sub-cgroup %q of %s is outside the container's cgroup", s, ctrl)
+		}
+		if err := cgroups.WriteCgroupProc(path, pid); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -177,6 +203,12 @@ func (c *Container) runExec(ch *child, st *State) error {
 		return fmt.Errorf("exec: unexpected %s message", m.Kind)
 	}
 	ch.sock.Close()
+	if ch.joinAfterExec != nil {
+		if err := ch.joinAfterExec(ch.pid); err != nil {
+			ch.kill()
+			return err
+		}
+	}
 	if ch.proc.PidfdSocket != nil {
 		if err := sendPidfd(ch.proc.PidfdSocket, ch.pid); err != nil {
 			return err

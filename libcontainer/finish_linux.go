@@ -116,6 +116,11 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 	if err := setFinalAffinity(ps); err != nil {
 		return err
 	}
+	// The runtime that exec'd us may exit as soon as we run (exec
+	// --detach); the bootstrap's kill-on-parent-death must not outlive it.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
+		return step("exec", err)
+	}
 	return step("exec", execve(exe, ps.Args, env))
 }
 

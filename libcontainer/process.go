@@ -77,6 +77,11 @@ type Process struct {
 	// Init marks the container's first process.
 	Init bool
 
+	// IgnorePaused lets an additional process start in a paused
+	// container: it is set up outside the frozen cgroup, joins it right
+	// after its exec, and runs once the container resumes.
+	IgnorePaused bool
+
 	mu  sync.Mutex
 	run *running
 }

@@ -30,9 +30,10 @@ type child struct {
 
 	sock      *os.File // our end of the conversation
 	childSock *os.File
-	// files are the child's fds after the Process's ExtraFiles, closed
-	// here once the child has them.
+	// files are the child's fds after the Process's ExtraFiles; the
+	// owned ones are closed here once the child has them.
 	files []*os.File
+	owned []bool
 	io    *stdio
 	// chownFiles go to the root of the child's user namespace.
 	chownFiles []*os.File
@@ -43,6 +44,9 @@ type child struct {
 	// with CLONE_INTO_CGROUP); joinCgroup adds it the older way.
 	cgroupFD   int
 	joinCgroup func(pid int) error
+	// joinAfterExec, when set, adds the process to its cgroup only once
+	// it has exec'd (a paused container's frozen cgroup).
+	joinAfterExec func(pid int) error
 	// writeMaps writes the id maps of a new user namespace.
 	writeMaps func(pid int) error
 
@@ -80,10 +84,32 @@ func newChild(p *Process, s *setup) (*child, error) {
 	return ch, nil
 }
 
-// addFile passes f to the child and returns its fd number there.
+// addFile passes f, which the child's setup owns, to the child and returns
+// its fd number there; f is closed here once the child has it.
 func (ch *child) addFile(f *os.File) int {
+	ch.owned = append(ch.owned, true)
+	return ch.passFile(f)
+}
+
+// lendFile passes the caller's f to the child; it stays open here.
+func (ch *child) lendFile(f *os.File) int {
+	ch.owned = append(ch.owned, false)
+	return ch.passFile(f)
+}
+
+func (ch *child) passFile(f *os.File) int {
 	ch.files = append(ch.files, f)
 	return 3 + len(ch.proc.ExtraFiles) + len(ch.files) - 1
+}
+
+// closeFiles closes the files the child's setup owns.
+func (ch *child) closeFiles() {
+	for i, f := range ch.files {
+		if ch.owned[i] {
+			f.Close()
+		}
+	}
+	ch.files, ch.owned = nil, nil
 }
 
 // command builds the exec.Cmd of the child. Go 1.26 forbids reusing an
@@ -266,10 +292,7 @@ func (ch *child) bootstrapSync(pid int) error {
 
 // sendSetup closes our copies of the child's files and sends the setup.
 func (ch *child) sendSetup() error {
-	for _, f := range ch.files {
-		f.Close()
-	}
-	ch.files = nil
+	ch.closeFiles()
 	if err := initsync.Send(ch.sock, initsync.Config, ch.setup); err != nil {
 		return ch.exitError("send setup", err)
 	}
@@ -323,10 +346,7 @@ func (ch *child) kill() {
 
 func (ch *child) close() {
 	ch.sock.Close()
-	for _, f := range ch.files {
-		f.Close()
-	}
-	ch.files = nil
+	ch.closeFiles()
 	ch.io.closeAll()
 }
 

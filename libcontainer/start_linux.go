@@ -99,7 +99,7 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 	s.FifoFD = ch.addFile(fifo)
 	ch.chownFiles = append(ch.chownFiles, fifo)
 	if p.ConsoleSocket != nil {
-		s.ConsoleSocketFD = ch.addFile(p.ConsoleSocket)
+		s.ConsoleSocketFD = ch.lendFile(p.ConsoleSocket)
 	}
 	if err := c.initBootstrap(ch, cfg); err != nil {
 		ch.close()

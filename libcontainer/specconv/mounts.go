@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sort"
 	"strings"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -270,4 +271,22 @@ func mountIDMapping(c *configs.Config, field string, m *specs.Mount, idmap, recu
 		return nil, err
 	}
 	return &configs.MountIDMapping{Recursive: recursive, UIDMappings: uids, GIDMappings: gids}, nil
+}
+
+// MountOptions lists the mount options the conversion understands itself,
+// sorted; any other option is handed to the filesystem as data. The
+// features command reports them.
+func MountOptions() []string {
+	opts := []string{"idmap", "ridmap"}
+	for name := range mountFlags {
+		opts = append(opts, name)
+	}
+	for name := range propagationFlags {
+		opts = append(opts, name)
+	}
+	for name := range recursiveAttrs {
+		opts = append(opts, name)
+	}
+	sort.Strings(opts)
+	return opts
 }

@@ -1,0 +1,63 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	"github.com/corral-oci/corral/libcontainer"
+)
+
+func newDeleteCommand(g *globals) *cobra.Command {
+	var force bool
+	cmd := &cobra.Command{
+		Use:     "delete [flags] <container-id>",
+		Aliases: []string{"rm"},
+		Short:   "delete any resources held by the container, often used with detached containers",
+		Long: `Delete a stopped or created container: its processes, cgroup and state.
+A running or paused container is deleted only with --force, which kills
+it first; --force also makes an unknown container id no error.`,
+		Args: checkArgs(1, 1, "exactly one argument, the container id"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return deleteContainer(g, args[0], force)
+		},
+	}
+	cmd.Flags().BoolVarP(&force, "force", "f", false, "forcibly delete the container if it is still running (uses SIGKILL)")
+	return cmd
+}
+
+func deleteContainer(g *globals, id string, force bool) error {
+	c, err := loadContainer(g, id)
+	if errors.Is(err, libcontainer.ErrNotExist) {
+		// A create killed before it wrote its state leaves a directory
+		// the library does not count as a container.
+		if libcontainer.ValidateID(id) == nil {
+			if rerr := os.RemoveAll(filepath.Join(g.root, id)); rerr != nil {
+				return fmt.Errorf("delete container %q: %w", id, rerr)
+			}
+		}
+		if force {
+			return nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	status, err := c.Status()
+	if err != nil {
+		return err
+	}
+	switch status {
+	case libcontainer.Stopped, libcontainer.Created:
+		// A created container has run nothing of the user's: deleting
+		// it needs no force, as with runc.
+	default:
+		if !force {
+			return fmt.Errorf("cannot delete container %q that is not stopped: %s (use --force)", id, status)
+		}
+	}
+	return withID("delete", id, c.Destroy())
+}

@@ -1,0 +1,92 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer"
+)
+
+// signalRelay is how a foreground run or exec stands in for its process:
+// the signals corral receives go to the process, and corral exits as it
+// does.
+type signalRelay struct {
+	ch chan os.Signal
+}
+
+// newSignalRelay starts catching signals. It is called before the
+// process starts, so that a signal sent meanwhile is passed on once it
+// runs instead of killing corral and orphaning the container.
+func newSignalRelay() *signalRelay {
+	s := &signalRelay{ch: make(chan os.Signal, 128)}
+	signal.Notify(s.ch)
+	return s
+}
+
+func (s *signalRelay) stop() { signal.Stop(s.ch) }
+
+// forward passes signals to p until it exits, and returns its exit code.
+// tty, when set, is resized on SIGWINCH.
+func (s *signalRelay) forward(p *libcontainer.Process, tty *ttyRelay) (int, error) {
+	type result struct {
+		st  *os.ProcessState
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		st, err := p.Wait()
+		done <- result{st, err}
+	}()
+	for {
+		select {
+		case sig := <-s.ch:
+			switch sig {
+			case unix.SIGCHLD:
+			case unix.SIGURG:
+				// The Go runtime preempts goroutines with it; it is
+				// not meant for the container.
+			case unix.SIGWINCH:
+				if tty != nil {
+					tty.resize()
+				}
+			default:
+				if err := p.Signal(sig); err != nil && !errors.Is(err, os.ErrProcessDone) {
+					slog.Debug("forward signal", "signal", sig, "error", err)
+				}
+			}
+		case r := <-done:
+			s.stop()
+			if r.err != nil {
+				return -1, fmt.Errorf("wait for the container's process: %w", r.err)
+			}
+			return exitCode(r.st), nil
+		}
+	}
+}
+
+// parseSignal reads a signal as kill(1) takes it: a name with or without
+// "SIG" in any case ("KILL", "sigterm"), or a number.
+func parseSignal(s string) (unix.Signal, error) {
+	if n, err := strconv.Atoi(s); err == nil {
+		if n <= 0 || n > 64 {
+			return 0, fmt.Errorf("invalid signal number %d", n)
+		}
+		return unix.Signal(n), nil
+	}
+	name := strings.ToUpper(s)
+	if !strings.HasPrefix(name, "SIG") {
+		name = "SIG" + name
+	}
+	sig := unix.SignalNum(name)
+	if sig == 0 {
+		return 0, fmt.Errorf("unknown signal %q", s)
+	}
+	return sig, nil
+}

@@ -1,0 +1,116 @@
+package cli
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+)
+
+// readAll reads the pty master until the peer is gone (EIO) or timeout.
+func readAll(t *testing.T, master *os.File, timeout time.Duration) string {
+	t.Helper()
+	done := make(chan []byte, 1)
+	go func() {
+		var b bytes.Buffer
+		io.Copy(&b, master)
+		done <- b.Bytes()
+	}()
+	select {
+	case b := <-done:
+		return string(b)
+	case <-time.After(timeout):
+		master.Close()
+		return string(<-done)
+	}
+}
+
+// TestConsoleSocket plays the engine's part: it listens on a socket,
+// receives the pty master of a created container and reads what the
+// container's program writes on its terminal.
+func TestConsoleSocket(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	bundle := e.bundle(id, []string{"sh", "-c", "tty; echo size $(stty size)"}, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		s.Process.ConsoleSize = &specs.Box{Height: 30, Width: 100}
+	})
+	l := listenUnix(t)
+	e.must("create", "--console-socket", l.Addr().String(), "--bundle", bundle, id)
+	master, name := recvFD(t, l)
+	defer master.Close()
+	if !strings.HasPrefix(name, "/dev/pts/") {
+		t.Errorf("the master is sent as %q", name)
+	}
+	if _, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS); err != nil {
+		t.Fatalf("the fd received is not a terminal: %v", err)
+	}
+	e.must("start", id)
+	out := strings.ReplaceAll(readAll(t, master, 10*time.Second), "\r", "")
+	if !strings.Contains(out, "/dev/pts/0\n") || !strings.Contains(out, "size 30 100\n") {
+		t.Errorf("terminal output %q", out)
+	}
+	e.waitStatus(id, "stopped")
+	e.must("delete", id)
+}
+
+// TestRunTerminal runs a terminal container in the foreground: corral
+// relays the pty to its own stdio.
+func TestRunTerminal(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	bundle := e.bundle(id, []string{"sh", "-c", "tty; exit 2"}, func(s *specs.Spec) { s.Process.Terminal = true })
+	r := e.corral("run", "--bundle", bundle, id)
+	if r.code != 2 || !strings.Contains(r.stdout, "/dev/pts/0") {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestExecTTY(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"sleep", "100"})
+	r := e.corral("exec", "-t", id, "sh", "-c", "tty; exit 5")
+	if r.code != 5 || !strings.Contains(r.stdout, "/dev/pts/") {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+	e.fails([]string{"console-socket"}, "exec", "-t", "-d", id, "true")
+
+	l := listenUnix(t)
+	e.must("exec", "-t", "-d", "--console-socket", l.Addr().String(), id, "sh", "-c", "echo via-socket")
+	master, _ := recvFD(t, l)
+	defer master.Close()
+	if out := readAll(t, master, 10*time.Second); !strings.Contains(out, "via-socket") {
+		t.Errorf("exec terminal output %q", out)
+	}
+	e.must("delete", "-f", id)
+}
+
+// TestPidfdSocket receives a pidfd of init over --pidfd-socket.
+func TestPidfdSocket(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	l := listenUnix(t)
+	e.must("create", "--pidfd-socket", l.Addr().String(), "--bundle", e.bundle(id, []string{"sleep", "100"}), id)
+	pidfd, _ := recvFD(t, l)
+	defer pidfd.Close()
+	link, _ := os.Readlink(filepath.Join("/proc/self/fd", itoa(int(pidfd.Fd()))))
+	if link != "anon_inode:[pidfd]" {
+		t.Errorf("received %q, not a pidfd", link)
+	}
+	// The pidfd signals init.
+	if err := unix.PidfdSendSignal(int(pidfd.Fd()), unix.SIGKILL, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	e.waitStatus(id, "stopped")
+	e.must("delete", id)
+}

@@ -1,0 +1,308 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestCreateStartKillDelete walks a container through the OCI states and
+// checks the state JSON and the pid file on the way.
+func TestCreateStartKillDelete(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	bundle := e.bundle(id, []string{"sleep", "100"}, func(s *specs.Spec) {
+		s.Annotations = map[string]string{"org.example.key": "value"}
+	})
+	pidFile := filepath.Join(t.TempDir(), "init.pid")
+	e.must("create", "--bundle", bundle, "--pid-file", pidFile, id)
+
+	s := e.state(id)
+	if s.Status != "created" || s.ID != id || s.Bundle != bundle || s.Rootfs != busybox {
+		t.Errorf("state after create: %+v", s)
+	}
+	if s.Version != specs.Version || s.Owner != "root" {
+		t.Errorf("ociVersion %q, owner %q", s.Version, s.Owner)
+	}
+	if s.Annotations["org.example.key"] != "value" {
+		t.Errorf("annotations %v", s.Annotations)
+	}
+	if s.Created.IsZero() || time.Since(s.Created) > time.Minute || s.Created.Location() != time.UTC {
+		t.Errorf("created %v", s.Created)
+	}
+	raw := e.must("state", id)
+	if !strings.Contains(raw, "\n  \"id\": ") {
+		t.Errorf("state is not indented with two spaces:\n%s", raw)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pid, err := strconv.Atoi(string(b)); err != nil || pid != s.Pid || pid <= 0 {
+		t.Errorf("pid file holds %q, state pid %d", b, s.Pid)
+	}
+	if !alive(s.Pid) {
+		t.Errorf("init %d is not alive after create", s.Pid)
+	}
+
+	e.must("start", id)
+	if s := e.state(id); s.Status != "running" {
+		t.Errorf("status after start: %s", s.Status)
+	}
+	e.fails([]string{id}, "start", id)
+
+	e.must("kill", id, "KILL")
+	s = e.waitStatus(id, "stopped")
+	if s.Pid != 0 {
+		t.Errorf("pid of a stopped container: %d", s.Pid)
+	}
+	e.must("delete", id)
+	e.fails([]string{id, "does not exist"}, "state", id)
+}
+
+// TestDeleteCreated deletes a created container without --force, as
+// runc allows: its program never ran.
+func TestDeleteCreated(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	e.must("create", "--bundle", e.bundle(id, []string{"true"}), id)
+	pid := e.state(id).Pid
+	e.must("delete", id)
+	if alive(pid) {
+		t.Errorf("init %d survived delete", pid)
+	}
+}
+
+func TestDeleteRunningNeedsForce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"sleep", "100"})
+	pid := e.state(id).Pid
+	e.fails([]string{id, "not stopped", "running"}, "delete", id)
+	if s := e.state(id); s.Status != "running" {
+		t.Fatalf("a refused delete changed the container: %s", s.Status)
+	}
+	// Flags after the container id are flags too.
+	e.must("delete", id, "--force")
+	if alive(pid) {
+		t.Errorf("init %d survived delete --force", pid)
+	}
+}
+
+func TestDeleteUnknown(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.fails([]string{"no-such", "does not exist"}, "delete", "no-such")
+	if r := e.corral("delete", "--force", "no-such"); r.code != 0 || r.stderr != "" {
+		t.Errorf("delete --force of an unknown container: exit %d, stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestStartStopped(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"true"})
+	e.waitStatus(id, "stopped")
+	e.fails([]string{id}, "start", id)
+	e.must("delete", id)
+}
+
+func TestKill(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	trap := []string{"sh", "-c", `trap "echo got-term; exit 0" TERM; trap "exit 0" USR1; while :; do sleep 0.05; done`}
+	for _, sig := range []string{"", "TERM", "SIGTERM", "15", "usr1"} {
+		id := e.runDetached(trap)
+		waitTrap(t, e.state(id).Pid, syscall.SIGUSR1)
+		args := []string{"kill", id}
+		if sig != "" {
+			args = append(args, sig)
+		}
+		e.must(args...)
+		e.waitStatus(id, "stopped")
+		e.must("delete", id)
+	}
+	id := e.runDetached([]string{"sleep", "100"})
+	e.fails([]string{"unknown signal"}, "kill", id, "NOSUCHSIG")
+	e.must("kill", "--all", id, "KILL")
+	e.waitStatus(id, "stopped")
+	e.fails([]string{id, "not running"}, "kill", id)
+	e.must("delete", id)
+	e.fails([]string{"no-such"}, "kill", "no-such")
+}
+
+func TestDuplicateID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	bundle := e.bundle(id, []string{"sleep", "100"})
+	e.must("create", "--bundle", bundle, id)
+	pid := e.state(id).Pid
+	e.fails([]string{id, "already exists"}, "create", "--bundle", bundle, id)
+	e.fails([]string{id, "already exists"}, "run", "--detach", "--bundle", bundle, id)
+	s := e.state(id)
+	if s.Status != "created" || s.Pid != pid || !alive(pid) {
+		t.Errorf("the first container changed: %+v", s)
+	}
+	e.must("delete", id)
+}
+
+func TestInvalidID(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	bundle := e.bundle("invalid", []string{"true"})
+	e.fails([]string{"invalid container ID"}, "create", "--bundle", bundle, "../escape")
+	e.fails([]string{"invalid container ID"}, "state", "a/b")
+}
+
+// TestRelativeRootfs runs the bundle as `corral spec` writes it, with its
+// rootfs beside config.json, from inside the bundle.
+func TestRelativeRootfs(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	bundle := e.bundle(id, []string{"cat", "/etc/hostname"}, func(s *specs.Spec) {
+		s.Root = &specs.Root{Path: "rootfs", Readonly: true}
+	})
+	if out, err := exec.Command("cp", "-a", busybox, filepath.Join(bundle, "rootfs")).CombinedOutput(); err != nil {
+		t.Fatalf("copy rootfs: %v: %s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := e.command(ctx, "run", id)
+	cmd.Dir = bundle
+	r := e.runCmd(cmd)
+	if r.code != 0 || r.stdout != "corral-test\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+// TestRunExitCodes checks that run exits as the container's program.
+func TestRunExitCodes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, tc := range []struct {
+		script string
+		code   int
+	}{
+		{"echo out; echo err >&2", 0},
+		{"exit 3", 3},
+		{"exit 255", 255},
+	} {
+		id := e.id()
+		r := e.corral("run", "--bundle", e.bundle(id, []string{"sh", "-c", tc.script}), id)
+		if r.code != tc.code {
+			t.Errorf("%q: exit %d, want %d (stderr %q)", tc.script, r.code, tc.code, r.stderr)
+		}
+		if tc.code == 0 && (r.stdout != "out\n" || r.stderr != "err\n") {
+			t.Errorf("%q: stdout %q, stderr %q", tc.script, r.stdout, r.stderr)
+		}
+	}
+	// A program that is not there fails the start, with an error.
+	id := e.id()
+	e.fails([]string{"nosuchprogram"}, "run", "--bundle", e.bundle(id, []string{"nosuchprogram"}), id)
+}
+
+func TestRunKeep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	r := e.corral("run", "--keep", "--bundle", e.bundle(id, []string{"sh", "-c", "exit 4"}), id)
+	if r.code != 4 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	if s := e.state(id); s.Status != "stopped" {
+		t.Errorf("kept container is %s", s.Status)
+	}
+	e.must("delete", id)
+}
+
+// TestRunForwardsSignals sends corral SIGTERM: the container's init gets
+// it, and corral exits with its status.
+func TestRunForwardsSignals(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	bundle := e.bundle(id, []string{"sh", "-c", `trap "exit 7" TERM; while :; do sleep 0.05; done`})
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := e.command(ctx, "run", "--bundle", bundle, id)
+	done := make(chan result, 1)
+	go func() { done <- e.runCmd(cmd) }()
+	waitTrap(t, e.waitStatus(id, "running").Pid, syscall.SIGTERM)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.code != 7 {
+		t.Fatalf("exit %d, want 7; stderr %q", r.code, r.stderr)
+	}
+}
+
+// TestRunKilledExitCode kills a foreground container: corral exits with
+// 128+9.
+func TestRunKilledExitCode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	bundle := e.bundle(id, []string{"sleep", "100"})
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	done := make(chan result, 1)
+	go func() { done <- e.runCmd(e.command(ctx, "run", "--bundle", bundle, id)) }()
+	e.waitStatus(id, "running")
+	e.must("kill", id, "KILL")
+	if r := <-done; r.code != 137 {
+		t.Fatalf("exit %d, want 137; stderr %q", r.code, r.stderr)
+	}
+}
+
+func TestRunDetachPidFile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	e.must("run", "-d", "--pid-file", pidFile, "--bundle", e.bundle(id, []string{"sleep", "100"}), id)
+	b, _ := os.ReadFile(pidFile)
+	if s := e.state(id); s.Status != "running" || strconv.Itoa(s.Pid) != string(b) {
+		t.Errorf("state %+v, pid file %q", s, b)
+	}
+	e.must("delete", "-f", id)
+}
+
+// TestNoPivotNoNewKeyring runs with the flags that change how the root
+// and the keyring are set up.
+func TestNoPivotNoNewKeyring(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	r := e.corral("run", "--no-pivot", "--no-new-keyring", "--bundle", e.bundle(id, []string{"cat", "/etc/hostname"}), id)
+	if r.code != 0 || r.stdout != "corral-test\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	}
+}
+
+func TestDebugLog(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	log := filepath.Join(t.TempDir(), "log")
+	id := e.id()
+	r := e.corral("--debug", "--log", log, "run", "--bundle", e.bundle(id, []string{"sh", "-c", "exit 9"}), id)
+	if r.code != 9 {
+		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	}
+	b, _ := os.ReadFile(log)
+	if !strings.Contains(string(b), "level=debug") {
+		t.Errorf("no debug entry in the log: %q", b)
+	}
+}

@@ -1,0 +1,168 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// event is a line of `corral events`, with the figures the tests read.
+type event struct {
+	Type string `json:"type"`
+	ID   string `json:"id"`
+	Data *struct {
+		CPU struct {
+			Usage struct {
+				Total uint64 `json:"total"`
+			} `json:"usage"`
+		} `json:"cpu"`
+		Memory struct {
+			Usage struct {
+				Limit uint64 `json:"limit"`
+			} `json:"usage"`
+		} `json:"memory"`
+		Pids struct {
+			Current uint64 `json:"current"`
+			Limit   uint64 `json:"limit"`
+		} `json:"pids"`
+	} `json:"data"`
+}
+
+func (e *env) stats(id string) event {
+	e.t.Helper()
+	out := e.must("events", "--stats", id)
+	var ev event
+	if err := json.Unmarshal([]byte(out), &ev); err != nil {
+		e.t.Fatalf("events --stats: %v\n%s", err, out)
+	}
+	if ev.Type != "stats" || ev.ID != id || ev.Data == nil {
+		e.t.Fatalf("events --stats: %s", out)
+	}
+	return ev
+}
+
+func TestPauseResume(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"sleep", "100"})
+	e.must("pause", id)
+	if s := e.state(id); s.Status != "paused" {
+		t.Fatalf("status after pause: %s", s.Status)
+	}
+	e.fails([]string{id, "paused", "--ignore-paused"}, "exec", id, "true")
+	e.must("resume", id)
+	if s := e.state(id); s.Status != "running" {
+		t.Errorf("status after resume: %s", s.Status)
+	}
+	e.must("exec", id, "true")
+	// A paused container is deleted with --force only.
+	e.must("pause", id)
+	e.fails([]string{id, "paused"}, "delete", id)
+	e.must("delete", "--force", id)
+}
+
+func TestUpdate(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"sleep", "100"})
+	e.must("update", "--memory", "64m", "--pids-limit", "50", "--cpu-share", "512", id)
+	ev := e.stats(id)
+	if ev.Data.Memory.Usage.Limit != 64<<20 || ev.Data.Pids.Limit != 50 {
+		t.Errorf("after update: memory limit %d, pids limit %d", ev.Data.Memory.Usage.Limit, ev.Data.Pids.Limit)
+	}
+
+	// --resources from stdin changes what it names and nothing else.
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := e.command(ctx, "update", "--resources", "-", id)
+	cmd.Stdin = strings.NewReader(`{"pids": {"limit": 42}}`)
+	if r := e.runCmd(cmd); r.code != 0 {
+		t.Fatalf("update -r -: %s", r.stderr)
+	}
+	ev = e.stats(id)
+	if ev.Data.Pids.Limit != 42 || ev.Data.Memory.Usage.Limit != 64<<20 {
+		t.Errorf("after update -r: pids limit %d, memory limit %d", ev.Data.Pids.Limit, ev.Data.Memory.Usage.Limit)
+	}
+	r := e.corral("update", "--kernel-memory", "1m", id)
+	if r.code != 0 || !strings.Contains(r.stderr, "kernel-memory") {
+		t.Errorf("--kernel-memory: exit %d, stderr %q", r.code, r.stderr)
+	}
+	e.fails([]string{"--memory", "not a size"}, "update", "--memory", "lots", id)
+	e.must("delete", "-f", id)
+
+	stopped := e.runDetached([]string{"true"})
+	e.waitStatus(stopped, "stopped")
+	e.fails([]string{stopped, "stopped"}, "update", "--memory", "1m", stopped)
+	e.must("delete", stopped)
+}
+
+// TestEvents reads the stats stream and checks it ends with the
+// container.
+func TestEvents(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"sleep", "100"})
+	if ev := e.stats(id); ev.Data.Pids.Current != 1 || ev.Data.CPU.Usage.Total == 0 {
+		t.Errorf("stats: %+v", ev.Data)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := e.command(ctx, "events", "--interval", "50ms", id)
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	cmd.Stdout = w
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	w.Close()
+	lines := bufio.NewScanner(r)
+	for i := 0; i < 2; i++ {
+		if !lines.Scan() {
+			t.Fatalf("events ended early: %v", lines.Err())
+		}
+		var ev event
+		if err := json.Unmarshal(lines.Bytes(), &ev); err != nil || ev.Type != "stats" || ev.ID != id {
+			t.Fatalf("event %q: %v", lines.Text(), err)
+		}
+	}
+	e.must("delete", "-f", id)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Errorf("events: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Error("events did not end with the container")
+	}
+	e.fails([]string{"--interval"}, "events", "--interval", "0s", "x")
+}
+
+// TestExecIgnorePaused starts a process in a paused container: it joins
+// the frozen cgroup and runs once the container resumes, as with runc.
+func TestExecIgnorePaused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"sleep", "100"})
+	e.must("pause", id)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	e.must("exec", "--ignore-paused", "--detach", "--pid-file", pidFile, id, "sleep", "100")
+	e.must("resume", id)
+	b, _ := os.ReadFile(pidFile)
+	if pid, err := strconv.Atoi(string(b)); err != nil || !alive(pid) {
+		t.Errorf("pid file %q: the process does not run", b)
+	}
+	e.must("delete", "-f", id)
+}
