@@ -9,5 +9,5 @@ if ! [ -x /bin/busybox ] || ! command -v gcc >/dev/null || ! [ -e /usr/include/s
 fi
 tests/rootfs/build.sh examples/busybox/rootfs
 mkdir -p bin
-go build -o bin/corral ./cmd/corral
+./build.sh bin/corral
 exec bin/corral --root /run/corral-example run --bundle examples/busybox "demo-$$"

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 
 	"github.com/opencontainers/cgroups"
@@ -60,14 +61,6 @@ func (cg *cgroup) create() error {
 	return cg.set()
 }
 
-// join puts pid in the cgroup, creating it and applying its limits.
-func (cg *cgroup) join(pid int) error {
-	if err := cg.m.Apply(pid); err != nil {
-		return fmt.Errorf("cgroups: join: %w", err)
-	}
-	return cg.set()
-}
-
 func (cg *cgroup) set() error {
 	if err := cg.m.Set(cg.res); err != nil {
 		if errors.Is(err, cgroups.ErrDevicesUnsupported) {
@@ -78,41 +71,46 @@ func (cg *cgroup) set() error {
 	return nil
 }
 
-// prepare arranges for ch to enter the cgroup: born in it on cgroup v2,
-// added right after its start elsewhere.
+// prepare makes the cgroup, sets its limits, and arranges for ch to be
+// born in it: on cgroup v2 (pure, or a hybrid host's unified hierarchy)
+// by clone3 into it, in each v1 hierarchy by the bootstrap moving itself
+// before anything else (see join_cgroups in nsenter.c). Neither takes
+// the lock whose first use after a quiet spell costs an RCU grace
+// period; only the fallback, for kernels without clone3 into a cgroup,
+// adds the child after its start.
+//
+// The cgroup is made, and its limits set, while the child execs: only the
+// directory clone3 needs exists before the fork.
 func (cg *cgroup) prepare(ch *child) error {
-	if fd := cg.openUnifiedAfterCreate(); fd >= 0 {
+	ch.beforeBootstrap = cg.create
+	paths := cg.m.GetPaths()
+	ctrls := make([]string, 0, len(paths))
+	for ctrl := range paths {
+		ctrls = append(ctrls, ctrl)
+	}
+	sort.Strings(ctrls)
+	for _, ctrl := range ctrls {
+		if ctrl != "" {
+			ch.msg.Cgroups = append(ch.msg.Cgroups, filepath.Join(paths[ctrl], "tasks"))
+		}
+	}
+	if unified, ok := paths[""]; ok {
+		if err := os.MkdirAll(unified, 0o755); err != nil {
+			return fmt.Errorf("cgroups: create %s: %w", unified, err)
+		}
+		fd, err := unix.Open(unified, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("cgroups: open %s: %w", unified, err)
+		}
 		ch.cgroupFD = fd
-		ch.joinCgroup = func(pid int) error { return cg.m.AddPid("", pid) }
-		return nil
+		ch.joinCgroup = func(pid int) error {
+			if err := cgroups.WriteCgroupProc(unified, pid); err != nil {
+				return fmt.Errorf("cgroups: join %s: %w", unified, err)
+			}
+			return nil
+		}
 	}
-	ch.joinCgroup = cg.join
 	return nil
-}
-
-// openUnifiedAfterCreate creates the cgroup and opens it for clone3 on a
-// pure cgroup v2 host; elsewhere it returns -1 and creates nothing.
-func (cg *cgroup) openUnifiedAfterCreate() int {
-	if !cgroups.IsCgroup2UnifiedMode() {
-		return -1
-	}
-	if err := cg.create(); err != nil {
-		return -1
-	}
-	return cg.openUnified()
-}
-
-// openUnified opens the cgroup v2 directory for clone3's
-// CLONE_INTO_CGROUP, or returns -1 where the host is not pure cgroup v2.
-func (cg *cgroup) openUnified() int {
-	if !cgroups.IsCgroup2UnifiedMode() {
-		return -1
-	}
-	fd, err := unix.Open(cg.m.Path(""), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1
-	}
-	return fd
 }
 
 // destroy kills what is left in the cgroup and removes it.

@@ -6,13 +6,13 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/mountfd"
+	"github.com/corral-oci/corral/libcontainer/internal/rootpath"
 )
 
 // mountCgroup gives the container a view of its own cgroups only: a new
@@ -82,7 +82,7 @@ func (r *rootfs) mountCgroup1(m *configs.Mount) error {
 		}
 	}
 	if m.Flags&unix.MS_RDONLY != 0 {
-		root, err := pathrs.OpenatInRoot(r.dir, m.Destination)
+		root, err := rootpath.Open(r.dir, m.Destination, 0)
 		if err != nil {
 			return err
 		}
@@ -110,7 +110,7 @@ func (r *rootfs) cgroupSymlinks(root, name string, subsystems []string) error {
 	if !strings.Contains(name, ",") {
 		return nil
 	}
-	dir, err := pathrs.OpenatInRoot(r.dir, root)
+	dir, err := rootpath.Open(r.dir, root, 0)
 	if err != nil {
 		return err
 	}

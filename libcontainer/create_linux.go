@@ -10,9 +10,10 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/internal/faults"
+	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/configs/validate"
-	"github.com/corral-oci/corral/libcontainer/internal/faults"
 )
 
 // maxIDLen bounds an id so <root>/<id>/state.json stays a valid path.
@@ -28,6 +29,9 @@ type Container struct {
 
 	mu    sync.Mutex
 	state *State
+	// stateStamp is the version of state.json that state holds.
+	stateStamp stateStamp
+	stampOK    bool
 	// initProc is init when this process started it, so that the
 	// Process it was given can be waited for.
 	initProc *Process
@@ -61,9 +65,11 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 	if config == nil {
 		return nil, fmt.Errorf("create container %q: %w: nil config", id, validate.ErrInvalid)
 	}
+	phase.Mark("create:begin")
 	if err := validate.Validate(config); err != nil {
 		return nil, fmt.Errorf("create container %q: %w", id, err)
 	}
+	phase.Mark("create:validated")
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return nil, err

@@ -8,8 +8,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/internal/faults"
+	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
-	"github.com/corral-oci/corral/libcontainer/internal/faults"
 )
 
 // killTimeout bounds the wait for a killed init: a process stuck in
@@ -28,6 +29,7 @@ func (c *Container) Destroy() error {
 		return err
 	}
 	defer unlock()
+	phase.Mark("destroy:begin")
 	st, err := c.refreshState()
 	if err != nil && !errors.Is(err, ErrNotExist) {
 		return err
@@ -38,6 +40,8 @@ func (c *Container) Destroy() error {
 		}
 	}
 	faults.Point("destroy:torn-down")
+	phase.Mark("destroy:torn-down")
+	defer phase.Mark("destroy:done")
 	if err := os.RemoveAll(c.dir); err != nil {
 		return fmt.Errorf("destroy container %q: remove state: %w", c.id, err)
 	}
@@ -79,6 +83,7 @@ func (c *Container) teardown(st *State) error {
 	}
 	killCgroup(m)
 	faults.Point("destroy:killed")
+	phase.Mark("destroy:killed")
 	deadline := time.Now().Add(killTimeout)
 	for {
 		err = m.Destroy()

@@ -6,11 +6,11 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	devices "github.com/opencontainers/cgroups/devices/config"
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/internal/mountfd"
+	"github.com/corral-oci/corral/libcontainer/internal/rootpath"
 )
 
 // setupDev creates the config's device nodes and the usual /dev symlinks,
@@ -38,7 +38,7 @@ func (r *rootfs) setupDev() error {
 }
 
 func (r *rootfs) createDevice(d *devices.Device) error {
-	parent, err := pathrs.MkdirAllHandle(r.dir, filepath.Dir(d.Path), 0o755)
+	parent, err := rootpath.MkdirAll(r.dir, filepath.Dir(d.Path), 0o755)
 	if err != nil {
 		return err
 	}
@@ -135,7 +135,7 @@ func (r *rootfs) devSymlinks() error {
 			links = append(links, [2]string{"pts/ptmx", "ptmx"})
 		}
 	}
-	dev, err := pathrs.MkdirAllHandle(r.dir, "/dev", 0o755)
+	dev, err := rootpath.MkdirAll(r.dir, "/dev", 0o755)
 	if err != nil {
 		return err
 	}

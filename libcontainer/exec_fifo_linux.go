@@ -10,8 +10,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/internal/faults"
+	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
-	"github.com/corral-oci/corral/libcontainer/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
 )
 
@@ -42,6 +43,7 @@ func (c *Container) Exec() error {
 	faults.Point("start:before-fifo")
 	err = c.awaitStart(st)
 	faults.Point("start:fifo-read")
+	phase.Mark("start:exec-done")
 	os.Remove(filepath.Join(c.dir, execFifoName))
 	if err != nil {
 		return fmt.Errorf("start container %q: %w", c.id, err)

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 
@@ -13,9 +14,9 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
-	"github.com/corral-oci/corral/libcontainer/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
 )
@@ -128,29 +129,39 @@ func (c *Container) joinInit(ch *child, st *State, paused bool) error {
 		ch.joinAfterExec = join
 		return nil
 	}
-	ch.joinCgroup = join
-	ch.cgroupFD = openCgroupForClone(st.CgroupPaths, ch.proc.SubCgroupPaths)
+	// As for init (see cgroup.prepare): v1 hierarchies joined by the
+	// bootstrap itself, the unified one by clone3 or, failing that,
+	// after the start.
+	dirs, err := cgroupDirs(st.CgroupPaths, ch.proc.SubCgroupPaths)
+	if err != nil {
+		return err
+	}
+	for ctrl, dir := range dirs {
+		if ctrl != "" {
+			ch.msg.Cgroups = append(ch.msg.Cgroups, filepath.Join(dir, "tasks"))
+		}
+	}
+	sort.Strings(ch.msg.Cgroups)
+	if unified, ok := dirs[""]; ok {
+		fd, err := unix.Open(unified, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			return fmt.Errorf("open cgroup %s: %w", unified, err)
+		}
+		ch.cgroupFD = fd
+		ch.joinCgroup = func(pid int) error {
+			if err := cgroups.WriteCgroupProc(unified, pid); err != nil {
+				return fmt.Errorf("join cgroup %s: %w", unified, err)
+			}
+			return nil
+		}
+	}
 	return nil
 }
 
-// openCgroupForClone opens the unified cgroup directory for clone3's
-// CLONE_INTO_CGROUP on a pure cgroup v2 host, or returns -1: elsewhere the
-// child is added after its start.
-func openCgroupForClone(paths, sub map[string]string) int {
-	dir, ok := paths[""]
-	if !ok || len(paths) != 1 {
-		return -1
-	}
-	fd, err := unix.Open(filepath.Join(dir, sub[""]), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return -1
-	}
-	return fd
-}
-
-// addToCgroups writes pid into the container's cgroup of every controller,
-// or into the sub-cgroup asked for that controller ("" for all).
-func addToCgroups(paths, sub map[string]string, pid int) error {
+// cgroupDirs returns, per controller, the container's cgroup directory,
+// or the sub-cgroup asked for that controller ("" for all).
+func cgroupDirs(paths, sub map[string]string) (map[string]string, error) {
+	dirs := make(map[string]string, len(paths))
 	for ctrl, dir := range paths {
 		s, ok := sub[ctrl]
 		if !ok {
@@ -158,9 +169,22 @@ func addToCgroups(paths, sub map[string]string, pid int) error {
 		}
 		path := filepath.Join(dir, s)
 		if path != dir && !strings.HasPrefix(path, dir+"/") {
-			return fmt.Errorf("sub-cgroup %q of %s is outside the container's cgroup", s, ctrl)
+			return nil, fmt.Errorf("sub-cgroup %q of %s is outside the container's cgroup", s, ctrl)
 		}
-		if err := cgroups.WriteCgroupProc(path, pid); err != nil {
+		dirs[ctrl] = path
+	}
+	return dirs, nil
+}
+
+// addToCgroups writes pid into the container's (sub-)cgroup of every
+// controller.
+func addToCgroups(paths, sub map[string]string, pid int) error {
+	dirs, err := cgroupDirs(paths, sub)
+	if err != nil {
+		return err
+	}
+	for _, dir := range dirs {
+		if err := cgroups.WriteCgroupProc(dir, pid); err != nil {
 			return err
 		}
 	}

@@ -10,6 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/apparmor"
 	"github.com/corral-oci/corral/libcontainer/capabilities"
 	"github.com/corral-oci/corral/libcontainer/configs"
@@ -106,6 +107,7 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 			}
 		}
 	}
+	phase.Mark("init:credentials-set")
 	// Only stdio and the fds the caller asked to pass reach the program.
 	if err := unix.CloseRange(uint(3+s.PreservedFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
 		return step("fds", err)
@@ -139,6 +141,7 @@ func awaitStartAndExec(sock *os.File, s *setup, fdDir *os.File, exe string, env 
 	if err != nil {
 		return step("init", fmt.Errorf("open exec fifo: %w", err))
 	}
+	phase.Mark("init:started")
 	fdDir.Close()
 	fifo := os.NewFile(uintptr(fd), "exec.fifo")
 	fail := func(step string, err error) error {
@@ -154,6 +157,7 @@ func awaitStartAndExec(sock *os.File, s *setup, fdDir *os.File, exe string, env 
 	if _, err := fifo.Write([]byte{fifoStarted}); err != nil {
 		return step("init", err)
 	}
+	phase.Mark("init:exec")
 	err = execve(exe, s.Process.Args, env)
 	return fail("exec", err)
 }

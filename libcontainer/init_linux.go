@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
@@ -21,6 +22,8 @@ import (
 // failure it reports the error to the runtime and exits.
 func Init() {
 	runtime.LockOSThread()
+	// Opens the phase file, if any, while the host's paths are visible.
+	phase.Mark("init:go-main")
 	fd, err := strconv.Atoi(os.Getenv(bootstrap.EnvFD))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "init: the runtime did not start this process (no "+bootstrap.EnvFD+")")
@@ -28,12 +31,14 @@ func Init() {
 	}
 	os.Unsetenv(bootstrap.EnvFD)
 	os.Unsetenv("GOMAXPROCS")
+	os.Unsetenv("GOGC")
 	sock := os.NewFile(uintptr(fd), "init-sync")
 	var s setup
 	if err := initsync.Expect(sock, initsync.Config, &s); err != nil {
 		fmt.Fprintln(os.Stderr, "init: read setup:", err)
 		os.Exit(1)
 	}
+	phase.Mark("init:setup-read")
 	switch s.Mode {
 	case modeInit:
 		err = initContainer(sock, &s)
@@ -68,6 +73,9 @@ func step(name string, err error) error {
 // container, waits for start and execs the program.
 func initContainer(sock *os.File, s *setup) error {
 	cfg := s.Config
+	if err := enterCgroupNS(s); err != nil {
+		return err
+	}
 	// Device nodes and mount points get exactly the modes asked for; the
 	// process's own umask is set before exec.
 	unix.Umask(0)
@@ -83,12 +91,14 @@ func initContainer(sock *os.File, s *setup) error {
 		if err != nil {
 			return step("rootfs", err)
 		}
+		phase.Mark("init:rootfs-prepared")
 		if err := runCreateHooks(sock, s); err != nil {
 			return step("hooks", err)
 		}
 		if err := r.finish(); err != nil {
 			return step("rootfs", err)
 		}
+		phase.Mark("init:pivoted")
 	} else if err := runCreateHooks(sock, s); err != nil {
 		return step("hooks", err)
 	}
@@ -96,6 +106,8 @@ func initContainer(sock *os.File, s *setup) error {
 		if err := setupConsole(s, true); err != nil {
 			return step("console", err)
 		}
+	} else if err := newSession(); err != nil {
+		return step("init", err)
 	}
 	if err := setupNamespaceSettings(cfg); err != nil {
 		return err
@@ -103,7 +115,22 @@ func initContainer(sock *os.File, s *setup) error {
 	if err := setupKeyring(s); err != nil {
 		return step("keyring", err)
 	}
+	phase.Mark("init:namespaces-set")
 	return finishProcess(sock, s, fdDir)
+}
+
+// enterCgroupNS makes the container's cgroup namespace, rooted at its
+// cgroup, for this thread only: the one that execs. It is made here, not
+// in the bootstrap, because on the fallback path the runtime adds the
+// process to its cgroup only after the bootstrap.
+func enterCgroupNS(s *setup) error {
+	if !s.UnshareCgroupNS {
+		return nil
+	}
+	if err := unix.Unshare(unix.CLONE_NEWCGROUP); err != nil {
+		return step("namespaces", fmt.Errorf("create cgroup namespace: %w", err))
+	}
+	return nil
 }
 
 // initExec is an extra process in a running container: the bootstrap
@@ -113,8 +140,21 @@ func initExec(sock *os.File, s *setup) error {
 		if err := setupConsole(s, false); err != nil {
 			return step("console", err)
 		}
+	} else if err := newSession(); err != nil {
+		return step("exec", err)
 	}
 	return finishProcess(sock, s, nil)
+}
+
+// newSession makes the process the leader of a session of its own, as a
+// terminal does for its process: otherwise its session leader is the
+// runtime, outside the container, and CRIU refuses to checkpoint a tree
+// whose session leader it cannot restore.
+func newSession() error {
+	if _, err := unix.Setsid(); err != nil {
+		return fmt.Errorf("setsid: %w", err)
+	}
+	return nil
 }
 
 // runCreateHooks lets the runtime run the prestart and createRuntime hooks,

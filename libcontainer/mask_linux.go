@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/internal/mountfd"
+	"github.com/corral-oci/corral/libcontainer/internal/rootpath"
 )
 
 // maskPaths hides each masked path: a file behind the host's /dev/null,
@@ -26,7 +26,7 @@ func (r *rootfs) maskPaths() error {
 		}
 	}()
 	for i, p := range r.cfg.MaskPaths {
-		f, err := pathrs.OpenatInRoot(r.dir, p)
+		f, err := rootpath.Open(r.dir, p, 0)
 		if errors.Is(err, unix.ENOENT) {
 			continue
 		}
@@ -88,7 +88,7 @@ func openDevNull() (*os.File, error) {
 // included.
 func (r *rootfs) readonlyPaths() error {
 	for i, p := range r.cfg.ReadonlyPaths {
-		f, err := pathrs.OpenatInRoot(r.dir, p)
+		f, err := rootpath.Open(r.dir, p, 0)
 		if errors.Is(err, unix.ENOENT) {
 			continue
 		}

@@ -6,11 +6,12 @@ import (
 	"os"
 	"path/filepath"
 
-	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/mountfd"
+	"github.com/corral-oci/corral/libcontainer/internal/rootpath"
 	"github.com/corral-oci/corral/libcontainer/label"
 )
 
@@ -55,12 +56,15 @@ func prepareRootfs(s *setup) (*rootfs, error) {
 			return nil, fmt.Errorf("mounts[%d]: mount %q on %q: %w", i, m.Source, m.Destination, err)
 		}
 	}
+	phase.Mark("init:mounted")
 	if err := r.setupDev(); err != nil {
 		return nil, err
 	}
+	phase.Mark("init:dev-made")
 	if err := r.maskPaths(); err != nil {
 		return nil, err
 	}
+	phase.Mark("init:masked")
 	if err := r.readonlyPaths(); err != nil {
 		return nil, err
 	}
@@ -134,7 +138,7 @@ func (r *rootfs) mountFS(m *configs.Mount) error {
 	if !checked && len(m.PropagationFlags) == 0 && m.RecAttr == nil {
 		return nil
 	}
-	mounted, err := pathrs.OpenatInRoot(r.dir, m.Destination)
+	mounted, err := rootpath.Open(r.dir, m.Destination, 0)
 	if err != nil {
 		return err
 	}
@@ -230,7 +234,7 @@ func (r *rootfs) bind(m *configs.Mount) error {
 // mkdirTarget returns a handle of the directory dest inside the rootfs,
 // creating it and its parents, resolving symlinks inside the rootfs only.
 func (r *rootfs) mkdirTarget(dest string) (*os.File, error) {
-	f, err := pathrs.MkdirAllHandle(r.dir, dest, 0o755)
+	f, err := rootpath.MkdirAll(r.dir, dest, 0o755)
 	if err != nil {
 		return nil, fmt.Errorf("create mount point %s: %w", dest, err)
 	}
@@ -240,7 +244,7 @@ func (r *rootfs) mkdirTarget(dest string) (*os.File, error) {
 // fileTarget returns a handle of the file dest inside the rootfs, created
 // empty if it does not exist.
 func (r *rootfs) fileTarget(dest string) (*os.File, error) {
-	f, err := pathrs.OpenatInRoot(r.dir, dest)
+	f, err := rootpath.Open(r.dir, dest, 0)
 	if err == nil {
 		var st unix.Stat_t
 		if err := unix.Fstat(int(f.Fd()), &st); err != nil {
@@ -256,7 +260,7 @@ func (r *rootfs) fileTarget(dest string) (*os.File, error) {
 	if !errors.Is(err, unix.ENOENT) {
 		return nil, fmt.Errorf("open mount point %s: %w", dest, err)
 	}
-	parent, err := pathrs.MkdirAllHandle(r.dir, filepath.Dir(dest), 0o755)
+	parent, err := rootpath.MkdirAll(r.dir, filepath.Dir(dest), 0o755)
 	if err != nil {
 		return nil, fmt.Errorf("create parent of mount point %s: %w", dest, err)
 	}
@@ -266,7 +270,7 @@ func (r *rootfs) fileTarget(dest string) (*os.File, error) {
 		return nil, fmt.Errorf("create mount point %s: %w", dest, err)
 	}
 	unix.Close(fd)
-	f, err = pathrs.OpenatInRoot(r.dir, dest)
+	f, err = rootpath.Open(r.dir, dest, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open mount point %s: %w", dest, err)
 	}

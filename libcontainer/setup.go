@@ -40,6 +40,10 @@ type setup struct {
 	// mounts inside it.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
 
+	// UnshareCgroupNS asks init for a new cgroup namespace: it can only
+	// be made once init is in the container's cgroup.
+	UnshareCgroupNS bool `json:"unshare_cgroup_ns,omitempty"`
+
 	// UserNS is true when the process runs in a user namespace, where
 	// device nodes cannot be made and must be bind-mounted.
 	UserNS bool `json:"user_ns,omitempty"`

@@ -14,6 +14,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
@@ -47,6 +48,9 @@ type child struct {
 	// joinAfterExec, when set, adds the process to its cgroup only once
 	// it has exec'd (a paused container's frozen cgroup).
 	joinAfterExec func(pid int) error
+	// beforeBootstrap runs while the child execs, before it is told
+	// what to join.
+	beforeBootstrap func() error
 	// writeMaps writes the id maps of a new user namespace.
 	writeMaps func(pid int) error
 
@@ -123,6 +127,8 @@ func (ch *child) command() *exec.Cmd {
 		Env: []string{
 			bootstrap.EnvFD + "=" + strconv.Itoa(3+len(ch.proc.ExtraFiles)),
 			"GOMAXPROCS=1",
+			// init lives milliseconds and allocates little: no collector.
+			"GOGC=off",
 		},
 		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL},
 	}
@@ -135,6 +141,9 @@ func (ch *child) command() *exec.Cmd {
 	}
 	if f := ch.io.child[2]; f != nil {
 		cmd.Stderr = f
+	}
+	if phase.Enabled() {
+		cmd.Env = append(cmd.Env, phase.Env+"="+phase.Path())
 	}
 	cmd.ExtraFiles = make([]*os.File, 0, len(ch.proc.ExtraFiles)+len(ch.files))
 	cmd.ExtraFiles = append(cmd.ExtraFiles, ch.proc.ExtraFiles...)
@@ -150,6 +159,7 @@ func (ch *child) command() *exec.Cmd {
 // it is in its cgroup and namespaces, and ch.pid is known.
 func (ch *child) start() error {
 	cmd := ch.command()
+	phase.Mark("spawn:fork")
 	err := cmd.Start()
 	if err != nil && ch.cgroupFD >= 0 {
 		// The kernel cannot clone into this cgroup (no clone3, or a
@@ -169,6 +179,7 @@ func (ch *child) start() error {
 		return fmt.Errorf("start init: %w", err)
 	}
 	ch.cmd = cmd
+	phase.Mark("spawn:started")
 	ch.childSock.Close()
 	if err := ch.afterStart(); err != nil {
 		ch.kill()
@@ -184,8 +195,8 @@ func (ch *child) afterStart() error {
 			return fmt.Errorf("exec_cpu_affinity.initial: %w", err)
 		}
 	}
-	if ch.joinCgroup != nil {
-		if err := ch.joinCgroup(pid); err != nil {
+	if ch.beforeBootstrap != nil {
+		if err := ch.beforeBootstrap(); err != nil {
 			return err
 		}
 	}
@@ -199,6 +210,7 @@ func (ch *child) afterStart() error {
 	if err := ch.bootstrapSync(pid); err != nil {
 		return err
 	}
+	phase.Mark("spawn:bootstrapped")
 	if err := ch.chownToRoot(); err != nil {
 		return err
 	}
@@ -217,6 +229,12 @@ func (ch *child) afterStart() error {
 		}
 	} else {
 		ch.os = ch.cmd.Process
+	}
+	if ch.joinCgroup != nil {
+		if err := ch.joinCgroup(ch.pid); err != nil {
+			return err
+		}
+		phase.Mark("spawn:cgroup-joined")
 	}
 	return nil
 }

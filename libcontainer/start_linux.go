@@ -10,9 +10,10 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/internal/faults"
+	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
-	"github.com/corral-oci/corral/libcontainer/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 	"github.com/corral-oci/corral/libcontainer/internal/procfs"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
@@ -69,10 +70,12 @@ func (c *Container) Start(p *Process) error {
 // failure everything it made is removed.
 func (c *Container) startInit(st *State, p *Process) (retErr error) {
 	cfg := &st.Config
+	phase.Mark("start:begin")
 	cg, err := newCgroup(cfg)
 	if err != nil {
 		return err
 	}
+	phase.Mark("start:cgroup-manager")
 	fifo, err := c.makeExecFifo()
 	if err != nil {
 		return err
@@ -119,6 +122,7 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 			ch.close()
 			return err
 		}
+		phase.Mark("start:cgroup-made")
 	}
 	err = ch.start()
 	if ch.cgroupFD >= 0 {
@@ -128,31 +132,37 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 		return err
 	}
 	faults.Point("init:spawned")
-	if err := c.recordInit(st, ch.pid, cg); err != nil {
-		ch.kill()
-		return err
-	}
 	defer func() {
 		if retErr != nil {
 			ch.kill()
-			st.InitProcessPid, st.InitProcessStartTime = 0, 0
-			c.saveState(st)
+			if st.InitProcessPid != 0 {
+				st.InitProcessPid, st.InitProcessStartTime = 0, 0
+				c.saveState(st)
+			}
 		}
 	}()
 	if cg != nil {
-		s.CgroupPaths = st.CgroupPaths
+		s.CgroupPaths = cg.m.GetPaths()
 	}
 	s.State = ociState(st, Created)
+	s.State.Pid = ch.pid
 	s.State.Status = specs.StateCreating
 	s.RunHooks = len(cfg.Hooks[configs.Prestart])+len(cfg.Hooks[configs.CreateRuntime]) > 0
-	faults.Point("init:recorded")
+	// init works on its setup while its identity is saved. A runtime
+	// killed before the save leaves init to die with it (its parent
+	// death signal holds until ready) and a state without a pid.
 	if err := ch.sendSetup(); err != nil {
 		return err
 	}
+	if err := c.recordInit(st, ch.pid, cg); err != nil {
+		return err
+	}
+	faults.Point("init:recorded")
 	if err := c.waitReady(ch, st, s.State); err != nil {
 		return err
 	}
 	faults.Point("init:ready")
+	phase.Mark("start:ready")
 	ch.sock.Close()
 	if p.PidfdSocket != nil {
 		if err := sendPidfd(p.PidfdSocket, ch.pid); err != nil {
@@ -172,6 +182,12 @@ func (c *Container) initBootstrap(ch *child, cfg *configs.Config) error {
 			continue
 		}
 		path := cfg.Namespaces.PathOf(t)
+		if path == "" && t == configs.NEWCGROUP {
+			// Made by init once it is in its cgroup, which becomes the
+			// namespace's root.
+			ch.setup.UnshareCgroupNS = true
+			continue
+		}
 		if path == "" {
 			ch.msg.Unshare |= cloneFlag(t)
 			continue

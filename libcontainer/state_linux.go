@@ -10,6 +10,7 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
 )
@@ -43,13 +44,52 @@ func (c *Container) saveState(st *State) error {
 	}
 	if err != nil {
 		os.Remove(tmp)
+		// st may differ from the file now: read the file next time.
+		c.mu.Lock()
+		c.stampOK = false
+		c.mu.Unlock()
 		return fmt.Errorf("write state of container %q: %w", c.id, err)
 	}
+	c.remember(st)
 	return nil
 }
 
-// refreshState reloads state.json; the caller holds the lock.
+// stateStamp identifies one version of state.json: every save renames a
+// new file in, with its own inode and change time.
+type stateStamp struct {
+	ino, size uint64
+	ctime     unix.Timespec
+}
+
+func (c *Container) stamp() (stateStamp, bool) {
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(c.dir, stateFile), &st); err != nil {
+		return stateStamp{}, false
+	}
+	return stateStamp{ino: st.Ino, size: uint64(st.Size), ctime: st.Ctim}, true
+}
+
+// remember keeps st as the state of the file now on disk, so the next
+// operation of this process under the lock need not decode it again.
+func (c *Container) remember(st *State) {
+	stamp, ok := c.stamp()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.state = st
+	c.stateStamp, c.stampOK = stamp, ok
+}
+
+// refreshState reloads state.json, unless the file is the one this
+// process last read or wrote; the caller holds the lock.
 func (c *Container) refreshState() (*State, error) {
+	if stamp, ok := c.stamp(); ok {
+		c.mu.Lock()
+		st, fresh := c.state, c.stampOK && c.stateStamp == stamp
+		c.mu.Unlock()
+		if fresh && st != nil {
+			return st, nil
+		}
+	}
 	b, err := os.ReadFile(filepath.Join(c.dir, stateFile))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -61,9 +101,7 @@ func (c *Container) refreshState() (*State, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("read state of container %q: %s is corrupt: %w", c.id, stateFile, err)
 	}
-	c.mu.Lock()
-	c.state = &st
-	c.mu.Unlock()
+	c.remember(&st)
 	return &st, nil
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/specconv"
 )
@@ -29,6 +30,9 @@ type startOpts struct {
 	// detach is true for create, and for run --detach: the process's
 	// terminal, if any, goes to the console socket.
 	detach bool
+	// start starts the created container's init: Container.Start when
+	// nil; restore brings it back from a checkpoint instead.
+	start func(*libcontainer.Container, *libcontainer.Process) error
 }
 
 func addStartFlags(f *pflag.FlagSet, o *startOpts) {
@@ -102,10 +106,12 @@ func prepareContainer(g *globals, id string, o *startOpts) (_ *started, retErr e
 			return nil, fmt.Errorf("bundle: %w", err)
 		}
 	}
+	phase.Mark("cli:parsed")
 	spec, err := loadBundle(o.bundle)
 	if err != nil {
 		return nil, err
 	}
+	phase.Mark("cli:spec-loaded")
 	if err := checkTerminal(o.detach, spec.Process.Terminal, o.consoleSocket); err != nil {
 		return nil, err
 	}
@@ -181,7 +187,11 @@ func prepareContainer(g *globals, id string, o *startOpts) (_ *started, retErr e
 			s.destroy()
 		}
 	}()
-	if err := c.Start(p); err != nil {
+	start := c.Start
+	if o.start != nil {
+		start = func(p *libcontainer.Process) error { return o.start(c, p) }
+	}
+	if err := start(p); err != nil {
 		return nil, err
 	}
 	if tty != nil {

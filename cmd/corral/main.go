@@ -18,6 +18,7 @@ import (
 	_ "github.com/opencontainers/cgroups/devices"
 	"github.com/spf13/cobra"
 
+	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer"
 	_ "github.com/corral-oci/corral/libcontainer/nsenter"
 )
@@ -58,7 +59,10 @@ type globals struct {
 }
 
 func main() {
-	os.Exit(execute(os.Args[1:]))
+	phase.Mark("cli:main")
+	code := execute(os.Args[1:])
+	phase.Mark("cli:exit")
+	os.Exit(code)
 }
 
 // execute runs the command line and returns the exit code.

@@ -18,6 +18,8 @@
 #define BOOTSTRAP_MAX 65536
 #define BOOTSTRAP_MAX_JOIN 16
 #define BOOTSTRAP_MAX_OFFSETS 256
+#define BOOTSTRAP_MAX_CGROUPS 32
+#define BOOTSTRAP_MAX_PATH 4095
 
 /* Record types. */
 #define REC_UNSHARE 1 /* u32: CLONE_NEW* flags to unshare */
@@ -25,6 +27,7 @@
 #define REC_TIMENS 3  /* text for /proc/self/timens_offsets */
 #define REC_FORK 4    /* u8: fork so the process is inside the new pid or time namespace */
 #define REC_ROOT 5    /* u8: become uid/gid 0 of the user namespace once joined */
+#define REC_CGROUP 6  /* a cgroup v1 "tasks" file to write "0" to, before anything else */
 
 /* Messages on the socket between the runtime and the bootstrap: u32 type,
  * s32 value; an error is followed by value bytes of text. */
@@ -43,6 +46,12 @@ struct bootstrap {
 	char timens[BOOTSTRAP_MAX_OFFSETS + 1];
 	int fork;
 	int root;
+	int ncgroup;
+	/* Point into the message: not NUL-terminated. */
+	struct {
+		const uint8_t *path;
+		uint16_t len;
+	} cgroup[BOOTSTRAP_MAX_CGROUPS];
 };
 
 /*

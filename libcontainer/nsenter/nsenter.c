@@ -135,6 +135,29 @@ static void read_bootstrap(struct bootstrap *b)
 		bail("%s", err);
 }
 
+/* join_cgroups moves this process, still single-threaded and in the
+ * runtime's namespaces, into the container's cgroup v1 hierarchies. A
+ * thread that writes "0" to a "tasks" file moves only itself, which the
+ * kernel does without the global lock whose first use costs an RCU grace
+ * period (10-20 ms); every process forked from here inherits them. */
+static void join_cgroups(const struct bootstrap *b)
+{
+	char path[BOOTSTRAP_MAX_PATH + 1];
+
+	for (int i = 0; i < b->ncgroup; i++) {
+		int fd;
+
+		memcpy(path, b->cgroup[i].path, b->cgroup[i].len);
+		path[b->cgroup[i].len] = '\0';
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0)
+			bail("join cgroup %s: %m", path);
+		if (write(fd, "0", 1) != 1)
+			bail("join cgroup %s: %m", path);
+		close(fd);
+	}
+}
+
 static void join_namespaces(const struct bootstrap *b)
 {
 	for (int i = 0; i < b->njoin; i++) {
@@ -196,6 +219,7 @@ void corral_nsenter(void)
 		bail("prctl(PR_SET_PDEATHSIG): %m");
 
 	read_bootstrap(&b);
+	join_cgroups(&b);
 	join_namespaces(&b);
 
 	if (b.unshare & CLONE_NEWUSER) {

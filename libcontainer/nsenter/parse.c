@@ -55,6 +55,17 @@ static int parse_record(uint16_t type, const uint8_t *val, uint16_t vlen, struct
 		if (strlen(b->timens) != vlen)
 			FAIL("bootstrap: NUL byte in time offsets");
 		return 0;
+	case REC_CGROUP:
+		if (vlen == 0 || vlen > BOOTSTRAP_MAX_PATH)
+			FAIL("bootstrap: cgroup path of %u bytes, 1 to %d", vlen, BOOTSTRAP_MAX_PATH);
+		if (b->ncgroup >= BOOTSTRAP_MAX_CGROUPS)
+			FAIL("bootstrap: more than %d cgroups", BOOTSTRAP_MAX_CGROUPS);
+		if (memchr(val, '\0', vlen) != NULL || val[0] != '/')
+			FAIL("bootstrap: cgroup path is not absolute or has a NUL byte");
+		b->cgroup[b->ncgroup].path = val;
+		b->cgroup[b->ncgroup].len = vlen;
+		b->ncgroup++;
+		return 0;
 	case REC_FORK:
 	case REC_ROOT:
 		if (vlen != 1 || val[0] > 1)

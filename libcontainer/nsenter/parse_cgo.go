@@ -8,6 +8,7 @@ import "C"
 
 import (
 	"errors"
+	"unsafe"
 )
 
 // parsed is the Go view of struct bootstrap, for tests of the C parser.
@@ -17,6 +18,7 @@ type parsed struct {
 	Timens  string
 	Fork    bool
 	Root    bool
+	Cgroups []string
 }
 
 // parse runs the C parser on msg. It exists so tests can feed the parser
@@ -34,6 +36,9 @@ func parse(msg []byte) (*parsed, error) {
 		Timens:  C.GoString(&b.timens[0]),
 		Fork:    b.fork != 0,
 		Root:    b.root != 0,
+	}
+	for i := 0; i < int(b.ncgroup); i++ {
+		out.Cgroups = append(out.Cgroups, C.GoStringN((*C.char)(unsafe.Pointer(b.cgroup[i].path)), C.int(b.cgroup[i].len)))
 	}
 	for i := 0; i < int(b.njoin); i++ {
 		out.Join = append(out.Join, [2]int32{int32(b.join[i]._type), int32(b.join[i].fd)})

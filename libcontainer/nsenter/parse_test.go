@@ -17,6 +17,7 @@ func validMessage(t testing.TB) []byte {
 		TimeOffsets: "monotonic 1 0\n",
 		Fork:        true,
 		Root:        true,
+		Cgroups:     []string{"/sys/fs/cgroup/pids/c1/tasks", "/sys/fs/cgroup/memory/c1/tasks"},
 	}
 	b, err := m.Encode()
 	if err != nil {
@@ -31,7 +32,8 @@ func TestParseRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if p.Unshare != unix.CLONE_NEWNS|unix.CLONE_NEWPID || !p.Fork || !p.Root || p.Timens != "monotonic 1 0\n" ||
-		len(p.Join) != 2 || p.Join[0] != [2]int32{unix.CLONE_NEWUSER, 5} || p.Join[1] != [2]int32{unix.CLONE_NEWNET, 6} {
+		len(p.Join) != 2 || p.Join[0] != [2]int32{unix.CLONE_NEWUSER, 5} || p.Join[1] != [2]int32{unix.CLONE_NEWNET, 6} ||
+		len(p.Cgroups) != 2 || p.Cgroups[1] != "/sys/fs/cgroup/memory/c1/tasks" {
 		t.Fatalf("parsed %+v", p)
 	}
 }

@@ -24,12 +24,17 @@ const (
 	MaxJoin = 16
 	// MaxTimeOffsets is the longest time offsets text.
 	MaxTimeOffsets = 256
+	// MaxCgroups is the most cgroup files one message can name.
+	MaxCgroups = 32
+	// MaxPath is the longest cgroup file path.
+	MaxPath = 4095
 
 	recUnshare = 1
 	recJoin    = 2
 	recTimens  = 3
 	recFork    = 4
 	recRoot    = 5
+	recCgroup  = 6
 )
 
 // Sync message types exchanged with the C bootstrap.
@@ -53,12 +58,23 @@ type Message struct {
 	TimeOffsets string // "monotonic 1 0\nboottime 2 0\n"
 	Fork        bool   // fork so the process enters the new pid/time namespace
 	Root        bool   // become uid/gid 0 once in the user namespace
+	// Cgroups are cgroup v1 "tasks" files the child writes "0" to
+	// before anything else, moving itself into the container's cgroups.
+	Cgroups []string
 }
 
 // Encode returns the wire form of m.
 func (m *Message) Encode() ([]byte, error) {
 	if len(m.Join) > MaxJoin {
 		return nil, fmt.Errorf("bootstrap: %d namespaces to join, at most %d", len(m.Join), MaxJoin)
+	}
+	if len(m.Cgroups) > MaxCgroups {
+		return nil, fmt.Errorf("bootstrap: %d cgroups, at most %d", len(m.Cgroups), MaxCgroups)
+	}
+	for _, p := range m.Cgroups {
+		if len(p) == 0 || len(p) > MaxPath || p[0] != '/' {
+			return nil, fmt.Errorf("bootstrap: cgroup path %q is empty, relative or too long", p)
+		}
 	}
 	if len(m.TimeOffsets) > MaxTimeOffsets {
 		return nil, fmt.Errorf("bootstrap: time offsets of %d bytes, at most %d", len(m.TimeOffsets), MaxTimeOffsets)
@@ -69,6 +85,9 @@ func (m *Message) Encode() ([]byte, error) {
 		b = ne.AppendUint16(b, typ)
 		b = ne.AppendUint16(b, uint16(len(val)))
 		b = append(b, val...)
+	}
+	for _, p := range m.Cgroups {
+		rec(recCgroup, []byte(p))
 	}
 	for _, j := range m.Join {
 		v := ne.AppendUint32(nil, j.Type)
@@ -85,6 +104,9 @@ func (m *Message) Encode() ([]byte, error) {
 	}
 	if m.Root {
 		rec(recRoot, []byte{1})
+	}
+	if len(b) > MaxLen {
+		return nil, fmt.Errorf("bootstrap: message of %d bytes, at most %d", len(b), MaxLen)
 	}
 	ne.PutUint32(b[0:], magic)
 	ne.PutUint32(b[4:], uint32(len(b)))
