@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"time"
 
@@ -31,8 +32,12 @@ func (c *Container) Destroy() error {
 	defer unlock()
 	phase.Mark("destroy:begin")
 	st, err := c.refreshState()
-	if err != nil && !errors.Is(err, ErrNotExist) {
-		return err
+	if err != nil {
+		// A state file that does not decode (written by something else
+		// than the runtime: the runtime's writes are atomic) leaves
+		// nothing to find processes or cgroups by: remove what there is.
+		slog.Warn("destroy: unreadable state, removing the state directory only", "id", c.id, "error", err)
+		st = nil
 	}
 	if st != nil {
 		if err := c.teardown(st); err != nil {

@@ -50,6 +50,9 @@ func (c *Container) Start(p *Process) error {
 	if err != nil {
 		return err
 	}
+	if st.Config.Rootfs == "" {
+		return fmt.Errorf("start container %q: it has no config (its creation was interrupted); delete it", c.id)
+	}
 	if st.InitProcessPid != 0 {
 		status, err := c.status(st)
 		if err != nil {

@@ -93,7 +93,14 @@ func (c *Container) refreshState() (*State, error) {
 	b, err := os.ReadFile(filepath.Join(c.dir, stateFile))
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("container %q: %w (no %s: its creation was interrupted)", c.id, ErrNotExist, stateFile)
+			// A Create killed between making the directory and writing
+			// the state: nothing else exists yet. It reads as a stopped
+			// container with no config, which Destroy removes.
+			st := &State{ID: c.id}
+			c.mu.Lock()
+			c.state, c.stampOK = st, false
+			c.mu.Unlock()
+			return st, nil
 		}
 		return nil, fmt.Errorf("read state of container %q: %w", c.id, err)
 	}
