@@ -19,6 +19,8 @@ import (
 type cgroup struct {
 	m   cgroups.Manager
 	res *cgroups.Resources
+	// made is set once the cgroup exists with its limits.
+	made bool
 }
 
 // newCgroup returns the manager of cfg's cgroup, or nil when the config
@@ -71,6 +73,69 @@ func (cg *cgroup) set() error {
 	return nil
 }
 
+// rootlessCgroup decides the cgroup of a container started without root:
+// the cgroup is made now if the user may (a delegated cgroup v2 subtree),
+// else the container runs without one, unless it asks for limits, which
+// only a cgroup can enforce.
+func rootlessCgroup(cg *cgroup, cfg *configs.Config) (*cgroup, error) {
+	err := cg.create()
+	if err == nil {
+		cg.made = true
+		return cg, nil
+	}
+	cg.m.Destroy()
+	if !errors.Is(err, os.ErrPermission) && !errors.Is(err, unix.EROFS) {
+		return nil, err
+	}
+	if field := requestedLimit(cg.res); field != "" {
+		return nil, fmt.Errorf("cgroups.resources.%s: a limit needs a cgroup this user may write (a delegated cgroup v2 subtree), and there is none: %w", field, err)
+	}
+	return nil, nil
+}
+
+// requestedLimit names a resource limit res asks for, or returns "".
+// Device rules are not limits: without a cgroup the user namespace
+// already keeps the container from making device nodes.
+func requestedLimit(r *cgroups.Resources) string {
+	switch {
+	case r.Memory != 0:
+		return "memory"
+	case r.MemoryReservation != 0:
+		return "memory_reservation"
+	case r.MemorySwap != 0:
+		return "memory_swap"
+	case r.MemorySwappiness != nil:
+		return "memory_swappiness"
+	case r.CpuShares != 0, r.CpuWeight != 0:
+		return "cpu_shares"
+	case r.CpuQuota != 0, r.CpuPeriod != 0, r.CpuBurst != nil:
+		return "cpu_quota"
+	case r.CpuRtRuntime != 0, r.CpuRtPeriod != 0:
+		return "cpu_rt_quota"
+	case r.CpusetCpus != "", r.CpusetMems != "":
+		return "cpuset_cpus"
+	case r.CPUIdle != nil:
+		return "cpu_idle"
+	case r.PidsLimit != nil && *r.PidsLimit > 0:
+		return "pids_limit"
+	case r.BlkioWeight != 0, r.BlkioLeafWeight != 0, len(r.BlkioWeightDevice) > 0,
+		len(r.BlkioThrottleReadBpsDevice) > 0, len(r.BlkioThrottleWriteBpsDevice) > 0,
+		len(r.BlkioThrottleReadIOPSDevice) > 0, len(r.BlkioThrottleWriteIOPSDevice) > 0:
+		return "blkio"
+	case len(r.HugetlbLimit) > 0:
+		return "hugetlb_limit"
+	case r.OomKillDisable:
+		return "oom_kill_disable"
+	case len(r.NetPrioIfpriomap) > 0, r.NetClsClassid != 0:
+		return "net"
+	case len(r.Rdma) > 0:
+		return "rdma"
+	case len(r.Unified) > 0:
+		return "unified"
+	}
+	return ""
+}
+
 // prepare makes the cgroup, sets its limits, and arranges for ch to be
 // born in it: on cgroup v2 (pure, or a hybrid host's unified hierarchy)
 // by clone3 into it, in each v1 hierarchy by the bootstrap moving itself
@@ -82,7 +147,9 @@ func (cg *cgroup) set() error {
 // The cgroup is made, and its limits set, while the child execs: only the
 // directory clone3 needs exists before the fork.
 func (cg *cgroup) prepare(ch *child) error {
-	ch.beforeBootstrap = cg.create
+	if !cg.made {
+		ch.beforeBootstrap = cg.create
+	}
 	paths := cg.m.GetPaths()
 	ctrls := make([]string, 0, len(paths))
 	for ctrl := range paths {

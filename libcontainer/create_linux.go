@@ -66,6 +66,13 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 		return nil, fmt.Errorf("create container %q: %w: nil config", id, validate.ErrInvalid)
 	}
 	phase.Mark("create:begin")
+	if os.Geteuid() != 0 && !config.RootlessEUID {
+		// Without root, the container needs what rootless implies (a
+		// user namespace, cgroups only where delegated): say so.
+		cp := *config
+		cp.RootlessEUID, cp.RootlessCgroups = true, true
+		config = &cp
+	}
 	if err := validate.Validate(config); err != nil {
 		return nil, fmt.Errorf("create container %q: %w", id, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -22,6 +23,8 @@ type rootfs struct {
 	s   *setup
 	cfg *configs.Config
 	dir *os.File
+	// path is where dir is on the host, once needed.
+	path string
 }
 
 // prepareRootfs mounts everything the config asks for under the rootfs:
@@ -212,10 +215,8 @@ func (r *rootfs) bind(m *configs.Mount) error {
 		return err
 	}
 	defer target.Close()
-	if attr := mountfd.AttrFromFlags(m.Flags, m.ClearedFlags); !mountfd.IsZero(attr) {
-		if err := mountfd.SetAttr(tree, attr, false); err != nil {
-			return err
-		}
+	if err := setBindAttrs(tree, m); err != nil {
+		return err
 	}
 	if m.RecAttr != nil {
 		if err := mountfd.SetAttr(tree, m.RecAttr, true); err != nil {
@@ -231,12 +232,79 @@ func (r *rootfs) bind(m *configs.Mount) error {
 	return mountfd.Attach(tree, target)
 }
 
+// setBindAttrs applies the flags a bind mount asks for. On a recursive
+// bind, what it sets (read-only, nosuid, ...) covers every submount: a
+// read-only bind of /sys must not leave the host's cgroupfs below it
+// writable (CVE-2023-25809). What it clears applies to the top mount
+// only, since a user namespace may not clear the locked flags of the
+// host's submounts.
+func setBindAttrs(tree *os.File, m *configs.Mount) error {
+	attr := mountfd.AttrFromFlags(m.Flags, m.ClearedFlags)
+	if mountfd.IsZero(attr) {
+		return nil
+	}
+	set := &unix.MountAttr{Attr_set: attr.Attr_set, Attr_clr: attr.Attr_clr & unix.MOUNT_ATTR__ATIME}
+	clear := &unix.MountAttr{Attr_clr: attr.Attr_clr &^ unix.MOUNT_ATTR__ATIME}
+	if !mountfd.IsZero(set) {
+		if err := mountfd.SetAttr(tree, set, m.Flags&unix.MS_REC != 0); err != nil {
+			return err
+		}
+	}
+	if !mountfd.IsZero(clear) {
+		return mountfd.SetAttr(tree, clear, false)
+	}
+	return nil
+}
+
+// checkResolved refuses a mount whose target, once symlinks in the
+// image are followed, is /proc, /sys or inside them while the config
+// named another path: a symlink must not let a mount cover the kernel's
+// interfaces (CVE-2019-16884).
+func (r *rootfs) checkResolved(target *os.File, dest string) error {
+	if r.path == "" {
+		p, err := fdPath(r.dir)
+		if err != nil {
+			return err
+		}
+		r.path = p
+	}
+	root := r.path
+	got, err := fdPath(target)
+	if err != nil {
+		return err
+	}
+	rel := "/" + strings.TrimPrefix(strings.TrimPrefix(got, root), "/")
+	if rel == filepath.Clean(dest) {
+		return nil
+	}
+	for _, reserved := range []string{"/proc", "/sys"} {
+		if rel == reserved || strings.HasPrefix(rel, reserved+"/") {
+			return fmt.Errorf("%s resolves to %s through a symlink in the rootfs; a mount may not cover %s that way", dest, rel, reserved)
+		}
+	}
+	return nil
+}
+
+// fdPath is the path of the file f refers to, read from the host's
+// procfs (the runtime's own, not the container's).
+func fdPath(f *os.File) (string, error) {
+	p, err := os.Readlink(mountfd.Path(f))
+	if err != nil {
+		return "", fmt.Errorf("resolve %s: %w", f.Name(), err)
+	}
+	return p, nil
+}
+
 // mkdirTarget returns a handle of the directory dest inside the rootfs,
 // creating it and its parents, resolving symlinks inside the rootfs only.
 func (r *rootfs) mkdirTarget(dest string) (*os.File, error) {
 	f, err := rootpath.MkdirAll(r.dir, dest, 0o755)
 	if err != nil {
 		return nil, fmt.Errorf("create mount point %s: %w", dest, err)
+	}
+	if err := r.checkResolved(f, dest); err != nil {
+		f.Close()
+		return nil, err
 	}
 	return f, nil
 }
@@ -254,6 +322,10 @@ func (r *rootfs) fileTarget(dest string) (*os.File, error) {
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			f.Close()
 			return nil, fmt.Errorf("mount point %s is a directory, the source is not", dest)
+		}
+		if err := r.checkResolved(f, dest); err != nil {
+			f.Close()
+			return nil, err
 		}
 		return f, nil
 	}
@@ -273,6 +345,10 @@ func (r *rootfs) fileTarget(dest string) (*os.File, error) {
 	f, err = rootpath.Open(r.dir, dest, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open mount point %s: %w", dest, err)
+	}
+	if err := r.checkResolved(f, dest); err != nil {
+		f.Close()
+		return nil, err
 	}
 	return f, nil
 }

@@ -1,10 +1,14 @@
 package libcontainer
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -77,6 +81,11 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 	cg, err := newCgroup(cfg)
 	if err != nil {
 		return err
+	}
+	if cg != nil && os.Geteuid() != 0 {
+		if cg, err = rootlessCgroup(cg, cfg); err != nil {
+			return err
+		}
 	}
 	phase.Mark("start:cgroup-manager")
 	fifo, err := c.makeExecFifo()
@@ -212,12 +221,60 @@ func (c *Container) initBootstrap(ch *child, cfg *configs.Config) error {
 	return nil
 }
 
+// writeIDMaps writes the id maps of the new user namespace of pid. Root
+// writes any mapping; a user without root writes a mapping of its own
+// ids itself, and leaves ranges (granted in /etc/subuid and /etc/subgid)
+// to the setuid newuidmap and newgidmap.
 func writeIDMaps(pid int, cfg *configs.Config) error {
+	if os.Geteuid() == 0 {
+		return writeMapFiles(pid, cfg)
+	}
+	if ownIDsOnly(cfg.UIDMappings, os.Geteuid()) && ownIDsOnly(cfg.GIDMappings, os.Getegid()) {
+		// The kernel lets an unprivileged gid_map through only once
+		// setgroups(2) is off in the namespace.
+		if err := procfs.WritePid(pid, "setgroups", []byte("deny")); err != nil {
+			return fmt.Errorf("gid_mappings: deny setgroups: %w", err)
+		}
+		return writeMapFiles(pid, cfg)
+	}
+	if err := newIDMap("newuidmap", pid, cfg.UIDMappings); err != nil {
+		return fmt.Errorf("uid_mappings: %w", err)
+	}
+	if err := newIDMap("newgidmap", pid, cfg.GIDMappings); err != nil {
+		return fmt.Errorf("gid_mappings: %w", err)
+	}
+	return nil
+}
+
+func writeMapFiles(pid int, cfg *configs.Config) error {
 	if err := procfs.WritePid(pid, "uid_map", formatIDMap(cfg.UIDMappings)); err != nil {
 		return fmt.Errorf("uid_mappings: %w", err)
 	}
 	if err := procfs.WritePid(pid, "gid_map", formatIDMap(cfg.GIDMappings)); err != nil {
 		return fmt.Errorf("gid_mappings: %w", err)
+	}
+	return nil
+}
+
+// ownIDsOnly reports whether maps map exactly one id, the caller's own.
+func ownIDsOnly(maps []configs.IDMap, id int) bool {
+	return len(maps) == 1 && maps[0].HostID == int64(id) && maps[0].Size == 1
+}
+
+// newIDMap runs newuidmap or newgidmap, which check the mappings against
+// /etc/subuid or /etc/subgid.
+func newIDMap(tool string, pid int, maps []configs.IDMap) error {
+	path, err := exec.LookPath(tool)
+	if err != nil {
+		return fmt.Errorf("mapping ranges without root needs %s (Debian's uidmap package): %w", tool, err)
+	}
+	args := []string{strconv.Itoa(pid)}
+	for _, m := range maps {
+		args = append(args, strconv.FormatInt(m.ContainerID, 10), strconv.FormatInt(m.HostID, 10), strconv.FormatInt(m.Size, 10))
+	}
+	out, err := exec.Command(path, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %s", tool, strings.Join(args, " "), err, bytes.TrimSpace(out))
 	}
 	return nil
 }

@@ -118,6 +118,12 @@ static const char *ns_name(uint32_t type)
 	return "unknown";
 }
 
+static void set_non_dumpable(void)
+{
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		bail("prctl(PR_SET_DUMPABLE): %m");
+}
+
 static void read_bootstrap(struct bootstrap *b)
 {
 	static uint8_t buf[BOOTSTRAP_MAX];
@@ -211,14 +217,17 @@ void corral_nsenter(void)
 		bail("_CORRAL_BOOTSTRAP=%s is not a file descriptor", env);
 	sync_fd = (int)fd;
 
-	/* Until it execs, this process holds the runtime's memory and fds:
-	 * nothing in the container may ptrace it or open its /proc files. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		bail("prctl(PR_SET_DUMPABLE): %m");
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		bail("prctl(PR_SET_PDEATHSIG): %m");
 
 	read_bootstrap(&b);
+	/* Until it execs, this process holds the runtime's memory and fds:
+	 * nothing in the container may ptrace it or open its /proc files.
+	 * A process creating a user namespace stays dumpable until its id
+	 * maps are written, so that a runtime without root may write them;
+	 * nothing else is in that namespace yet. */
+	if (!(b.unshare & CLONE_NEWUSER))
+		set_non_dumpable();
 	join_cgroups(&b);
 	join_namespaces(&b);
 
@@ -230,6 +239,7 @@ void corral_nsenter(void)
 		send_sync(SYNC_USERMAP, 0);
 		if (read_all(sync_fd, ack, sizeof(ack)) < 0 || ack[0] != SYNC_USERMAP_ACK)
 			bail("runtime did not write the id mappings");
+		set_non_dumpable();
 	}
 	if (b.root) {
 		if (setresgid(0, 0, 0) < 0)

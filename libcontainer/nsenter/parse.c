@@ -5,7 +5,14 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <sched.h>
+
 #include "bootstrap.h"
+
+#ifndef CLONE_NEWPID
+#define CLONE_NEWPID 0x20000000
+#endif
+#define CLONE_NEWTIME_FLAG 0x00000080
 
 static uint32_t get_u32(const uint8_t *p)
 {
@@ -79,6 +86,21 @@ static int parse_record(uint16_t type, const uint8_t *val, uint16_t vlen, struct
 	FAIL("bootstrap: unknown record type %u", type);
 }
 
+/* A process that enters a new or joined pid or time namespace must fork:
+ * the namespace only applies to its children, and a process whose
+ * children would land in another pid namespace cannot make threads. */
+static int check_fork(const struct bootstrap *b, char *err, size_t errlen)
+{
+	const uint32_t need = CLONE_NEWPID | CLONE_NEWTIME_FLAG;
+	int needs = (b->unshare & need) != 0;
+
+	for (int i = 0; i < b->njoin; i++)
+		needs |= (b->join[i].type & need) != 0;
+	if (needs && !b->fork)
+		FAIL("bootstrap: a pid or time namespace needs the fork record");
+	return 0;
+}
+
 int bootstrap_parse(const uint8_t *buf, size_t len, struct bootstrap *b, char *err, size_t errlen)
 {
 	size_t off;
@@ -107,5 +129,5 @@ int bootstrap_parse(const uint8_t *buf, size_t len, struct bootstrap *b, char *e
 			return -1;
 		off += vlen;
 	}
-	return 0;
+	return check_fork(b, err, errlen);
 }
