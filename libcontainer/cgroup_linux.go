@@ -217,3 +217,10 @@ func killCgroup(m cgroups.Manager) {
 		m.Freeze(cgroups.Thawed)
 	}
 }
+
+// thawCgroup thaws a frozen cgroup, so that its killed processes can die.
+func thawCgroup(m cgroups.Manager) {
+	if fs, err := m.GetFreezerState(); err == nil && fs == cgroups.Frozen {
+		m.Freeze(cgroups.Thawed)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/internal/faults"
@@ -61,14 +62,31 @@ func (c *Container) Destroy() error {
 // teardown kills init and everything in the cgroup, and removes the
 // cgroup. A container whose runtime died mid-create has a cgroup but
 // maybe no recorded pid: the cgroup is found from the config.
+//
+// With a pid namespace of its own, killing init kills everything in it,
+// and the kernel holds init until each of them is reaped. Some may be
+// children of a runtime that is spawning them (an exec, whose bootstrap
+// forks into the namespace): that runtime reaps them once it learns
+// their pid from the bootstrap, which is then in the cgroup too, but
+// outside the namespace. Killing that bootstrap early would leave its
+// child a zombie no one knows to reap, and init stuck; so such a
+// container gets the cgroup-wide kill only as a last resort.
 func (c *Container) teardown(st *State) error {
+	var m cgroups.Manager
+	if st.Config.Cgroups != nil {
+		var err error
+		if m, err = c.cgroupManager(st); err != nil {
+			return err
+		}
+	}
+	ownPidNS := st.Config.Namespaces.IsPrivate(configs.NEWPID)
 	if initAlive(st) {
 		if pidfd, err := openInitPidfd(st); err == nil {
 			unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
-			// Everything else in the cgroup dies with the pid namespace,
-			// or below.
-			if st.Config.Cgroups != nil {
-				if m, err := c.cgroupManager(st); err == nil {
+			if m != nil {
+				if ownPidNS {
+					thawCgroup(m)
+				} else {
 					killCgroup(m)
 				}
 			}
@@ -79,27 +97,27 @@ func (c *Container) teardown(st *State) error {
 			}
 		}
 	}
-	if st.Config.Cgroups == nil {
+	if m == nil {
 		return nil
 	}
-	m, err := c.cgroupManager(st)
-	if err != nil {
-		return err
+	if !ownPidNS {
+		killCgroup(m)
 	}
-	killCgroup(m)
 	faults.Point("destroy:killed")
 	phase.Mark("destroy:killed")
-	deadline := time.Now().Add(killTimeout)
+	start := time.Now()
 	for {
-		err = m.Destroy()
-		if err == nil || time.Now().After(deadline) {
+		err := m.Destroy()
+		if err == nil {
 			break
 		}
-		killCgroup(m)
-		time.Sleep(20 * time.Millisecond)
-	}
-	if err != nil {
-		return fmt.Errorf("remove cgroup: %w", err)
+		if time.Since(start) > killTimeout {
+			return fmt.Errorf("remove cgroup: %w", err)
+		}
+		if !ownPidNS || time.Since(start) > time.Second {
+			killCgroup(m)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 	c.removeExecFifo()
 	return nil

@@ -22,6 +22,10 @@ import (
 // failure it reports the error to the runtime and exits.
 func Init() {
 	runtime.LockOSThread()
+	// A restore runs criu through this binary too (restore_linux.go).
+	if job := os.Getenv(criuRootEnv); job != "" {
+		runCriuRoot(job)
+	}
 	// Opens the phase file, if any, while the host's paths are visible.
 	phase.Mark("init:go-main")
 	fd, err := strconv.Atoi(os.Getenv(bootstrap.EnvFD))

@@ -97,6 +97,9 @@ func (c *Container) refreshState() (*State, error) {
 			// the state: nothing else exists yet. It reads as a stopped
 			// container with no config, which Destroy removes.
 			st := &State{ID: c.id}
+			if fi, err := os.Stat(c.dir); err == nil {
+				st.Created = fi.ModTime().UTC()
+			}
 			c.mu.Lock()
 			c.state, c.stampOK = st, false
 			c.mu.Unlock()

@@ -1,74 +1,178 @@
 package main
 
 import (
-	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/corral-oci/corral/libcontainer"
+	"github.com/corral-oci/corral/libcontainer/configs"
 )
 
-// errNoCRIU is what checkpoint and restore return until corral drives
-// CRIU.
-var errNoCRIU = errors.New("checkpoint/restore: not implemented yet")
+// criuFlags are the flags checkpoint and restore share.
+type criuFlags struct {
+	imagePath         string
+	workPath          string
+	manageCgroupsMode string
+	emptyNs           []string
+	tcpEstablished    bool
+	extUnixSk         bool
+	shellJob          bool
+	fileLocks         bool
+	autoDedup         bool
+	lazyPages         bool
+}
 
-// newCheckpointCommand registers checkpoint with runc's flags, so that
-// engines probing for them get a clear error rather than a usage one.
+func addCriuFlags(f *pflag.FlagSet, o *criuFlags, imageHelp string) {
+	f.StringVar(&o.imagePath, "image-path", "", imageHelp+" (default: ./checkpoint)")
+	f.StringVar(&o.workPath, "work-path", "", "path for saving work files and logs (default: the image path)")
+	f.BoolVar(&o.tcpEstablished, "tcp-established", false, "allow open tcp connections")
+	f.BoolVar(&o.extUnixSk, "ext-unix-sk", false, "allow external unix sockets")
+	f.BoolVar(&o.shellJob, "shell-job", false, "allow shell jobs")
+	f.BoolVar(&o.fileLocks, "file-locks", false, "handle file locks, for safety")
+	f.BoolVar(&o.lazyPages, "lazy-pages", false, "use userfaultfd to lazily restore memory pages")
+	f.StringVar(&o.manageCgroupsMode, "manage-cgroups-mode", "", "cgroups mode: soft|full|strict|ignore (default: soft)")
+	f.StringArrayVar(&o.emptyNs, "empty-ns", nil, "create a namespace, but don't restore its properties")
+	f.BoolVar(&o.autoDedup, "auto-dedup", false, "enable auto deduplication of memory images")
+}
+
+// criuOpts turns the shared flags into the library's options.
+func (o *criuFlags) criuOpts(g *globals) (*libcontainer.CriuOpts, error) {
+	images := o.imagePath
+	if images == "" {
+		images = "checkpoint"
+	}
+	images, err := filepath.Abs(images)
+	if err != nil {
+		return nil, fmt.Errorf("--image-path: %w", err)
+	}
+	work, err := absPath(o.workPath)
+	if err != nil {
+		return nil, fmt.Errorf("--work-path: %w", err)
+	}
+	mode, err := libcontainer.ParseCgroupsMode(o.manageCgroupsMode)
+	if err != nil {
+		return nil, fmt.Errorf("--manage-cgroups-mode: %w", err)
+	}
+	opts := &libcontainer.CriuOpts{
+		ImagesDirectory:         images,
+		WorkDirectory:           work,
+		TcpEstablished:          o.tcpEstablished,
+		ExternalUnixConnections: o.extUnixSk,
+		ShellJob:                o.shellJob,
+		FileLocks:               o.fileLocks,
+		AutoDedup:               o.autoDedup,
+		LazyPages:               o.lazyPages,
+		ManageCgroupsMode:       mode,
+		CriuPath:                g.criu,
+	}
+	for _, name := range o.emptyNs {
+		t, ok := emptyNsTypes[name]
+		if !ok {
+			return nil, fmt.Errorf("--empty-ns: unknown namespace %q (want network, ipc, uts, mount, pid, cgroup, time or user)", name)
+		}
+		opts.EmptyNs = append(opts.EmptyNs, t)
+	}
+	return opts, nil
+}
+
+// emptyNsTypes are the namespaces --empty-ns names, as the OCI spec
+// spells them.
+var emptyNsTypes = map[string]configs.NamespaceType{
+	"network": configs.NEWNET,
+	"ipc":     configs.NEWIPC,
+	"uts":     configs.NEWUTS,
+	"mount":   configs.NEWNS,
+	"pid":     configs.NEWPID,
+	"cgroup":  configs.NEWCGROUP,
+	"time":    configs.NEWTIME,
+	"user":    configs.NEWUSER,
+}
+
+// checkpointFlags are checkpoint's own flags.
+type checkpointFlags struct {
+	criuFlags
+	parentPath      string
+	pageServer      string
+	statusFd        int
+	leaveRunning    bool
+	preDump         bool
+	tcpSkipInFlight bool
+	linkRemap       bool
+}
+
 func newCheckpointCommand(g *globals) *cobra.Command {
+	o := &checkpointFlags{}
 	cmd := &cobra.Command{
 		Use:   "checkpoint [flags] <container-id>",
 		Short: "checkpoint a running container",
-		Args:  checkArgs(1, 1, "exactly one argument, the container id"),
+		Long: `Save the processes of a running container with criu into the image
+path (./checkpoint unless --image-path says otherwise). The container is
+deleted afterwards unless --leave-running or --pre-dump keeps it; "corral
+restore" brings it back, here or on another machine.
+
+The criu binary is "criu" in $PATH unless the global --criu flag names
+another.`,
+		Args: checkArgs(1, 1, "exactly one argument, the container id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return withID("checkpoint", args[0], errNoCRIU)
+			return checkpointContainer(g, args[0], o)
 		},
 	}
 	f := cmd.Flags()
-	f.String("image-path", "", "path for saving criu image files")
-	f.String("work-path", "", "path for saving work files and logs")
-	f.String("parent-path", "", "path for previous criu image files in pre-dump")
-	f.Bool("leave-running", false, "leave the process running after checkpointing")
-	f.Bool("tcp-established", false, "allow open tcp connections")
-	f.Bool("tcp-skip-in-flight", false, "skip in-flight tcp connections")
-	f.Bool("link-remap", false, "allow one to link unlinked files back when possible")
-	f.Bool("ext-unix-sk", false, "allow external unix sockets")
-	f.Bool("shell-job", false, "allow shell jobs")
-	f.Bool("lazy-pages", false, "use userfaultfd to lazily restore memory pages")
-	f.Int("status-fd", -1, "criu writes \\0 to this FD once lazy-pages is ready")
-	f.String("page-server", "", "ADDRESS:PORT of the page server")
-	f.Bool("file-locks", false, "handle file locks, for safety")
-	f.Bool("pre-dump", false, "dump container's memory information only, leave the container running after this")
-	f.String("manage-cgroups-mode", "", "cgroups mode: soft|full|strict|ignore (default: soft)")
-	f.StringArray("empty-ns", nil, "create a namespace, but don't restore its properties")
-	f.Bool("auto-dedup", false, "enable auto deduplication of memory images")
+	addCriuFlags(f, &o.criuFlags, "path for saving criu image files")
+	f.StringVar(&o.parentPath, "parent-path", "", "path for previous criu image files in pre-dump")
+	f.BoolVar(&o.leaveRunning, "leave-running", false, "leave the process running after checkpointing")
+	f.BoolVar(&o.tcpSkipInFlight, "tcp-skip-in-flight", false, "skip in-flight tcp connections")
+	f.BoolVar(&o.linkRemap, "link-remap", false, "allow one to link unlinked files back when possible")
+	f.IntVar(&o.statusFd, "status-fd", -1, "criu writes \\0 to this FD once lazy-pages is ready")
+	f.StringVar(&o.pageServer, "page-server", "", "ADDRESS:PORT of the page server")
+	f.BoolVar(&o.preDump, "pre-dump", false, "dump container's memory information only, leave the container running after this")
 	return cmd
 }
 
-func newRestoreCommand(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "restore [flags] <container-id>",
-		Short: "restore a container from a previous checkpoint",
-		Args:  checkArgs(1, 1, "exactly one argument, the container id"),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return withID("restore", args[0], errNoCRIU)
-		},
+// checkpointContainer checkpoints the container and, unless it is to keep
+// running, deletes it as runc does: its processes are gone.
+func checkpointContainer(g *globals, id string, o *checkpointFlags) error {
+	opts, err := o.criuOpts(g)
+	if err != nil {
+		return err
 	}
-	f := cmd.Flags()
-	f.String("console-socket", "", "path to an AF_UNIX socket which will receive a file descriptor referencing the master end of the console's pseudoterminal")
-	f.String("image-path", "", "path to criu image files for restoring")
-	f.String("work-path", "", "path for saving work files and logs")
-	f.Bool("tcp-established", false, "allow open tcp connections")
-	f.Bool("ext-unix-sk", false, "allow external unix sockets")
-	f.Bool("shell-job", false, "allow shell jobs")
-	f.Bool("file-locks", false, "handle file locks, for safety")
-	f.String("manage-cgroups-mode", "", "cgroups mode: soft|full|strict|ignore (default: soft)")
-	f.StringP("bundle", "b", "", "path to the root of the bundle directory")
-	f.BoolP("detach", "d", false, "detach from the container's process")
-	f.String("pid-file", "", "specify the file to write the process id to")
-	f.Bool("no-subreaper", false, "disable the use of the subreaper used to reap reparented processes")
-	f.Bool("no-pivot", false, "do not use pivot root to jail process inside rootfs")
-	f.StringArray("empty-ns", nil, "create a namespace, but don't restore its properties")
-	f.Bool("auto-dedup", false, "enable auto deduplication of memory images")
-	f.Bool("lazy-pages", false, "use userfaultfd to lazily restore memory pages")
-	f.String("lsm-profile", "", "ignore the LSM profile of the checkpoint, use this one")
-	f.String("lsm-mount-context", "", "ignore the LSM mount context of the checkpoint, use this one")
-	return cmd
+	opts.ParentImage = o.parentPath
+	opts.LeaveRunning = o.leaveRunning
+	opts.PreDump = o.preDump
+	opts.TcpSkipInFlight = o.tcpSkipInFlight
+	opts.LinkRemap = o.linkRemap
+	opts.StatusFd = o.statusFd
+	if o.pageServer != "" {
+		host, port, err := net.SplitHostPort(o.pageServer)
+		if err != nil {
+			return fmt.Errorf("--page-server %q: want ADDRESS:PORT: %w", o.pageServer, err)
+		}
+		n, err := strconv.ParseInt(port, 10, 32)
+		if err != nil || n <= 0 || n > 65535 {
+			return fmt.Errorf("--page-server %q: invalid port %q", o.pageServer, port)
+		}
+		opts.PageServer = libcontainer.CriuPageServerInfo{Address: host, Port: int32(n)}
+	}
+	if o.statusFd > 0 {
+		if _, err := os.Stat("/proc/self/fd/" + strconv.Itoa(o.statusFd)); err != nil {
+			return fmt.Errorf("--status-fd %d: not open", o.statusFd)
+		}
+	}
+	c, err := loadContainer(g, id)
+	if err != nil {
+		return err
+	}
+	if err := c.Checkpoint(opts); err != nil {
+		return withID("checkpoint", id, err)
+	}
+	if o.leaveRunning || o.preDump {
+		return nil
+	}
+	return withID("checkpoint", id, c.Destroy())
 }

@@ -266,12 +266,24 @@ func mountPoints(t *testing.T) []string {
 	}
 	var out []string
 	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if f := strings.Fields(l); len(f) > 4 {
+		if f := strings.Fields(l); len(f) > 4 && ownedMount(f[4]) {
 			out = append(out, f[4])
 		}
 	}
 	sort.Strings(out)
 	return out
+}
+
+// ownedMount says whether a host mount point is one this suite could
+// leak: under a test's temporary directory or the busybox rootfs, or a
+// top-level host path a container mount could escape to. Mounts other
+// suites running at the same time (go test runs packages in parallel)
+// make in their own directories are not this suite's.
+func ownedMount(path string) bool {
+	if strings.HasPrefix(path, os.TempDir()+"/Test") || strings.Contains(path, "/tests/rootfs/") {
+		return true
+	}
+	return strings.Count(path, "/") <= 2
 }
 
 // diff lists what b has that a has not.

@@ -114,12 +114,16 @@ func TestList(t *testing.T) {
 	running := e.runDetached([]string{"sleep", "100"})
 	created := e.id()
 	e.must("create", "--bundle", e.bundle(created, []string{"true"}), created)
-	// Not a container: skipped, with a warning.
-	os.Mkdir(filepath.Join(e.root, "not-a-container"), 0o700)
+	// Not a container (not a valid id): skipped, with a warning.
+	os.Mkdir(filepath.Join(e.root, "not-a-container!"), 0o700)
+	// A creation killed before it wrote its state: a stopped container
+	// that delete removes.
+	interrupted := e.id()
+	os.Mkdir(filepath.Join(e.root, interrupted), 0o711)
 
 	ids := strings.Fields(e.must("ls", "-q"))
 	slices.Sort(ids)
-	want := []string{created, running}
+	want := []string{created, running, interrupted}
 	slices.Sort(want)
 	if !slices.Equal(ids, want) {
 		t.Errorf("list -q: %v, want %v", ids, want)
@@ -139,11 +143,14 @@ func TestList(t *testing.T) {
 
 	r := e.corral("list")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
-	if len(lines) != 3 || !strings.HasPrefix(lines[0], "ID ") || !strings.Contains(lines[0], "OWNER") {
+	if len(lines) != 4 || !strings.HasPrefix(lines[0], "ID ") || !strings.Contains(lines[0], "OWNER") {
 		t.Fatalf("table:\n%s", r.stdout)
 	}
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
+		if f[0] == interrupted {
+			continue // no bundle: one field fewer
+		}
 		if len(f) != 6 || byID[f[0]].Status != f[2] || f[1] != strconv.Itoa(byID[f[0]].Pid) || f[5] != "root" {
 			t.Errorf("table line %q", l)
 		}
@@ -151,9 +158,13 @@ func TestList(t *testing.T) {
 	if !strings.Contains(r.stderr, "not-a-container") {
 		t.Errorf("no warning about the stray directory: %q", r.stderr)
 	}
-	os.Remove(filepath.Join(e.root, "not-a-container"))
+	if st := byID[interrupted]; st.Status != "stopped" || st.Pid != 0 {
+		t.Errorf("interrupted creation listed as %+v, want stopped", st)
+	}
+	os.Remove(filepath.Join(e.root, "not-a-container!"))
 	e.must("delete", "-f", running)
 	e.must("delete", created)
+	e.must("delete", interrupted)
 }
 
 func TestPs(t *testing.T) {
@@ -184,9 +195,12 @@ func TestPs(t *testing.T) {
 	e.must("delete", "-f", id)
 }
 
-func TestCheckpointNotImplemented(t *testing.T) {
+// TestCheckpointRestoreErrors checks the errors of checkpoint and restore
+// that need no criu; tests/integration/criu tests them with one.
+func TestCheckpointRestoreErrors(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.fails([]string{"x", "not implemented"}, "checkpoint", "--image-path", "/tmp", "x")
-	e.fails([]string{"x", "not implemented"}, "restore", "--bundle", "/tmp", "x")
+	e.fails([]string{`"x"`, "does not exist"}, "checkpoint", "--image-path", "/tmp", "x")
+	e.fails([]string{`restore container "x"`, "/nonexistent"}, "restore", "--bundle", "/nonexistent", "x")
+	e.fails([]string{"--manage-cgroups-mode", "bogus"}, "checkpoint", "--manage-cgroups-mode", "bogus", "x")
 }

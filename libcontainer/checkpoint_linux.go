@@ -1,0 +1,468 @@
+package libcontainer
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/checkpoint-restore/go-criu/v7/rpc"
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/criu"
+	"github.com/corral-oci/corral/libcontainer/internal/procfs"
+)
+
+// What a checkpoint declares to criu as external, and how restore finds
+// it again:
+//
+//   - a network namespace given by path: "net[<inode>]:extRootNetNS" on
+//     dump; on restore the namespace at the same path is inherited under
+//     that key;
+//   - mounts whose source is outside the container (bind mounts, masked
+//     files behind the host's /dev/null, device nodes bound from the
+//     host, the pty bound on /dev/console): "mnt[<mount point>]" with the
+//     mount point as key; restore maps each key to the host path the
+//     container's config names;
+//   - init's stdio when it is outside the container: pipes by their
+//     "pipe:[inode]", host files by "file[<mnt_id>:<inode>]", terminals by
+//     "tty[<rdev>:<dev>]"; restore hands the restored process its new
+//     stdio under those keys.
+//
+// The keys are kept next to the images in checkpointFile.
+const (
+	checkpointFile = "corral-checkpoint.json"
+	extNetNSKey    = "extRootNetNS"
+	dumpLog        = "dump.log"
+	restoreLog     = "restore.log"
+	criuLogLevel   = 4
+)
+
+// checkpointRecord is checkpointFile: what restore must know of a
+// checkpoint beyond criu's images.
+type checkpointRecord struct {
+	// Stdio are init's fds 0, 1 and 2.
+	Stdio [3]stdioRecord `json:"stdio"`
+	// ExternalMounts are the mount points saved as external.
+	ExternalMounts []string `json:"external_mounts,omitempty"`
+	// NetNS is the network namespace the container joined by path.
+	NetNS string `json:"netns,omitempty"`
+}
+
+// The kinds of a stdio fd of init.
+const (
+	stdioInternal = ""     // inside the container: criu restores it
+	stdioPipe     = "pipe" // a pipe to the outside
+	stdioFile     = "file" // a file outside the container
+	stdioTTY      = "tty"  // a terminal
+)
+
+// stdioRecord is one stdio fd of init at checkpoint time.
+type stdioRecord struct {
+	Kind string `json:"kind,omitempty"`
+	// Key is what criu calls it: "pipe:[123]", "file[18:3]",
+	// "tty[8800:17]".
+	Key string `json:"key,omitempty"`
+	// Path is where it pointed, for error messages.
+	Path string `json:"path,omitempty"`
+}
+
+// Checkpoint saves the container's processes with criu into
+// opts.ImagesDirectory. Unless opts.LeaveRunning or opts.PreDump is set,
+// the processes are gone afterwards and the container is stopped: Destroy
+// it, or Restore it in place.
+//
+// The container must be running or paused, and its namespaces its own,
+// except a network namespace given by path, which the checkpoint records
+// as external.
+func (c *Container) Checkpoint(opts *CriuOpts) error {
+	if opts == nil || opts.ImagesDirectory == "" {
+		return fmt.Errorf("checkpoint container %q: no images directory", c.id)
+	}
+	unlock, err := c.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := c.refreshState()
+	if err != nil {
+		return err
+	}
+	status, err := c.status(st)
+	if err != nil {
+		return err
+	}
+	if status != Running && status != Paused {
+		return fmt.Errorf("checkpoint container %q: %w (it is %s)", c.id, ErrNotRunning, status)
+	}
+	cr := criu.New(opts.CriuPath)
+	if err := cr.CheckVersion(criu.MinVersion); err != nil {
+		return fmt.Errorf("checkpoint container %q: %w", c.id, err)
+	}
+	if err := c.checkpoint(cr, st, status, opts); err != nil {
+		return fmt.Errorf("checkpoint container %q: %w", c.id, err)
+	}
+	return nil
+}
+
+func (c *Container) checkpoint(cr *criu.Criu, st *State, status Status, opts *CriuOpts) error {
+	cfg := &st.Config
+	if err := checkJoinedNamespaces(cfg); err != nil {
+		return err
+	}
+	if opts.PreDump {
+		if err := checkMemTracking(cr); err != nil {
+			return err
+		}
+	}
+	imgDir, err := openCriuDir("images", opts.ImagesDirectory, true)
+	if err != nil {
+		return err
+	}
+	defer imgDir.Close()
+	workDir := imgDir
+	if opts.WorkDirectory != "" {
+		if workDir, err = openCriuDir("work", opts.WorkDirectory, true); err != nil {
+			return err
+		}
+		defer workDir.Close()
+	}
+	pid := st.InitProcessPid
+	ro := &rpc.CriuOpts{
+		ImagesDirFd:     proto.Int32(int32(imgDir.Fd())),
+		WorkDirFd:       proto.Int32(int32(workDir.Fd())),
+		LogLevel:        proto.Int32(criuLogLevel),
+		LogFile:         proto.String(dumpLog),
+		Pid:             proto.Int32(int32(pid)),
+		Root:            proto.String(cfg.Rootfs),
+		ManageCgroups:   proto.Bool(true),
+		LeaveRunning:    proto.Bool(opts.LeaveRunning || opts.PreDump),
+		TcpEstablished:  proto.Bool(opts.TcpEstablished),
+		TcpSkipInFlight: proto.Bool(opts.TcpSkipInFlight),
+		LinkRemap:       proto.Bool(opts.LinkRemap),
+		ExtUnixSk:       proto.Bool(opts.ExternalUnixConnections),
+		ShellJob:        proto.Bool(opts.ShellJob),
+		FileLocks:       proto.Bool(opts.FileLocks),
+		AutoDedup:       proto.Bool(opts.AutoDedup),
+		LazyPages:       proto.Bool(opts.LazyPages),
+	}
+	applyCommonOpts(ro, opts)
+	if opts.ParentImage != "" {
+		ro.ParentImg = proto.String(opts.ParentImage)
+		ro.TrackMem = proto.Bool(true)
+	}
+	if opts.PreDump {
+		ro.TrackMem = proto.Bool(true)
+	}
+	if opts.PageServer.Address != "" {
+		ro.Ps = &rpc.CriuPageServerInfo{
+			Address: proto.String(opts.PageServer.Address),
+			Port:    proto.Int32(opts.PageServer.Port),
+		}
+	}
+	if status == Paused {
+		// Frozen tasks cannot be seized one by one: criu works through
+		// the freezer, and leaves it as it found it.
+		if path := freezerPath(st); path != "" {
+			ro.FreezeCgroup = proto.String(path)
+		}
+	}
+
+	rec, err := declareExternals(ro, cfg, pid)
+	if err != nil {
+		return err
+	}
+	typ := rpc.CriuReqType_DUMP
+	if opts.PreDump {
+		typ = rpc.CriuReqType_PRE_DUMP
+	}
+	req := &criu.Request{Type: typ, Opts: ro, Notify: statusNotify(opts), PrivateMounts: cfg.Namespaces.Contains(configs.NEWNS)}
+	if _, err := cr.Do(req); err != nil {
+		return criuFailure(err, filepath.Join(workDir.Name(), dumpLog))
+	}
+	return writeCheckpointRecord(imgDir.Name(), rec)
+}
+
+// declareExternals tells criu what of the container is outside it: the
+// network namespace given by path, mounts of host paths, init's stdio;
+// the record says how restore finds them again.
+func declareExternals(ro *rpc.CriuOpts, cfg *configs.Config, pid int) (*checkpointRecord, error) {
+	rec := &checkpointRecord{}
+	if path := cfg.Namespaces.PathOf(configs.NEWNET); path != "" {
+		var ns unix.Stat_t
+		if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &ns); err != nil {
+			return nil, fmt.Errorf("network namespace of init: %w", err)
+		}
+		ro.External = append(ro.External, fmt.Sprintf("net[%d]:%s", ns.Ino, extNetNSKey))
+		rec.NetNS = path
+	}
+	mounts, err := initMounts(pid)
+	if err != nil {
+		return nil, err
+	}
+	for _, m := range mounts {
+		if externalMount(cfg, m) {
+			ro.ExtMnt = append(ro.ExtMnt, &rpc.ExtMountMap{Key: proto.String(m.Mountpoint), Val: proto.String(m.Mountpoint)})
+			rec.ExternalMounts = append(rec.ExternalMounts, m.Mountpoint)
+		}
+	}
+	if rec.Stdio, err = initStdio(pid, mounts); err != nil {
+		return nil, err
+	}
+	for _, s := range rec.Stdio {
+		// Pipes need no declaration: criu saves them as pipes.
+		if (s.Kind == stdioFile || s.Kind == stdioTTY) && !slices.Contains(ro.External, s.Key) {
+			ro.External = append(ro.External, s.Key)
+		}
+	}
+	return rec, nil
+}
+
+// applyCommonOpts sets the options checkpoint and restore share.
+func applyCommonOpts(ro *rpc.CriuOpts, opts *CriuOpts) {
+	if mode, ok := cgroupsModes[opts.ManageCgroupsMode]; ok {
+		ro.ManageCgroupsMode = mode.Enum()
+	}
+	var empty uint32
+	for _, t := range opts.EmptyNs {
+		empty |= cloneFlag(t)
+	}
+	if empty != 0 {
+		ro.EmptyNs = proto.Uint32(empty)
+	}
+}
+
+// cgroupsModes are criu's names of the modes; the default is left to
+// criu.
+var cgroupsModes = map[CgroupsMode]rpc.CriuCgMode{
+	CgroupsModeSoft:   rpc.CriuCgMode_SOFT,
+	CgroupsModeFull:   rpc.CriuCgMode_FULL,
+	CgroupsModeStrict: rpc.CriuCgMode_STRICT,
+	CgroupsModeIgnore: rpc.CriuCgMode_IGNORE,
+}
+
+// statusNotify writes the '\0' of opts.StatusFd when criu reports that a
+// lazy-pages checkpoint is ready.
+func statusNotify(opts *CriuOpts) func(*criu.Notification) error {
+	return func(n *criu.Notification) error {
+		if n.File != nil {
+			n.File.Close()
+		}
+		if n.Script == "status-ready" && opts.StatusFd > 0 {
+			if _, err := unix.Write(opts.StatusFd, []byte{0}); err != nil {
+				return fmt.Errorf("write to status fd %d: %w", opts.StatusFd, err)
+			}
+		}
+		return nil
+	}
+}
+
+// checkJoinedNamespaces refuses namespaces joined by path, other than the
+// network namespace: criu would save them as the container's own and
+// restore new ones.
+func checkJoinedNamespaces(cfg *configs.Config) error {
+	for _, ns := range cfg.Namespaces {
+		if ns.Path != "" && ns.Type != configs.NEWNET {
+			return fmt.Errorf("the %s namespace is joined by path (%s): only a network namespace given by path can be checkpointed and restored", ns.Type.File(), ns.Path)
+		}
+	}
+	return nil
+}
+
+// checkMemTracking tells why a pre-dump cannot run before criu fails.
+func checkMemTracking(cr *criu.Criu) error {
+	f, err := cr.Features(&rpc.CriuFeatures{MemTrack: proto.Bool(true)})
+	if err != nil {
+		return fmt.Errorf("pre-dump: check memory tracking: %w", err)
+	}
+	if !f.GetMemTrack() {
+		return errors.New("pre-dump needs the kernel's memory change tracking (soft-dirty pages), which this kernel lacks")
+	}
+	return nil
+}
+
+// openCriuDir opens a directory for criu, creating it first (mode 0700)
+// if create is set.
+func openCriuDir(what, dir string, create bool) (*os.File, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%s directory %s: %w", what, dir, err)
+	}
+	if create {
+		if err := os.MkdirAll(dir, 0o700); err != nil {
+			return nil, fmt.Errorf("create %s directory: %w", what, err)
+		}
+	}
+	f, err := os.OpenFile(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("open %s directory: %w", what, err)
+	}
+	return f, nil
+}
+
+// criuFailure adds what criu's log says to its error.
+func criuFailure(err error, log string) error {
+	if errors.Is(err, criu.ErrNotFound) {
+		return err
+	}
+	if lines := criu.LogErrors(log, 3); lines != "" {
+		return fmt.Errorf("%w: %s (log: %s)", err, lines, log)
+	}
+	return fmt.Errorf("%w (log: %s)", err, log)
+}
+
+// freezerPath is the cgroup criu freezes a paused container through.
+func freezerPath(st *State) string {
+	if p, ok := st.CgroupPaths["freezer"]; ok {
+		return p
+	}
+	return st.CgroupPaths[""]
+}
+
+// initMounts reads init's mount table, mount points as the container
+// sees them.
+func initMounts(pid int) ([]*mountinfo.Info, error) {
+	b, err := procfs.ReadPid(pid, "mountinfo")
+	if err != nil {
+		return nil, fmt.Errorf("read mounts of init: %w", err)
+	}
+	mounts, err := mountinfo.GetMountsFromReader(bytes.NewReader(b), nil)
+	if err != nil {
+		return nil, fmt.Errorf("read mounts of init: %w", err)
+	}
+	return mounts, nil
+}
+
+// externalMount reports whether the container's mount m comes from
+// outside the container: criu can save it only as a reference.
+func externalMount(cfg *configs.Config, m *mountinfo.Info) bool {
+	_, ok := externalSource(cfg, m.Mountpoint, m.FSType)
+	return ok
+}
+
+// externalSource returns the host path mounted at the container's mount
+// point mp, if the config puts one there. fsType is the type of the mount
+// at checkpoint time, "" on restore.
+func externalSource(cfg *configs.Config, mp, fsType string) (string, bool) {
+	if mp == "/" {
+		return "", false
+	}
+	for _, m := range cfg.Mounts {
+		if m.IsBind() && m.Device != "cgroup" && filepath.Clean(m.Destination) == mp {
+			return m.Source, true
+		}
+	}
+	for _, p := range cfg.MaskPaths {
+		// A masked directory is an empty tmpfs criu saves as it is.
+		if filepath.Clean(p) == mp && fsType != "tmpfs" {
+			return "/dev/null", true
+		}
+	}
+	if cfg.Namespaces.Contains(configs.NEWUSER) {
+		for _, d := range cfg.Devices {
+			if d.Path != "" && filepath.Clean(d.Path) == mp {
+				return d.Path, true
+			}
+		}
+	}
+	if mp == "/dev/console" && (fsType == "devpts" || fsType == "") {
+		// The caller puts the new terminal there.
+		return "", true
+	}
+	return "", false
+}
+
+// initStdio describes init's fds 0, 1 and 2, as criu will find them.
+func initStdio(pid int, mounts []*mountinfo.Info) ([3]stdioRecord, error) {
+	var recs [3]stdioRecord
+	inside := make(map[int]bool, len(mounts))
+	for _, m := range mounts {
+		inside[m.ID] = true
+	}
+	for fd := range recs {
+		link, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", pid, fd))
+		if errors.Is(err, os.ErrNotExist) {
+			continue // closed
+		}
+		if err != nil {
+			return recs, fmt.Errorf("fd %d of init: %w", fd, err)
+		}
+		var st unix.Stat_t
+		if err := unix.Stat(fmt.Sprintf("/proc/%d/fd/%d", pid, fd), &st); err != nil {
+			return recs, fmt.Errorf("fd %d of init: %w", fd, err)
+		}
+		r := &recs[fd]
+		r.Path = link
+		switch {
+		case strings.HasPrefix(link, "pipe:"):
+			r.Kind, r.Key = stdioPipe, link
+		case st.Mode&unix.S_IFMT == unix.S_IFCHR && isPtySlave(st.Rdev):
+			r.Kind = stdioTTY
+			r.Key = fmt.Sprintf("tty[%x:%x]", st.Rdev, st.Dev)
+		case strings.HasPrefix(link, "/"):
+			mnt, err := fdMountID(pid, fd)
+			if err != nil {
+				return recs, err
+			}
+			if !inside[mnt] {
+				r.Kind = stdioFile
+				r.Key = fmt.Sprintf("file[%x:%x]", mnt, st.Ino)
+			}
+		}
+	}
+	return recs, nil
+}
+
+// isPtySlave reports whether rdev is a unix98 pty slave (majors 136-143).
+func isPtySlave(rdev uint64) bool {
+	major := unix.Major(rdev)
+	return major >= 136 && major <= 143
+}
+
+// fdMountID reads the mount id of a process's fd from its fdinfo.
+func fdMountID(pid, fd int) (int, error) {
+	b, err := procfs.ReadPid(pid, "fdinfo/"+strconv.Itoa(fd))
+	if err != nil {
+		return 0, fmt.Errorf("fdinfo %d of init: %w", fd, err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "mnt_id:"); ok {
+			return strconv.Atoi(strings.TrimSpace(v))
+		}
+	}
+	return 0, fmt.Errorf("fdinfo %d of init has no mnt_id", fd)
+}
+
+func writeCheckpointRecord(dir string, rec *checkpointRecord) error {
+	b, err := json.MarshalIndent(rec, "", "\t")
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(dir, checkpointFile), b, 0o600); err != nil {
+		return fmt.Errorf("write %s: %w", checkpointFile, err)
+	}
+	return nil
+}
+
+func readCheckpointRecord(dir string) (*checkpointRecord, error) {
+	b, err := os.ReadFile(filepath.Join(dir, checkpointFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("no checkpoint in %s (%s is missing)", dir, checkpointFile)
+		}
+		return nil, err
+	}
+	var rec checkpointRecord
+	if err := json.Unmarshal(b, &rec); err != nil {
+		return nil, fmt.Errorf("%s: %w", filepath.Join(dir, checkpointFile), err)
+	}
+	return &rec, nil
+}

@@ -1,0 +1,153 @@
+// Package criu tests checkpoint and restore (issue 9) end to end, through
+// the corral command and the libcontainer API, on this kernel with a
+// working criu: $CORRAL_CRIU, /opt/criu-trixie/bin/criu (which
+// ../shared/criu/install.sh installs), or criu in $PATH, the first whose
+// `criu check` passes. Without one every test skips, saying why. The test
+// binary is its own container init, as in tests/integration/lib.
+package criu
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
+	"github.com/opencontainers/cgroups"
+	_ "github.com/opencontainers/cgroups/devices"
+
+	"github.com/corral-oci/corral/libcontainer"
+	_ "github.com/corral-oci/corral/libcontainer/nsenter"
+)
+
+func init() {
+	if len(os.Args) > 1 && os.Args[1] == "init" {
+		runtime.GOMAXPROCS(1)
+		runtime.LockOSThread()
+		libcontainer.Init()
+		panic("libcontainer.Init returned")
+	}
+}
+
+var (
+	// busybox is the shared root filesystem; containers mount it
+	// read-only.
+	busybox string
+	// corralBin is the corral binary under test.
+	corralBin string
+	// criuPath is a criu that works here, "" when there is none;
+	// noCriu then says why.
+	criuPath string
+	noCriu   string
+)
+
+func TestMain(m *testing.M) {
+	if os.Geteuid() != 0 {
+		fmt.Println("skipping the checkpoint/restore tests: they need root to make containers")
+		os.Exit(0)
+	}
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	criuPath, noCriu = findCriu()
+	if criuPath == "" {
+		fmt.Println("checkpoint/restore tests will skip:", noCriu)
+	}
+	dir := os.Getenv("CORRAL_TEST_ROOTFS")
+	if dir == "" {
+		var err error
+		if dir, err = filepath.Abs("../../rootfs/busybox"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		if out, err := exec.Command("../../rootfs/build.sh", dir).CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "build the busybox rootfs: %v\n%s", err, out)
+			return 1
+		}
+	}
+	busybox = dir
+	tmp, err := os.MkdirTemp("", "corral-criu-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer os.RemoveAll(tmp)
+	corralBin = filepath.Join(tmp, "corral")
+	if out, err := exec.Command("go", "build", "-o", corralBin, "../../../cmd/corral").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build corral: %v\n%s", err, out)
+		return 1
+	}
+	// The cgroups library and pathrs-lite keep handles for the life of
+	// the process; open them now so leak checks do not see them.
+	if f, err := cgroups.OpenFile("/sys/fs/cgroup/pids", "cgroup.procs", os.O_RDONLY); err == nil {
+		f.Close()
+	}
+	if h, err := procfs.OpenProcRoot(); err == nil {
+		h.Close()
+	}
+	code := m.Run()
+	for _, parent := range []string{cgroupParent, libCgroupParent} {
+		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
+		dirs = append(dirs, "/sys/fs/cgroup/"+parent)
+		for _, d := range dirs {
+			os.Remove(d)
+		}
+	}
+	return code
+}
+
+// findCriu returns the first criu whose `criu check` passes, or why there
+// is none.
+func findCriu() (path, why string) {
+	var candidates []string
+	if p := os.Getenv("CORRAL_CRIU"); p != "" {
+		candidates = append(candidates, p)
+	}
+	candidates = append(candidates, "/opt/criu-trixie/bin/criu")
+	if p, err := exec.LookPath("criu"); err == nil {
+		candidates = append(candidates, p)
+	}
+	var reasons []string
+	for _, c := range candidates {
+		if _, err := os.Stat(c); err != nil {
+			reasons = append(reasons, fmt.Sprintf("%s: %v", c, err))
+			continue
+		}
+		out, err := exec.Command(c, "check").CombinedOutput()
+		if err == nil {
+			return c, ""
+		}
+		reasons = append(reasons, fmt.Sprintf("%s: `criu check` failed (%v): %s", c, err, lastLine(string(out))))
+	}
+	if len(reasons) == 0 {
+		return "", "no criu: set CORRAL_CRIU, run ../shared/criu/install.sh, or install criu"
+	}
+	return "", "no working criu: " + strings.Join(reasons, "; ")
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
+}
+
+// requireCriu skips the test when no criu works here.
+func requireCriu(t *testing.T) {
+	t.Helper()
+	if criuPath == "" {
+		t.Skip(noCriu)
+	}
+}
+
+// memTracking reports whether criu can pre-dump here (soft-dirty page
+// tracking), and why not.
+func memTracking() (bool, string) {
+	out, err := exec.Command(criuPath, "check", "--feature", "mem_dirty_track").CombinedOutput()
+	if err != nil {
+		return false, fmt.Sprintf("criu check --feature mem_dirty_track: %v: %s", err, lastLine(string(out)))
+	}
+	return true, ""
+}
