@@ -149,7 +149,7 @@ func awaitStartAndExec(sock *os.File, s *setup, fdDir *os.File, exe string, env 
 		return initsync.NewError(step, err)
 	}
 	if err := s.Config.Hooks.Run(configs.StartContainer, s.State); err != nil {
-		return fail("startContainer hook", err)
+		return fail("hooks", err)
 	}
 	if err := setFinalAffinity(&s.Process); err != nil {
 		return fail("exec_cpu_affinity", err)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/opencontainers/cgroups"
@@ -135,9 +136,6 @@ func (c *Container) status(st *State) (Status, error) {
 	if !initAlive(st) {
 		return Stopped, nil
 	}
-	if _, err := os.Lstat(filepath.Join(c.dir, execFifoName)); err == nil {
-		return Created, nil
-	}
 	frozen, err := c.frozen(st)
 	if err != nil {
 		return Stopped, err
@@ -145,7 +143,23 @@ func (c *Container) status(st *State) (Status, error) {
 	if frozen {
 		return Paused, nil
 	}
+	if _, err := os.Lstat(filepath.Join(c.dir, execFifoName)); err == nil && !initExeced(st.InitProcessPid) {
+		return Created, nil
+	}
 	return Running, nil
+}
+
+// initExeced reports whether init has exec'd the container's program: a
+// start whose runtime could not remove the exec fifo (a read-only state
+// root) must not leave the container reading as created. Until it execs,
+// init is this binary run as "<name> init".
+func initExeced(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err != nil {
+		return false
+	}
+	args := strings.Split(string(b), "\x00")
+	return len(args) < 2 || args[1] != "init"
 }
 
 // initAlive reports whether the process recorded as init is still it.

@@ -66,7 +66,7 @@ func openUserDB(path string) (*os.File, error) {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
 		}
-		return nil, fmt.Errorf("open %s: %w", path, err)
+		return nil, err
 	}
 	st, err := f.Stat()
 	if err != nil {

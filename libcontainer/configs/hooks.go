@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"syscall"
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -89,13 +90,17 @@ func (c CommandHook) Run(state *specs.State) error {
 		cmd.Env = []string{}
 	}
 	cmd.Dir = c.Dir
+	// In a process group of its own, so that a timeout kills what the
+	// hook started too, not only the hook.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.Stdin = bytes.NewReader(in)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
-	// A hook's children may keep the output pipe open; do not wait for
-	// them past the kill.
-	cmd.WaitDelay = time.Second
+	// Children that left the group may keep the output pipe open; do
+	// not wait for them long past the kill.
+	cmd.WaitDelay = 100 * time.Millisecond
 	err = cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
 		return fmt.Errorf("%s: %w after %s", c.Path, ErrHookTimeout, *c.Timeout)
