@@ -190,11 +190,16 @@ func applyMountAttrs(mounted *os.File, m *configs.Mount) error {
 // given its attributes while no one can see it, and attached onto the
 // target handle in one step.
 func (r *rootfs) bind(m *configs.Mount) error {
-	if m.IsIDMapped() {
-		return errors.New("idmapped bind mounts are not supported yet")
-	}
-	tree, err := mountfd.CloneTree(nil, m.Source, m.Flags&unix.MS_REC != 0)
-	if err != nil {
+	var tree *os.File
+	var err error
+	if fd, ok := r.s.IDMappedMounts[m.Destination]; ok {
+		// Made idmapped by the runtime, which alone may map host ids.
+		tree = os.NewFile(uintptr(fd), "idmapped:"+m.Source)
+	} else if m.IsIDMapped() {
+		return errors.New("idmapped mount was not prepared by the runtime")
+	} else if r.wantsPeers(m) {
+		return r.bindPeer(m)
+	} else if tree, err = mountfd.CloneTree(nil, m.Source, m.Flags&unix.MS_REC != 0); err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			return errors.New("source does not exist")
 		}
@@ -205,12 +210,7 @@ func (r *rootfs) bind(m *configs.Mount) error {
 	if err := unix.Fstat(int(tree.Fd()), &st); err != nil {
 		return err
 	}
-	var target *os.File
-	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		target, err = r.mkdirTarget(m.Destination)
-	} else {
-		target, err = r.fileTarget(m.Destination)
-	}
+	target, err := r.bindTarget(m.Destination, st.Mode&unix.S_IFMT == unix.S_IFDIR)
 	if err != nil {
 		return err
 	}
@@ -230,6 +230,68 @@ func (r *rootfs) bind(m *configs.Mount) error {
 		}
 	}
 	return mountfd.Attach(tree, target)
+}
+
+func (r *rootfs) bindTarget(dest string, dir bool) (*os.File, error) {
+	if dir {
+		return r.mkdirTarget(dest)
+	}
+	return r.fileTarget(dest)
+}
+
+// wantsPeers reports whether a bind must share mount events with its
+// source: a detached clone (open_tree) would be only a slave of it.
+func (r *rootfs) wantsPeers(m *configs.Mount) bool {
+	if r.cfg.RootPropagation&unix.MS_SHARED != 0 {
+		return true
+	}
+	for _, pf := range m.PropagationFlags {
+		if pf&unix.MS_SHARED != 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// bindPeer binds with mount(2), which puts the new mount in its shared
+// source's peer group, so that mounts made on either side propagate
+// (bidirectional mount propagation). The target is still a handle
+// resolved in the rootfs; the new mount is then reopened and checked to
+// be the source before its flags are set.
+func (r *rootfs) bindPeer(m *configs.Mount) error {
+	var src unix.Stat_t
+	if err := unix.Stat(m.Source, &src); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return errors.New("source does not exist")
+		}
+		return err
+	}
+	target, err := r.bindTarget(m.Destination, src.Mode&unix.S_IFMT == unix.S_IFDIR)
+	if err != nil {
+		return err
+	}
+	flags := uintptr(unix.MS_BIND | m.Flags&unix.MS_REC)
+	err = mountfd.Mount(m.Source, target, "", flags, "")
+	target.Close()
+	if err != nil {
+		return err
+	}
+	mounted, err := rootpath.Open(r.dir, m.Destination, 0)
+	if err != nil {
+		return err
+	}
+	defer mounted.Close()
+	var got unix.Stat_t
+	if err := unix.Fstat(int(mounted.Fd()), &got); err != nil {
+		return err
+	}
+	if got.Dev != src.Dev || got.Ino != src.Ino {
+		return fmt.Errorf("%s is not the bind of %s after mounting it", m.Destination, m.Source)
+	}
+	if err := setBindAttrs(mounted, m); err != nil {
+		return err
+	}
+	return applyMountAttrs(mounted, m)
 }
 
 // setBindAttrs applies the flags a bind mount asks for. On a recursive
@@ -401,17 +463,29 @@ func (r *rootfs) finish() error {
 }
 
 // pivotRoot makes dir the root. pivot_root(".", ".") stacks the old root
-// on the new one, so no directory for it is needed in the image; it is
-// then detached, as a slave so the unmount cannot reach the host.
+// on the new one, so no directory for it is needed in the image. The old
+// root is then detached, as a slave first so that its unmount cannot
+// reach the host; it is named by a handle taken before the pivot, since
+// a path would name the new root under it, whose propagation (shared, for
+// bidirectional mounts) must stay as the config asked.
 func pivotRoot(dir *os.File) error {
+	old, err := os.OpenFile("/", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open old root: %w", err)
+	}
+	defer old.Close()
 	if err := unix.Fchdir(int(dir.Fd())); err != nil {
 		return fmt.Errorf("enter rootfs: %w", err)
 	}
 	if err := unix.PivotRoot(".", "."); err != nil {
 		return fmt.Errorf("pivot_root: %w", err)
 	}
-	if err := unix.Mount("", ".", "", unix.MS_SLAVE|unix.MS_REC, ""); err != nil {
+	slave := &unix.MountAttr{Propagation: unix.MS_SLAVE}
+	if err := unix.MountSetattr(int(old.Fd()), "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, slave); err != nil {
 		return fmt.Errorf("make old root a slave: %w", err)
+	}
+	if err := unix.Fchdir(int(old.Fd())); err != nil {
+		return fmt.Errorf("enter old root: %w", err)
 	}
 	if err := unix.Unmount(".", unix.MNT_DETACH); err != nil {
 		return fmt.Errorf("detach old root: %w", err)

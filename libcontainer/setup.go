@@ -44,6 +44,10 @@ type setup struct {
 	// be made once init is in the container's cgroup.
 	UnshareCgroupNS bool `json:"unshare_cgroup_ns,omitempty"`
 
+	// IDMappedMounts are the child's fds of the idmapped bind mounts the
+	// runtime made, detached, by mount destination.
+	IDMappedMounts map[string]int `json:"idmapped_mounts,omitempty"`
+
 	// UserNS is true when the process runs in a user namespace, where
 	// device nodes cannot be made and must be bind-mounted.
 	UserNS bool `json:"user_ns,omitempty"`

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -35,14 +36,42 @@ process of the container.`,
 				return err
 			}
 			if status == libcontainer.Stopped {
-				return fmt.Errorf("kill container %q: %w", c.ID(), libcontainer.ErrNotRunning)
+				return &notRunningError{id: c.ID()}
 			}
 			if all {
-				return withID("kill", c.ID(), c.SignalAll(sig))
+				err = c.SignalAll(sig)
+			} else {
+				err = c.Signal(sig)
 			}
-			return withID("kill", c.ID(), c.Signal(sig))
+			if errors.Is(err, libcontainer.ErrNotRunning) || errors.Is(err, libcontainer.ErrStopped) {
+				// init died since the status was read.
+				return &notRunningError{id: c.ID(), err: err}
+			}
+			return withID("kill", c.ID(), err)
 		},
 	}
 	cmd.Flags().BoolVarP(&all, "all", "a", false, "send the specified signal to all processes inside the container")
 	return cmd
+}
+
+// notRunningError is kill's error for a container whose init is gone. Its
+// message has runc's words, "container not running": containerd's shim
+// looks for them in the output of a failed kill and then reports the
+// process as already finished (NotFound), which its clients, kubelet's
+// StopContainer among them, take as done; any other words make it an
+// unknown error.
+type notRunningError struct {
+	id  string
+	err error // the library's, if it noticed
+}
+
+func (e *notRunningError) Error() string {
+	return fmt.Sprintf("kill container %q: container not running", e.id)
+}
+
+func (e *notRunningError) Unwrap() error {
+	if e.err != nil {
+		return e.err
+	}
+	return libcontainer.ErrNotRunning
 }

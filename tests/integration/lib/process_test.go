@@ -268,3 +268,64 @@ func TestAppArmorProfileWithoutAppArmor(t *testing.T) {
 		t.Fatalf("got %v, want an error naming the profile and saying AppArmor is off", err)
 	}
 }
+
+func TestSchedulerAndIOPriority(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.Scheduler = &configs.Scheduler{Policy: "SCHED_BATCH", Nice: 5}
+	cfg.IOPriority = &configs.IOPriority{Class: "IOPRIO_CLASS_BE", Priority: 6}
+	// Field 19 of /proc/self/stat is the nice value, 41 the policy
+	// (SCHED_BATCH is 3).
+	out := sh(t, cfg, "cut -d' ' -f19,41 /proc/self/stat; ionice -p $$")
+	if out != "5 3\nbest-effort: prio 6\n" {
+		t.Fatalf("got %q", out)
+	}
+}
+
+func TestExecCPUAffinity(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.ExecCPUAffinity = &configs.CPUAffinity{Initial: "0", Final: "0"}
+	if out := sh(t, cfg, "taskset -p $$"); !strings.HasSuffix(strings.TrimSpace(out), ": 1") {
+		t.Fatalf("affinity %q, want cpu 0 only", out)
+	}
+}
+
+// TestRootPropagationShared: with rshared, a mount the container makes
+// under a shared bind of a host directory reaches the host (the
+// "bidirectional" mount propagation of Kubernetes).
+func TestRootPropagationShared(t *testing.T) {
+	host := t.TempDir()
+	if err := unix.Mount(host, host, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Unmount(host, unix.MNT_DETACH)
+	if err := unix.Mount("", host, "", unix.MS_SHARED, ""); err != nil {
+		t.Fatal(err)
+	}
+	os.Mkdir(filepath.Join(host, "sub"), 0o755)
+	cfg := newConfig(t, busybox)
+	cfg.RootPropagation = unix.MS_SHARED | unix.MS_REC
+	cfg.Mounts = append(cfg.Mounts, &configs.Mount{Source: host, Destination: "/shared", Device: "bind",
+		Flags: unix.MS_BIND | unix.MS_REC, PropagationFlags: []int{unix.MS_SHARED}})
+	admin := []string{"CAP_SYS_ADMIN"}
+	// Not run(): the mount that reaches the host is the point, not a leak.
+	c, err := libcontainer.Create(t.TempDir(), randomID(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Destroy()
+	p := &libcontainer.Process{
+		Args: []string{"/bin/sh", "-c", "mount -t tmpfs propagated /shared/sub && touch /shared/sub/from-container"},
+		Env:  []string{"PATH=/bin"}, Init: true,
+		Capabilities: &configs.Capabilities{Bounding: admin, Effective: admin, Permitted: admin},
+	}
+	if err := c.Run(p); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := p.Wait(); err != nil || !st.Success() {
+		t.Fatalf("container: %v %v", st, err)
+	}
+	defer unix.Unmount(filepath.Join(host, "sub"), unix.MNT_DETACH)
+	if _, err := os.Stat(filepath.Join(host, "sub", "from-container")); err != nil {
+		t.Fatalf("the container's mount did not propagate to the host: %v", err)
+	}
+}
