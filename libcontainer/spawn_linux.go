@@ -49,7 +49,7 @@ type child struct {
 	// it has exec'd (a paused container's frozen cgroup).
 	joinAfterExec func(pid int) error
 	// beforeBootstrap runs while the child execs, before it is told
-	// what to join.
+	// what to join; the bootstrap waits for it.
 	beforeBootstrap func() error
 	// writeMaps writes the id maps of a new user namespace.
 	writeMaps func(pid int) error
@@ -158,6 +158,12 @@ func (ch *child) command() *exec.Cmd {
 // start runs the child up to the point where Go's init knows its setup:
 // it is in its cgroup and namespaces, and ch.pid is known.
 func (ch *child) start() error {
+	// Work the bootstrap must wait for runs while the child execs.
+	var before chan error
+	if ch.beforeBootstrap != nil {
+		before = make(chan error, 1)
+		go func() { before <- ch.beforeBootstrap() }()
+	}
 	cmd := ch.command()
 	phase.Mark("spawn:fork")
 	err := cmd.Start()
@@ -175,12 +181,20 @@ func (ch *child) start() error {
 	if err == nil && ch.joinCgroup != nil {
 		slog.Debug("child joins its cgroup after the start")
 	}
+	var beforeErr error
+	if before != nil {
+		beforeErr = <-before
+	}
 	if err != nil {
 		return fmt.Errorf("start init: %w", err)
 	}
 	ch.cmd = cmd
 	phase.Mark("spawn:started")
 	ch.childSock.Close()
+	if beforeErr != nil {
+		ch.kill()
+		return beforeErr
+	}
 	if err := ch.afterStart(); err != nil {
 		ch.kill()
 		return err
@@ -193,11 +207,6 @@ func (ch *child) afterStart() error {
 	if a := ch.setup.Process.CPUAffinity; a != nil && a.Initial != "" {
 		if err := setAffinity(pid, a.Initial); err != nil {
 			return fmt.Errorf("exec_cpu_affinity.initial: %w", err)
-		}
-	}
-	if ch.beforeBootstrap != nil {
-		if err := ch.beforeBootstrap(); err != nil {
-			return err
 		}
 	}
 	b, err := ch.msg.Encode()

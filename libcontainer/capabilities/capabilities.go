@@ -5,23 +5,26 @@ package capabilities
 import (
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/moby/sys/capability"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
 
-var byName = func() map[string]capability.Cap {
+// byName is built on first use: every run of the runtime binary, a
+// container's init included, would pay for it at start.
+var byName = sync.OnceValue(func() map[string]capability.Cap {
 	m := make(map[string]capability.Cap)
 	for _, c := range capability.ListKnown() {
 		m["CAP_"+strings.ToUpper(c.String())] = c
 	}
 	return m
-}()
+})
 
 // Known reports whether name is a capability this library knows.
 func Known(name string) bool {
-	_, ok := byName[name]
+	_, ok := byName()[name]
 	return ok
 }
 
@@ -60,7 +63,7 @@ func New(c *configs.Capabilities) (*Caps, error) {
 		{capability.AMBIENT, "ambient", c.Ambient},
 	} {
 		for _, n := range s.names {
-			v, ok := byName[n]
+			v, ok := byName()[n]
 			if !ok {
 				return nil, fmt.Errorf("capabilities.%s: unknown capability %q", s.field, n)
 			}
