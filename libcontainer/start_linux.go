@@ -120,6 +120,10 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 		ch.close()
 		return err
 	}
+	if err := prepareIDMappedMounts(ch, cfg); err != nil {
+		ch.close()
+		return err
+	}
 	if cg != nil {
 		if err := cg.checkUnused(); err != nil {
 			ch.close()

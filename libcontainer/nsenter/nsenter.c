@@ -201,6 +201,20 @@ static void fork_into_namespaces(void)
 		_exit(1);
 }
 
+/* hold_user_namespace keeps a process in a user namespace the runtime
+ * made (for the id mapping of an idmapped mount) until its stdin closes:
+ * the runtime opens /proc/<pid>/ns/user meanwhile. */
+static void hold_user_namespace(void)
+{
+	char c;
+
+	if (getenv("_CORRAL_USERNS_HOLDER") == NULL)
+		return;
+	while (read(0, &c, 1) < 0 && errno == EINTR)
+		;
+	_exit(0);
+}
+
 void corral_nsenter(void)
 {
 	struct bootstrap b;
@@ -209,8 +223,10 @@ void corral_nsenter(void)
 	long fd;
 	uint32_t rest;
 
-	if (env == NULL)
+	if (env == NULL) {
+		hold_user_namespace();
 		return;
+	}
 	errno = 0;
 	fd = strtol(env, &end, 10);
 	if (errno != 0 || *end != '\0' || end == env || fd < 3 || fd > 1 << 20)

@@ -2,6 +2,7 @@ package lib
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -157,5 +158,40 @@ func TestMaskedAndReadonlyPaths(t *testing.T) {
 	}
 	if !strings.Contains(out, "Read-only file system\n") {
 		t.Errorf("/proc/sys is writable:\n%s", out)
+	}
+}
+
+// TestIDMappedBind: a host directory owned by root, bound idmapped into a
+// container whose root is host uid 100000, shows its files as root's
+// instead of the overflow id.
+func TestIDMappedBind(t *testing.T) {
+	host := t.TempDir()
+	// The container's root, an unprivileged host uid, must reach it.
+	os.Chmod(filepath.Dir(host), 0o755)
+	os.Chmod(host, 0o777)
+	os.WriteFile(filepath.Join(host, "owned-by-root"), []byte("x"), 0o644)
+	rootfs := newRootfs(t)
+	if out, err := exec.Command("chown", "-R", "100000:100000", rootfs).CombinedOutput(); err != nil {
+		t.Fatalf("chown rootfs: %v: %s", err, out)
+	}
+	cfg := newConfig(t, rootfs)
+	cfg.Namespaces.Add(configs.NEWUSER, "")
+	cfg.UIDMappings = []configs.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	cfg.GIDMappings = []configs.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	cfg.Mounts = append(cfg.Mounts,
+		&configs.Mount{Source: host, Destination: "/plain", Device: "bind", Flags: unix.MS_BIND},
+		&configs.Mount{Source: host, Destination: "/mapped", Device: "bind", Flags: unix.MS_BIND,
+			IDMapping: &configs.MountIDMapping{
+				UIDMappings: []configs.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
+				GIDMappings: []configs.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}},
+			}},
+	)
+	out := sh(t, cfg, "stat -c %u /plain/owned-by-root /mapped/owned-by-root; touch /mapped/new && stat -c %u /mapped/new")
+	if out != "65534\n0\n0\n" {
+		t.Fatalf("owners %q, want 65534 (unmapped) then 0 and 0 (idmapped)", out)
+	}
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(host, "new"), &st); err != nil || st.Uid != 0 {
+		t.Fatalf("a file made through the idmapped mount is owned by %d on the host, want 0 (%v)", st.Uid, err)
 	}
 }

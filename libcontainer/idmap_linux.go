@@ -1,0 +1,119 @@
+package libcontainer
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/mountfd"
+	"github.com/corral-oci/corral/libcontainer/internal/selfexe"
+)
+
+// prepareIDMappedMounts makes the config's idmapped bind mounts, detached,
+// and passes them to the child, which attaches them in its rootfs. Only
+// the runtime, in the host's user namespace, may map host ids; init in a
+// container's user namespace could not.
+func prepareIDMappedMounts(ch *child, cfg *configs.Config) error {
+	usernsOf := map[string]*os.File{}
+	defer func() {
+		for _, f := range usernsOf {
+			f.Close()
+		}
+	}()
+	for i, m := range cfg.Mounts {
+		if !m.IsIDMapped() {
+			continue
+		}
+		uids, gids := m.IDMapping.UIDMappings, m.IDMapping.GIDMappings
+		if len(uids) == 0 && len(gids) == 0 {
+			// "idmap" alone maps as the container's user namespace.
+			uids, gids = cfg.UIDMappings, cfg.GIDMappings
+		}
+		key := fmt.Sprint(uids, gids)
+		userns, ok := usernsOf[key]
+		if !ok {
+			var err error
+			if userns, err = newUserNamespace(uids, gids); err != nil {
+				return fmt.Errorf("mounts[%d]: idmap %q: %w", i, m.Source, err)
+			}
+			usernsOf[key] = userns
+		}
+		tree, err := idmappedTree(m, userns)
+		if err != nil {
+			return fmt.Errorf("mounts[%d]: idmap %q: %w", i, m.Source, err)
+		}
+		if ch.setup.IDMappedMounts == nil {
+			ch.setup.IDMappedMounts = map[string]int{}
+		}
+		ch.setup.IDMappedMounts[m.Destination] = ch.addFile(tree)
+	}
+	return nil
+}
+
+// idmappedTree clones the source and maps its ids through userns.
+func idmappedTree(m *configs.Mount, userns *os.File) (*os.File, error) {
+	recursive := m.Flags&unix.MS_REC != 0
+	tree, err := mountfd.CloneTree(nil, m.Source, recursive)
+	if err != nil {
+		return nil, err
+	}
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(userns.Fd())}
+	if err := mountfd.SetAttr(tree, attr, recursive && m.IDMapping.Recursive); err != nil {
+		tree.Close()
+		return nil, err
+	}
+	return tree, nil
+}
+
+// newUserNamespace returns a handle of a new user namespace with the
+// mappings, held by a child of ours (this binary, which waits in its
+// bootstrap) just long enough to open it.
+func newUserNamespace(uids, gids []configs.IDMap) (*os.File, error) {
+	exe, err := selfexe.Open()
+	if err != nil {
+		return nil, err
+	}
+	defer exe.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	defer w.Close()
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/fd/3",
+		Args:       []string{"corral-userns"},
+		Env:        []string{"_CORRAL_USERNS_HOLDER=1"},
+		Stdin:      r,
+		ExtraFiles: []*os.File{exe},
+		SysProcAttr: &syscall.SysProcAttr{
+			Cloneflags:  unix.CLONE_NEWUSER,
+			UidMappings: sysIDMap(uids),
+			GidMappings: sysIDMap(gids),
+			Pdeathsig:   unix.SIGKILL,
+		},
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("make a user namespace: %w", err)
+	}
+	ns, err := os.Open("/proc/" + strconv.Itoa(cmd.Process.Pid) + "/ns/user")
+	w.Close()
+	cmd.Wait()
+	if err != nil {
+		return nil, fmt.Errorf("open the user namespace: %w", err)
+	}
+	return ns, nil
+}
+
+func sysIDMap(maps []configs.IDMap) []syscall.SysProcIDMap {
+	out := make([]syscall.SysProcIDMap, len(maps))
+	for i, m := range maps {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)}
+	}
+	return out
+}
