@@ -41,6 +41,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 wrapper=${CRUN_HYBRID:-$repo/../shared/tools/crun-hybrid}
+[ -x "$wrapper" ] || [ -n "${CRUN_HYBRID:-}" ] || wrapper=/work/shared/tools/crun-hybrid
 if [ -x "$wrapper" ]; then
 	wrapper=$(readlink -f "$wrapper")
 else

@@ -7,7 +7,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-vm=${CORRAL_VM:-$PWD/../shared/vm/run-in-vm.sh}
+vm=${CORRAL_VM:-}
+for candidate in "$PWD/../shared/vm/run-in-vm.sh" /work/shared/vm/run-in-vm.sh; do
+	[ -n "$vm" ] || ! [ -x "$candidate" ] || vm=$candidate
+done
 if ! [ -x "$vm" ]; then
 	echo "skipping the cgroup v2 lane: no VM runner at $vm (set CORRAL_VM)"
 	exit 0
