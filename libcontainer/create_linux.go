@@ -38,13 +38,15 @@ type Container struct {
 }
 
 // ValidateID reports whether id can name a container: 1 to 1024 of
-// [A-Za-z0-9_+.-], not "." or "..", so it is a single path element.
+// [A-Za-z0-9_+.-], not starting with a dot, so it is a single path
+// element and no hidden entry of the state root.
 func ValidateID(id string) error {
 	if id == "" || len(id) > maxIDLen {
 		return fmt.Errorf("%w %q: length must be 1 to %d", ErrInvalidID, id, maxIDLen)
 	}
-	if id == "." || id == ".." {
-		return fmt.Errorf("%w %q", ErrInvalidID, id)
+	if id[0] == '.' {
+		// Hidden names are the runtime's own (caches) in a state root.
+		return fmt.Errorf("%w %q: must not start with a dot", ErrInvalidID, id)
 	}
 	for _, r := range id {
 		ok := r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' ||

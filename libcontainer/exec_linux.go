@@ -74,6 +74,9 @@ func (c *Container) prepareExec(p *Process) (*child, *State, error) {
 		PreservedFDs: len(p.ExtraFiles),
 		UserNS:       cfg.Namespaces.Contains(configs.NEWUSER),
 	}
+	if err := c.precompileSeccomp(&s.Process); err != nil {
+		return nil, nil, err
+	}
 	ch, err := newChild(p, s)
 	if err != nil {
 		return nil, nil, err

@@ -39,7 +39,13 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 		}
 	}
 	var filter *seccomp.Filter
-	if ps.Seccomp != nil {
+	switch {
+	case len(ps.SeccompBPF) > 0:
+		filter = new(seccomp.Filter)
+		if err := filter.UnmarshalBinary(ps.SeccompBPF); err != nil {
+			return step("seccomp", err)
+		}
+	case ps.Seccomp != nil:
 		if filter, err = seccomp.Compile(ps.Seccomp); err != nil {
 			return step("seccomp", err)
 		}

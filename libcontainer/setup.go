@@ -73,7 +73,10 @@ type processSetup struct {
 	ConsoleWidth     uint16                `json:"console_width,omitempty"`
 	ConsoleHeight    uint16                `json:"console_height,omitempty"`
 	Seccomp          *configs.Seccomp      `json:"seccomp,omitempty"`
-	Personality      *configs.Personality  `json:"personality,omitempty"`
+	// SeccompBPF is Seccomp compiled by the runtime (seccomp.Filter's
+	// binary form); Seccomp is then left out.
+	SeccompBPF  []byte               `json:"seccomp_bpf,omitempty"`
+	Personality *configs.Personality `json:"personality,omitempty"`
 }
 
 // newProcessSetup merges the container's settings with the overrides of p.

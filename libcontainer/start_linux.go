@@ -107,6 +107,9 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 		PreservedFDs: len(p.ExtraFiles),
 		UserNS:       cfg.Namespaces.Contains(configs.NEWUSER),
 	}
+	if err := c.precompileSeccomp(&s.Process); err != nil {
+		return err
+	}
 	ch, err := newChild(p, s)
 	if err != nil {
 		return err

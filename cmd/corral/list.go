@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -68,7 +69,8 @@ func listContainers(g *globals) ([]containerState, error) {
 	}
 	var out []containerState
 	for _, e := range entries {
-		if !e.IsDir() {
+		// Hidden entries are the runtime's own (caches), no container.
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		c, err := libcontainer.Load(g.root, e.Name())

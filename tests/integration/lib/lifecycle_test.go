@@ -86,7 +86,7 @@ func TestDuplicateAndInvalidIDs(t *testing.T) {
 	if _, err := libcontainer.Create(root, "dup", newConfig(t, busybox)); !errors.Is(err, libcontainer.ErrExist) {
 		t.Fatalf("duplicate id: %v", err)
 	}
-	for _, id := range []string{"", ".", "..", "a/b", "../x", "x y", strings.Repeat("a", 1025)} {
+	for _, id := range []string{"", ".", "..", ".hidden", "a/b", "../x", "x y", strings.Repeat("a", 1025)} {
 		if _, err := libcontainer.Create(root, id, newConfig(t, busybox)); !errors.Is(err, libcontainer.ErrInvalidID) {
 			t.Errorf("id %q: %v, want ErrInvalidID", id, err)
 		}

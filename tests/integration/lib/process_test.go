@@ -329,3 +329,42 @@ func TestRootPropagationShared(t *testing.T) {
 		t.Fatalf("the container's mount did not propagate to the host: %v", err)
 	}
 }
+
+// TestSeccompFilterCache: the runtime compiles a profile once per state
+// root and reuses it; a damaged entry is compiled again.
+func TestSeccompFilterCache(t *testing.T) {
+	root := t.TempDir()
+	errno := uint(13)
+	cfg := newConfig(t, busybox)
+	cfg.Seccomp = &configs.Seccomp{
+		DefaultAction: configs.Allow,
+		Syscalls:      []*configs.Syscall{{Name: "mkdirat", Action: configs.Errno, ErrnoRet: &errno}, {Name: "mkdir", Action: configs.Errno, ErrnoRet: &errno}},
+	}
+	runIn := func() string {
+		c, err := libcontainer.Create(root, randomID(t), cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Destroy()
+		var out syncBuffer
+		p := &libcontainer.Process{Args: []string{"/bin/sh", "-c", "mkdir /tmp/x 2>&1; true"}, Env: []string{"PATH=/bin"},
+			Stdout: &out, Stderr: &out, Init: true}
+		if err := c.Run(p); err != nil {
+			t.Fatal(err)
+		}
+		p.Wait()
+		return out.String()
+	}
+	for i := 0; i < 3; i++ {
+		if out := runIn(); !strings.Contains(out, "Permission denied") {
+			t.Fatalf("run %d: the filter did not deny mkdir: %q", i, out)
+		}
+		entries, _ := filepath.Glob(filepath.Join(root, ".cache", "seccomp", "*"))
+		if len(entries) != 1 {
+			t.Fatalf("run %d: cache holds %v, want one compiled filter", i, entries)
+		}
+		if i == 1 {
+			os.WriteFile(entries[0], []byte("damaged"), 0o600)
+		}
+	}
+}
