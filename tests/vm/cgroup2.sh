@@ -20,7 +20,7 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	exit 0
 fi
 
-run='Memory|Pids|CPU|Pause|Destroy|SetRaises|Stats|BadResources|CgroupInUse|ExecJoins|ExecConcurrent|Cgroup|MountTypes|Readme|Status|Exec'
+run='Memory|Pids|CPU|Pause|Destroy|SetRaises|Stats|BadResources|CgroupInUse|ExecJoins|ExecConcurrent|Cgroup|MountTypes|Readme|Status|Exec|RootlessDelegated|Seccomp'
 if [ "${1:-}" = "-test.run" ]; then
 	run=$2
 fi
