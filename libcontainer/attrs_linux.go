@@ -15,7 +15,7 @@ import (
 // setProcessAttrs applies the per-process settings that need no change
 // of user: resource limits, OOM score, personality, scheduling and I/O
 // priority.
-func setProcessAttrs(cfg *configs.Config, ps *processSetup) error {
+func setProcessAttrs(oomScoreAdj *int, ps *processSetup) error {
 	for _, rl := range ps.Rlimits {
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
 		if err := unix.Prlimit(0, rl.Type, &lim, nil); err != nil {
@@ -26,9 +26,9 @@ func setProcessAttrs(cfg *configs.Config, ps *processSetup) error {
 			return step("rlimits", fmt.Errorf("rlimits %s=%d:%d: %w%s", rlimitName(rl.Type), rl.Soft, rl.Hard, err, hint))
 		}
 	}
-	if cfg.OomScoreAdj != nil {
-		if err := procfs.WriteSelf("oom_score_adj", []byte(strconv.Itoa(*cfg.OomScoreAdj))); err != nil {
-			return step("oom_score_adj", fmt.Errorf("oom_score_adj %d: %w", *cfg.OomScoreAdj, err))
+	if oomScoreAdj != nil {
+		if err := procfs.WriteSelf("oom_score_adj", []byte(strconv.Itoa(*oomScoreAdj))); err != nil {
+			return step("oom_score_adj", fmt.Errorf("oom_score_adj %d: %w", *oomScoreAdj, err))
 		}
 	}
 	if p := ps.Personality; p != nil {

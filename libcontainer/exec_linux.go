@@ -69,8 +69,8 @@ func (c *Container) prepareExec(p *Process) (*child, *State, error) {
 	s := &setup{
 		Mode:         modeExec,
 		ID:           c.id,
-		Config:       cfg,
 		Process:      newProcessSetup(cfg, p),
+		OomScoreAdj:  cfg.OomScoreAdj,
 		PreservedFDs: len(p.ExtraFiles),
 		UserNS:       cfg.Namespaces.Contains(configs.NEWUSER),
 	}

@@ -24,7 +24,7 @@ import (
 // fds and cwd, then (for init) the wait for start, and exec.
 func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 	ps := &s.Process
-	if err := setProcessAttrs(s.Config, ps); err != nil {
+	if err := setProcessAttrs(s.OomScoreAdj, ps); err != nil {
 		return err
 	}
 	u, err := lookupUser(ps)

@@ -45,7 +45,9 @@ func Init() {
 	phase.Mark("init:setup-read")
 	switch s.Mode {
 	case modeInit:
-		err = initContainer(sock, &s)
+		if err = s.decodeConfig(); err == nil {
+			err = initContainer(sock, &s)
+		}
 	case modeExec:
 		err = initExec(sock, &s)
 	default:

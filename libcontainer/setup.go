@@ -1,6 +1,9 @@
 package libcontainer
 
 import (
+	"encoding/json"
+	"fmt"
+
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
@@ -19,10 +22,17 @@ const (
 // setup is the Config message: everything the child needs, so that it
 // reads nothing from the host once it runs.
 type setup struct {
-	Mode    setupMode       `json:"mode"`
-	ID      string          `json:"id"`
-	Config  *configs.Config `json:"config"`
-	Process processSetup    `json:"process"`
+	Mode setupMode `json:"mode"`
+	ID   string    `json:"id"`
+	// Config is the container's, for init only. It travels as
+	// ConfigJSON: encoding/json works out the codec of a struct's whole
+	// type tree on its first use, and the Config's is the largest, so a
+	// setup type without it spares an exec'd process most of its decoding.
+	Config     *configs.Config `json:"-"`
+	ConfigJSON json.RawMessage `json:"config,omitempty"`
+	Process    processSetup    `json:"process"`
+	// OomScoreAdj is the container's, for init and exec'd processes.
+	OomScoreAdj *int `json:"oom_score_adj,omitempty"`
 
 	// FDs of the child, numbered as it sees them.
 	FifoFD          int `json:"fifo_fd,omitempty"`
@@ -149,4 +159,30 @@ func mergeRlimits(base, over []configs.Rlimit) []configs.Rlimit {
 		}
 	}
 	return append(out, over...)
+}
+
+// encodeConfig fills ConfigJSON from Config before the setup is sent.
+func (s *setup) encodeConfig() error {
+	if s.Config == nil {
+		return nil
+	}
+	b, err := json.Marshal(s.Config)
+	if err != nil {
+		return fmt.Errorf("encode config: %w", err)
+	}
+	s.ConfigJSON = b
+	return nil
+}
+
+// decodeConfig fills Config from ConfigJSON in the child.
+func (s *setup) decodeConfig() error {
+	if len(s.ConfigJSON) == 0 {
+		return fmt.Errorf("%s setup without a config", s.Mode)
+	}
+	s.Config = new(configs.Config)
+	if err := json.Unmarshal(s.ConfigJSON, s.Config); err != nil {
+		return fmt.Errorf("decode config: %w", err)
+	}
+	s.ConfigJSON = nil
+	return nil
 }

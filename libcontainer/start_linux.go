@@ -104,6 +104,7 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 		ID:           c.id,
 		Config:       cfg,
 		Process:      newProcessSetup(cfg, p),
+		OomScoreAdj:  cfg.OomScoreAdj,
 		PreservedFDs: len(p.ExtraFiles),
 		UserNS:       cfg.Namespaces.Contains(configs.NEWUSER),
 	}

@@ -230,15 +230,11 @@ func execSpec(c *libcontainer.Container, flags *pflag.FlagSet, o *execOpts, args
 	if err != nil {
 		return nil, "", fmt.Errorf("read the process defaults from the bundle (or pass --process): %w", err)
 	}
-	spec, err := specconv.LoadSpec(f)
+	sp, err := specconv.LoadProcess(f)
 	f.Close()
 	if err != nil {
 		return nil, "", fmt.Errorf("%s: %w", path, err)
 	}
-	if spec.Process == nil {
-		return nil, "", fmt.Errorf("%s: process: missing", path)
-	}
-	sp := spec.Process
 	sp.Args = args
 	sp.Terminal = o.tty
 	sp.Env = append(sp.Env, o.env...)

@@ -323,3 +323,26 @@ func TestLoadSpecIgnoresUnknownFields(t *testing.T) {
 		t.Errorf("%+v", spec)
 	}
 }
+
+// TestLoadProcess checks exec's reading of the bundle: only the process
+// is decoded, with LoadSpec's errors, and the rest may be anything.
+func TestLoadProcess(t *testing.T) {
+	p, err := LoadProcess(strings.NewReader(`{"mounts":{"not":"a list"},"process":{"args":["sh"],"cwd":"/"}}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.Args) != 1 || p.Args[0] != "sh" || p.Cwd != "/" {
+		t.Errorf("%+v", p)
+	}
+	for _, tt := range []struct{ in, want string }{
+		{`{"root":{"path":"r"}}`, "process: missing"},
+		{"{\n \"process\": {\"user\": {\"uid\": \"x\"}}}", "process.user.uid: cannot decode string into uint32 (line 2, column 32)"},
+		{`[]`, "config: cannot decode array into an object (line 1, column 1)"},
+		{`{"process":{}} {}`, "data after the JSON object (line 1, column 16)"},
+		{"", "empty config"},
+	} {
+		if _, err := LoadProcess(strings.NewReader(tt.in)); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+			t.Errorf("LoadProcess(%q): %v, want %q", tt.in, err, tt.want)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"reflect"
 	"strconv"
 	"strings"
 
@@ -20,19 +21,43 @@ import (
 //
 // Unknown fields are ignored, as the spec requires of readers.
 func LoadSpec(r io.Reader) (*specs.Spec, error) {
+	var spec specs.Spec
+	if err := decodeConfig(r, &spec); err != nil {
+		return nil, err
+	}
+	return &spec, nil
+}
+
+// LoadProcess reads only the process of a config.json, with LoadSpec's
+// errors. It is for exec, which takes its defaults from the bundle: the
+// rest of the spec was checked at create, and decoding it would cost
+// exec more than anything else it does.
+func LoadProcess(r io.Reader) (*specs.Process, error) {
+	var spec struct {
+		Process *specs.Process `json:"process"`
+	}
+	if err := decodeConfig(r, &spec); err != nil {
+		return nil, err
+	}
+	if spec.Process == nil {
+		return nil, errors.New("process: missing")
+	}
+	return spec.Process, nil
+}
+
+func decodeConfig(r io.Reader, v any) error {
 	// The whole file is needed to turn offsets into lines and fields;
 	// config.json files are small.
 	data, err := io.ReadAll(r)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if len(bytes.TrimSpace(data)) == 0 {
-		return nil, errors.New("empty config")
+		return errors.New("empty config")
 	}
 	dec := json.NewDecoder(bytes.NewReader(data))
-	var spec specs.Spec
-	if err := dec.Decode(&spec); err != nil {
-		return nil, jsonError(data, err)
+	if err := dec.Decode(v); err != nil {
+		return jsonError(data, err)
 	}
 	// A second value after the object is a broken file (two configs
 	// pasted together, a stray brace), not something to ignore.
@@ -40,9 +65,9 @@ func LoadSpec(r io.Reader) (*specs.Spec, error) {
 	if _, err := dec.Token(); err != io.EOF {
 		rest := bytes.TrimLeft(data[end:], " \t\r\n")
 		start := int64(len(data)-len(rest)) + 1
-		return nil, fmt.Errorf("data after the JSON object (%s)", position(data, start))
+		return fmt.Errorf("data after the JSON object (%s)", position(data, start))
 	}
-	return &spec, nil
+	return nil
 }
 
 // jsonError rewrites the decoder's errors to say where they are.
@@ -62,7 +87,12 @@ func jsonError(data []byte, err error) error {
 		if field == "" {
 			field = "config"
 		}
-		return fmt.Errorf("%s: cannot decode %s into %s (%s)", field, typeErr.Value, typeErr.Type, position(data, typeErr.Offset))
+		into := typeErr.Type.String()
+		if typeErr.Type.Name() == "" && typeErr.Type.Kind() == reflect.Struct {
+			// LoadProcess's wrapper: its Go spelling helps nobody.
+			into = "an object"
+		}
+		return fmt.Errorf("%s: cannot decode %s into %s (%s)", field, typeErr.Value, into, position(data, typeErr.Offset))
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Errorf("invalid JSON: unexpected end of input (%s)", position(data, int64(len(data))+1))
 	}

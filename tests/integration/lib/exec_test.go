@@ -75,6 +75,17 @@ func TestExecAsUserWithEnvAndCwd(t *testing.T) {
 	}
 }
 
+// TestExecTakesContainerSettings checks what an exec'd process takes from
+// the container's config rather than its own: the OOM score.
+func TestExecTakesContainerSettings(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.OomScoreAdj = ptr(321)
+	c, _, _ := startScript(t, cfg, `sleep 1000`)
+	if out, code := execIn(t, c, []string{"cat", "/proc/self/oom_score_adj"}); code != 0 || out != "321\n" {
+		t.Fatalf("exit %d, oom_score_adj %q, want 321", code, out)
+	}
+}
+
 func TestExecExitStatus(t *testing.T) {
 	c, _, _ := startScript(t, newConfig(t, busybox), `sleep 1000`)
 	if _, code := execIn(t, c, []string{"/bin/sh", "-c", "exit 7"}); code != 7 {
