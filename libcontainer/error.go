@@ -13,4 +13,8 @@ var (
 	ErrNotPaused  = errors.New("container is not paused")
 	ErrStopped    = errors.New("container is stopped")
 	ErrNotCreated = errors.New("container is not in the created state")
+	// ErrCorruptState is a state file that does not decode: the
+	// runtime's own writes are atomic, so something else wrote it, or a
+	// power loss tore it.
+	ErrCorruptState = errors.New("state.json is corrupt")
 )

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 
@@ -42,6 +43,18 @@ func deleteContainer(g *globals, id string, force bool) error {
 		if force {
 			return nil
 		}
+	}
+	if errors.Is(err, libcontainer.ErrCorruptState) {
+		// Nothing says which processes or cgroups were the container's:
+		// what is left to remove is its state directory.
+		if !force {
+			return fmt.Errorf("%w (use --force to remove its state directory)", err)
+		}
+		slog.Warn("delete: the state does not decode; removing the state directory only", "id", id, "error", err)
+		if rerr := os.RemoveAll(filepath.Join(g.root, id)); rerr != nil {
+			return fmt.Errorf("delete container %q: %w", id, rerr)
+		}
+		return nil
 	}
 	if err != nil {
 		return err

@@ -236,3 +236,33 @@ func TestReadOnlyStateRoot(t *testing.T) {
 	e.must("create", "--bundle", failedBundle, failed)
 	e.deleteClean(failed)
 }
+
+// TestTornStateFile is what a power loss can leave of a state file that
+// was renamed in but not yet written back (the runtime does not fsync):
+// an empty or half file. Every command says the state is corrupt, list
+// goes on with the other containers, and delete --force removes it.
+func TestTornStateFile(t *testing.T) {
+	e := newEnv(t)
+	other := e.id()
+	e.must("create", "--bundle", e.bundle(other, []string{"sleep", e.marker()}), other)
+	for name, content := range map[string]string{"empty": "", "half": `{"id":"x","init_process_pid":12`} {
+		id := e.id()
+		if err := os.MkdirAll(filepath.Join(e.root, id), 0o711); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(e.root, id, "state.json"), []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		for _, args := range [][]string{{"state", id}, {"kill", id}, {"exec", id, "true"}, {"delete", id}} {
+			e.fails([]string{id, "state.json is corrupt"}, args...)
+		}
+		if out := e.must("list", "-q"); !strings.Contains(out, other) {
+			t.Errorf("%s state file: list lost the other container: %q", name, out)
+		}
+		e.must("delete", "--force", id)
+		if _, err := os.Lstat(filepath.Join(e.root, id)); err == nil {
+			t.Errorf("%s state file: delete --force left %s", name, e.stateFiles(id))
+		}
+	}
+	e.deleteClean(other)
+}
