@@ -87,19 +87,11 @@ func (c *Container) Checkpoint(opts *CriuOpts) error {
 	if opts == nil || opts.ImagesDirectory == "" {
 		return fmt.Errorf("checkpoint container %q: no images directory", c.id)
 	}
-	unlock, err := c.lock()
+	st, status, unlock, err := c.lockedStatus()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return err
-	}
-	status, err := c.status(st)
-	if err != nil {
-		return err
-	}
 	if status != Running && status != Paused {
 		return fmt.Errorf("checkpoint container %q: %w (it is %s)", c.id, ErrNotRunning, status)
 	}
@@ -233,7 +225,7 @@ func applyCommonOpts(ro *rpc.CriuOpts, opts *CriuOpts) {
 	}
 	var empty uint32
 	for _, t := range opts.EmptyNs {
-		empty |= cloneFlag(t)
+		empty |= t.CloneFlag()
 	}
 	if empty != 0 {
 		ro.EmptyNs = proto.Uint32(empty)

@@ -119,14 +119,11 @@ func Load(root, id string) (*Container, error) {
 		return nil, err
 	}
 	c := &Container{id: id, root: root, dir: filepath.Join(root, id)}
-	unlock, err := c.lock()
+	_, unlock, err := c.lockedState()
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	if _, err := c.refreshState(); err != nil {
-		return nil, err
-	}
+	unlock()
 	return c, nil
 }
 

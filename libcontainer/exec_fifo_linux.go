@@ -24,19 +24,11 @@ const fifoStarted = '0'
 
 // Exec starts the program of a created container.
 func (c *Container) Exec() error {
-	unlock, err := c.lock()
+	st, status, unlock, err := c.lockedStatus()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return err
-	}
-	status, err := c.status(st)
-	if err != nil {
-		return err
-	}
 	if status != Created {
 		return fmt.Errorf("start container %q: %w (it is %s)", c.id, ErrNotCreated, status)
 	}

@@ -46,19 +46,11 @@ func (c *Container) execProcess(p *Process) error {
 // the lock, init's namespaces: once open they stay valid even if init
 // dies, so the rest runs without blocking other operations.
 func (c *Container) prepareExec(p *Process) (*child, *State, error) {
-	unlock, err := c.lock()
+	st, status, unlock, err := c.lockedStatus()
 	if err != nil {
 		return nil, nil, err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return nil, nil, err
-	}
-	status, err := c.status(st)
-	if err != nil {
-		return nil, nil, err
-	}
 	switch {
 	case status == Stopped:
 		return nil, nil, ErrStopped
@@ -109,7 +101,7 @@ func (c *Container) joinInit(ch *child, st *State, paused bool) error {
 			f.Close()
 			continue
 		}
-		ch.msg.Join = append(ch.msg.Join, bootstrap.Join{Type: cloneFlag(t), FD: int32(ch.addFile(f))})
+		ch.msg.Join = append(ch.msg.Join, bootstrap.Join{Type: t.CloneFlag(), FD: int32(ch.addFile(f))})
 	}
 	// The namespaces are init's only if init is still the process that
 	// had that pid when we opened them.

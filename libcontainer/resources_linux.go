@@ -31,19 +31,11 @@ func (c *Container) freeze(want cgroups.FreezerState) error {
 	if want == cgroups.Thawed {
 		op = "resume"
 	}
-	unlock, err := c.lock()
+	st, status, unlock, err := c.lockedStatus()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return err
-	}
-	status, err := c.status(st)
-	if err != nil {
-		return err
-	}
 	switch {
 	case want == cgroups.Frozen && status == Paused:
 		return fmt.Errorf("%s container %q: %w", op, c.id, ErrPaused)
@@ -65,15 +57,11 @@ func (c *Container) freeze(want cgroups.FreezerState) error {
 // Stats returns the container's resource usage: its cgroup's figures and
 // the counters of the interfaces in its network namespace.
 func (c *Container) Stats() (*Stats, error) {
-	unlock, err := c.lock()
+	st, unlock, err := c.lockedState()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return nil, err
-	}
 	if !initAlive(st) {
 		return nil, fmt.Errorf("stats of container %q: %w", c.id, ErrNotRunning)
 	}
@@ -127,15 +115,11 @@ func (c *Container) Set(config configs.Config) error {
 	if err := validate.Validate(&config); err != nil {
 		return fmt.Errorf("update container %q: %w", c.id, err)
 	}
-	unlock, err := c.lock()
+	st, unlock, err := c.lockedState()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return err
-	}
 	if err := onlyResourcesChanged(&st.Config, &config); err != nil {
 		return fmt.Errorf("update container %q: %w", c.id, err)
 	}

@@ -47,19 +47,11 @@ func (c *Container) Restore(p *Process, opts *CriuOpts) error {
 	if opts == nil || opts.ImagesDirectory == "" {
 		return fmt.Errorf("restore container %q: no images directory", c.id)
 	}
-	unlock, err := c.lock()
+	st, status, unlock, err := c.lockedStatus()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return err
-	}
-	status, err := c.status(st)
-	if err != nil {
-		return err
-	}
 	if status != Stopped {
 		return fmt.Errorf("restore container %q: %w (%s)", c.id, ErrRunning, status)
 	}

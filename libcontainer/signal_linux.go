@@ -19,15 +19,11 @@ func (c *Container) Signal(s os.Signal) error {
 	if !ok {
 		return fmt.Errorf("signal %v is not a unix signal", s)
 	}
-	unlock, err := c.lock()
+	st, unlock, err := c.lockedState()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return err
-	}
 	if !st.Config.Namespaces.IsPrivate(configs.NEWPID) {
 		return c.signalAll(st, sig)
 	}
@@ -40,15 +36,11 @@ func (c *Container) SignalAll(s os.Signal) error {
 	if !ok {
 		return fmt.Errorf("signal %v is not a unix signal", s)
 	}
-	unlock, err := c.lock()
+	st, unlock, err := c.lockedState()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return err
-	}
 	return c.signalAll(st, sig)
 }
 
@@ -97,15 +89,11 @@ func (c *Container) signalAll(st *State, sig unix.Signal) error {
 
 // Processes returns the host pids of every process in the container.
 func (c *Container) Processes() ([]int, error) {
-	unlock, err := c.lock()
+	st, unlock, err := c.lockedState()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return nil, err
-	}
 	if st.Config.Cgroups == nil || len(st.CgroupPaths) == 0 {
 		if initAlive(st) {
 			return []int{st.InitProcessPid}, nil

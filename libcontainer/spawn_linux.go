@@ -387,29 +387,6 @@ func describeExit(st *os.ProcessState) string {
 	return "exit status " + strconv.Itoa(st.ExitCode())
 }
 
-// cloneFlag is the CLONE_NEW* flag of a namespace type.
-func cloneFlag(t configs.NamespaceType) uint32 {
-	switch t {
-	case configs.NEWNET:
-		return unix.CLONE_NEWNET
-	case configs.NEWPID:
-		return unix.CLONE_NEWPID
-	case configs.NEWNS:
-		return unix.CLONE_NEWNS
-	case configs.NEWUTS:
-		return unix.CLONE_NEWUTS
-	case configs.NEWIPC:
-		return unix.CLONE_NEWIPC
-	case configs.NEWUSER:
-		return unix.CLONE_NEWUSER
-	case configs.NEWCGROUP:
-		return unix.CLONE_NEWCGROUP
-	case configs.NEWTIME:
-		return unix.CLONE_NEWTIME
-	}
-	return 0
-}
-
 // openNamespace opens a namespace file and checks it is a namespace of
 // type t, so a path swapped after validation cannot put the container in
 // the wrong kind of namespace.
@@ -419,7 +396,7 @@ func openNamespace(path string, t configs.NamespaceType) (*os.File, error) {
 		return nil, fmt.Errorf("open %s namespace %s: %w", strings.ToLower(t.File()), path, err)
 	}
 	got, err := unix.IoctlRetInt(int(f.Fd()), unix.NS_GET_NSTYPE)
-	if err != nil || uint32(got) != cloneFlag(t) {
+	if err != nil || uint32(got) != t.CloneFlag() {
 		f.Close()
 		return nil, fmt.Errorf("%s is not a %s namespace", path, t.File())
 	}

@@ -45,15 +45,11 @@ func (c *Container) Start(p *Process) error {
 	if len(p.Args) == 0 {
 		return fmt.Errorf("start container %q: process.args is empty", c.id)
 	}
-	unlock, err := c.lock()
+	st, unlock, err := c.lockedState()
 	if err != nil {
 		return err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return err
-	}
 	if st.Config.Rootfs == "" {
 		return fmt.Errorf("start container %q: it has no config (its creation was interrupted); delete it", c.id)
 	}
@@ -209,14 +205,14 @@ func (c *Container) initBootstrap(ch *child, cfg *configs.Config) error {
 			continue
 		}
 		if path == "" {
-			ch.msg.Unshare |= cloneFlag(t)
+			ch.msg.Unshare |= t.CloneFlag()
 			continue
 		}
 		f, err := openNamespace(path, t)
 		if err != nil {
 			return err
 		}
-		ch.msg.Join = append(ch.msg.Join, bootstrap.Join{Type: cloneFlag(t), FD: int32(ch.addFile(f))})
+		ch.msg.Join = append(ch.msg.Join, bootstrap.Join{Type: t.CloneFlag(), FD: int32(ch.addFile(f))})
 	}
 	if cfg.Namespaces.IsPrivate(configs.NEWUSER) {
 		ch.writeMaps = func(pid int) error { return writeIDMaps(pid, cfg) }

@@ -118,18 +118,43 @@ func (c *Container) refreshState() (*State, error) {
 	return &st, nil
 }
 
-// Status derives the container's status from the kernel.
-func (c *Container) Status() (Status, error) {
+// lockedState takes the container's lock and reads its state, the start
+// of every operation on an existing container. The caller unlocks.
+func (c *Container) lockedState() (*State, func(), error) {
 	unlock, err := c.lock()
 	if err != nil {
-		return Stopped, err
+		return nil, nil, err
 	}
-	defer unlock()
 	st, err := c.refreshState()
+	if err != nil {
+		unlock()
+		return nil, nil, err
+	}
+	return st, unlock, nil
+}
+
+// lockedStatus is lockedState with the status derived from the kernel.
+func (c *Container) lockedStatus() (*State, Status, func(), error) {
+	st, unlock, err := c.lockedState()
+	if err != nil {
+		return nil, Stopped, nil, err
+	}
+	status, err := c.status(st)
+	if err != nil {
+		unlock()
+		return nil, Stopped, nil, err
+	}
+	return st, status, unlock, nil
+}
+
+// Status derives the container's status from the kernel.
+func (c *Container) Status() (Status, error) {
+	_, status, unlock, err := c.lockedStatus()
 	if err != nil {
 		return Stopped, err
 	}
-	return c.status(st)
+	unlock()
+	return status, nil
 }
 
 // status tells the truth even when the state file is stale: init died,
@@ -195,30 +220,22 @@ func (c *Container) frozen(st *State) (bool, error) {
 
 // State returns the container's persisted state.
 func (c *Container) State() (*State, error) {
-	unlock, err := c.lock()
+	st, unlock, err := c.lockedState()
 	if err != nil {
 		return nil, err
 	}
-	defer unlock()
-	return c.refreshState()
+	unlock()
+	return st, nil
 }
 
 // OCIState returns the state as the OCI runtime spec defines it, the form
 // hooks receive on stdin and `corral state` prints.
 func (c *Container) OCIState() (*specs.State, error) {
-	unlock, err := c.lock()
+	st, status, unlock, err := c.lockedStatus()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	st, err := c.refreshState()
-	if err != nil {
-		return nil, err
-	}
-	status, err := c.status(st)
-	if err != nil {
-		return nil, err
-	}
 	return ociState(st, status), nil
 }
 

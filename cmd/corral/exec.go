@@ -108,17 +108,21 @@ func runExec(g *globals, c *libcontainer.Container, flags *pflag.FlagSet, o *exe
 			return err
 		}
 	}
-	status, err := c.Status()
+	// One look at the container gives its status and its bundle; the
+	// library checks the status again, under its lock, when it joins.
+	st, err := c.OCIState()
 	if err != nil {
 		return err
 	}
-	switch {
-	case status == libcontainer.Stopped:
+	switch st.Status {
+	case specs.ContainerState(libcontainer.Stopped.String()):
 		return errors.New("cannot exec in a stopped container")
-	case status == libcontainer.Paused && !o.ignorePaused:
-		return errors.New("cannot exec in a paused container (use --ignore-paused to override)")
+	case specs.ContainerState(libcontainer.Paused.String()):
+		if !o.ignorePaused {
+			return errors.New("cannot exec in a paused container (use --ignore-paused to override)")
+		}
 	}
-	sp, where, err := execSpec(c, flags, o, args)
+	sp, where, err := execSpec(st.Bundle, flags, o, args)
 	if err != nil {
 		return err
 	}
@@ -202,7 +206,7 @@ func runExec(g *globals, c *libcontainer.Container, flags *pflag.FlagSet, o *exe
 // execSpec is the OCI process to run, and where it came from for errors:
 // --process as it is, as runc takes it, or else the process of the
 // container's config.json with the command and the flags applied.
-func execSpec(c *libcontainer.Container, flags *pflag.FlagSet, o *execOpts, args []string) (*specs.Process, string, error) {
+func execSpec(bundle string, flags *pflag.FlagSet, o *execOpts, args []string) (*specs.Process, string, error) {
 	if o.process != "" {
 		if len(args) > 0 {
 			slog.Warn("exec: --process is given; the command on the command line is ignored", "command", args)
@@ -221,11 +225,7 @@ func execSpec(c *libcontainer.Container, flags *pflag.FlagSet, o *execOpts, args
 	if len(args) == 0 {
 		return nil, "", errors.New("no command to run: give one after the container id, or --process")
 	}
-	st, err := c.OCIState()
-	if err != nil {
-		return nil, "", err
-	}
-	path := filepath.Join(st.Bundle, "config.json")
+	path := filepath.Join(bundle, "config.json")
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, "", fmt.Errorf("read the process defaults from the bundle (or pass --process): %w", err)

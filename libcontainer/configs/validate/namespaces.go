@@ -14,17 +14,6 @@ import (
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
 
-var cloneFlags = map[configs.NamespaceType]int{
-	configs.NEWNET:    unix.CLONE_NEWNET,
-	configs.NEWPID:    unix.CLONE_NEWPID,
-	configs.NEWNS:     unix.CLONE_NEWNS,
-	configs.NEWUTS:    unix.CLONE_NEWUTS,
-	configs.NEWIPC:    unix.CLONE_NEWIPC,
-	configs.NEWUSER:   unix.CLONE_NEWUSER,
-	configs.NEWCGROUP: unix.CLONE_NEWCGROUP,
-	configs.NEWTIME:   unix.CLONE_NEWTIME,
-}
-
 func (v *checker) namespaces() {
 	seen := make(map[configs.NamespaceType]int)
 	for i, ns := range v.c.Namespaces {
@@ -64,7 +53,7 @@ func (v *checker) namespacePath(field string, ns configs.Namespace) {
 		v.failf(field, ns.Path, "is not a namespace file (like /proc/<pid>/ns/%s)", ns.Type.File())
 	case err != nil:
 		v.failPath(field, ns.Path, err)
-	case got != cloneFlags[ns.Type]:
+	case got != int(ns.Type.CloneFlag()):
 		v.failf(field, ns.Path, "is %s namespace, not %s namespace", article(namespaceName(got)), article(ns.Type.File()))
 	}
 }
@@ -108,8 +97,8 @@ func article(name string) string {
 }
 
 func namespaceName(flag int) string {
-	for t, f := range cloneFlags {
-		if f == flag {
+	for _, t := range configs.NamespaceTypes() {
+		if int(t.CloneFlag()) == flag {
 			return t.File()
 		}
 	}
