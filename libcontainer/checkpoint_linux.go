@@ -129,22 +129,14 @@ func (c *Container) checkpoint(cr *criu.Criu, st *State, status Status, opts *Cr
 	}
 	pid := st.InitProcessPid
 	ro := &rpc.CriuOpts{
-		ImagesDirFd:     proto.Int32(int32(imgDir.Fd())),
-		WorkDirFd:       proto.Int32(int32(workDir.Fd())),
-		LogLevel:        proto.Int32(criuLogLevel),
-		LogFile:         proto.String(dumpLog),
-		Pid:             proto.Int32(int32(pid)),
-		Root:            proto.String(cfg.Rootfs),
-		ManageCgroups:   proto.Bool(true),
-		LeaveRunning:    proto.Bool(opts.LeaveRunning || opts.PreDump),
-		TcpEstablished:  proto.Bool(opts.TcpEstablished),
-		TcpSkipInFlight: proto.Bool(opts.TcpSkipInFlight),
-		LinkRemap:       proto.Bool(opts.LinkRemap),
-		ExtUnixSk:       proto.Bool(opts.ExternalUnixConnections),
-		ShellJob:        proto.Bool(opts.ShellJob),
-		FileLocks:       proto.Bool(opts.FileLocks),
-		AutoDedup:       proto.Bool(opts.AutoDedup),
-		LazyPages:       proto.Bool(opts.LazyPages),
+		ImagesDirFd:   proto.Int32(int32(imgDir.Fd())),
+		WorkDirFd:     proto.Int32(int32(workDir.Fd())),
+		LogLevel:      proto.Int32(criuLogLevel),
+		LogFile:       proto.String(dumpLog),
+		Pid:           proto.Int32(int32(pid)),
+		Root:          proto.String(cfg.Rootfs),
+		ManageCgroups: proto.Bool(true),
+		LeaveRunning:  proto.Bool(opts.LeaveRunning || opts.PreDump),
 	}
 	applyCommonOpts(ro, opts)
 	if opts.ParentImage != "" {
@@ -220,6 +212,14 @@ func declareExternals(ro *rpc.CriuOpts, cfg *configs.Config, pid int) (*checkpoi
 
 // applyCommonOpts sets the options checkpoint and restore share.
 func applyCommonOpts(ro *rpc.CriuOpts, opts *CriuOpts) {
+	ro.TcpEstablished = proto.Bool(opts.TcpEstablished)
+	ro.TcpSkipInFlight = proto.Bool(opts.TcpSkipInFlight)
+	ro.LinkRemap = proto.Bool(opts.LinkRemap)
+	ro.ExtUnixSk = proto.Bool(opts.ExternalUnixConnections)
+	ro.ShellJob = proto.Bool(opts.ShellJob)
+	ro.FileLocks = proto.Bool(opts.FileLocks)
+	ro.AutoDedup = proto.Bool(opts.AutoDedup)
+	ro.LazyPages = proto.Bool(opts.LazyPages)
 	if mode, ok := cgroupsModes[opts.ManageCgroupsMode]; ok {
 		ro.ManageCgroupsMode = mode.Enum()
 	}

@@ -174,20 +174,12 @@ func (c *Container) restore(cr *criu.Criu, st *State, p *Process, opts *CriuOpts
 // newRestoring starts the restore request from opts.
 func newRestoring(opts *CriuOpts, imgDir, workDir *os.File) *restoring {
 	ro := &rpc.CriuOpts{
-		ImagesDirFd:     proto.Int32(int32(imgDir.Fd())),
-		WorkDirFd:       proto.Int32(int32(workDir.Fd())),
-		LogLevel:        proto.Int32(criuLogLevel),
-		LogFile:         proto.String(restoreLog),
-		ManageCgroups:   proto.Bool(true),
-		RstSibling:      proto.Bool(true),
-		TcpEstablished:  proto.Bool(opts.TcpEstablished),
-		TcpSkipInFlight: proto.Bool(opts.TcpSkipInFlight),
-		LinkRemap:       proto.Bool(opts.LinkRemap),
-		ExtUnixSk:       proto.Bool(opts.ExternalUnixConnections),
-		ShellJob:        proto.Bool(opts.ShellJob),
-		FileLocks:       proto.Bool(opts.FileLocks),
-		AutoDedup:       proto.Bool(opts.AutoDedup),
-		LazyPages:       proto.Bool(opts.LazyPages),
+		ImagesDirFd:   proto.Int32(int32(imgDir.Fd())),
+		WorkDirFd:     proto.Int32(int32(workDir.Fd())),
+		LogLevel:      proto.Int32(criuLogLevel),
+		LogFile:       proto.String(restoreLog),
+		ManageCgroups: proto.Bool(true),
+		RstSibling:    proto.Bool(true),
 	}
 	applyCommonOpts(ro, opts)
 	if opts.LsmProfile != "" {

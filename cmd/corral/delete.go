@@ -32,17 +32,8 @@ it first; --force also makes an unknown container id no error.`,
 
 func deleteContainer(g *globals, id string, force bool) error {
 	c, err := loadContainer(g, id)
-	if errors.Is(err, libcontainer.ErrNotExist) {
-		// A create killed before it wrote its state leaves a directory
-		// the library does not count as a container.
-		if libcontainer.ValidateID(id) == nil {
-			if rerr := os.RemoveAll(filepath.Join(g.root, id)); rerr != nil {
-				return fmt.Errorf("delete container %q: %w", id, rerr)
-			}
-		}
-		if force {
-			return nil
-		}
+	if errors.Is(err, libcontainer.ErrNotExist) && force {
+		return nil
 	}
 	if errors.Is(err, libcontainer.ErrCorruptState) {
 		// Nothing says which processes or cgroups were the container's:

@@ -6,6 +6,19 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
+// SeccompFlags are the seccomp(2) filter flags the runtime spec lists.
+// SECCOMP_FILTER_FLAG_TSYNC has no constant in specs-go.
+var SeccompFlags = []specs.LinuxSeccompFlag{
+	"SECCOMP_FILTER_FLAG_TSYNC",
+	specs.LinuxSeccompFlagLog,
+	specs.LinuxSeccompFlagSpecAllow,
+	specs.LinuxSeccompFlagWaitKillableRecv,
+}
+
+// MaxSyscallArgs is the number of arguments of a syscall a seccomp rule
+// can test.
+const MaxSyscallArgs = 6
+
 // Seccomp is a syscall filter.
 type Seccomp struct {
 	// DefaultAction applies to syscalls no rule matches.

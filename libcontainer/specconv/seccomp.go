@@ -25,18 +25,6 @@ var seccompArchitectures = []specs.Arch{
 	specs.ArchM68K, specs.ArchSH, specs.ArchSHEB,
 }
 
-// seccompFlags are the seccomp(2) filter flags the spec lists.
-// SECCOMP_FILTER_FLAG_TSYNC has no constant in specs-go.
-var seccompFlags = []specs.LinuxSeccompFlag{
-	"SECCOMP_FILTER_FLAG_TSYNC",
-	specs.LinuxSeccompFlagLog,
-	specs.LinuxSeccompFlagSpecAllow,
-	specs.LinuxSeccompFlagWaitKillableRecv,
-}
-
-// maxSyscallArgs is the number of arguments a seccomp filter can test.
-const maxSyscallArgs = 6
-
 // convertSeccomp maps linux.seccomp, one configs.Syscall per name.
 func convertSeccomp(s *specs.LinuxSeccomp) (*configs.Seccomp, error) {
 	if s == nil {
@@ -66,7 +54,7 @@ func convertSeccomp(s *specs.LinuxSeccomp) (*configs.Seccomp, error) {
 		out.Architectures = append(out.Architectures, string(a))
 	}
 	for i, f := range s.Flags {
-		if !slices.Contains(seccompFlags, f) {
+		if !slices.Contains(configs.SeccompFlags, f) {
 			return nil, fieldError(fmt.Sprintf("linux.seccomp.flags[%d]", i), "unknown flag %q", f)
 		}
 	}
@@ -107,8 +95,8 @@ func convertSyscall(field string, sc *specs.LinuxSyscall) ([]*configs.Syscall, e
 	args := make([]configs.Arg, 0, len(sc.Args))
 	for j, a := range sc.Args {
 		afield := fmt.Sprintf("%s.args[%d]", field, j)
-		if a.Index >= maxSyscallArgs {
-			return nil, fieldError(afield+".index", "%d is not below %d", a.Index, maxSyscallArgs)
+		if a.Index >= configs.MaxSyscallArgs {
+			return nil, fieldError(afield+".index", "%d is not below %d", a.Index, configs.MaxSyscallArgs)
 		}
 		op, err := configs.ParseOperator(string(a.Op))
 		if err != nil {

@@ -5,8 +5,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/opencontainers/runtime-spec/specs-go"
-
 	"github.com/corral-oci/corral/libcontainer/capabilities"
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
@@ -61,16 +59,6 @@ func (v *checker) capabilities() {
 	}
 }
 
-var seccompFlags = []specs.LinuxSeccompFlag{
-	"SECCOMP_FILTER_FLAG_TSYNC",
-	specs.LinuxSeccompFlagLog,
-	specs.LinuxSeccompFlagSpecAllow,
-	specs.LinuxSeccompFlagWaitKillableRecv,
-}
-
-// maxSyscallArgs is the number of arguments a syscall has on Linux.
-const maxSyscallArgs = 6
-
 func validAction(a configs.Action) bool { return a >= configs.Kill && a <= configs.KillProcess }
 
 // takesErrno reports whether an action returns a value to the caller:
@@ -100,8 +88,8 @@ func (v *checker) seccomp() {
 		}
 	}
 	for i, fl := range s.Flags {
-		if !slices.Contains(seccompFlags, fl) {
-			v.failf(fmt.Sprintf("%s.flags[%d]", f, i), string(fl), "is not a seccomp filter flag (%s)", joinNames(seccompFlags))
+		if !slices.Contains(configs.SeccompFlags, fl) {
+			v.failf(fmt.Sprintf("%s.flags[%d]", f, i), string(fl), "is not a seccomp filter flag (%s)", joinNames(configs.SeccompFlags))
 		}
 	}
 	notify := false
@@ -135,8 +123,8 @@ func (v *checker) seccomp() {
 				v.failf(af, nil, "is null")
 				continue
 			}
-			if a.Index >= maxSyscallArgs {
-				v.failf(af+".index", a.Index, "is not an argument index (0 to %d)", maxSyscallArgs-1)
+			if a.Index >= configs.MaxSyscallArgs {
+				v.failf(af+".index", a.Index, "is not an argument index (0 to %d)", configs.MaxSyscallArgs-1)
 			}
 			if a.Op < configs.EqualTo || a.Op > configs.MaskEqualTo {
 				v.failf(af+".op", int(a.Op), "is not a comparison operator (%d to %d)", int(configs.EqualTo), int(configs.MaskEqualTo))
