@@ -66,7 +66,7 @@ func (c *Container) prepareExec(p *Process) (*child, *State, error) {
 		PreservedFDs: len(p.ExtraFiles),
 		UserNS:       cfg.Namespaces.Contains(configs.NEWUSER),
 	}
-	if err := c.precompileSeccomp(&s.Process); err != nil {
+	if err := c.precompileSeccomp(&s.Process, cfg.Seccomp); err != nil {
 		return nil, nil, err
 	}
 	ch, err := newChild(p, s)

@@ -39,14 +39,9 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 		}
 	}
 	var filter *seccomp.Filter
-	switch {
-	case len(ps.SeccompBPF) > 0:
+	if len(ps.SeccompBPF) > 0 {
 		filter = new(seccomp.Filter)
 		if err := filter.UnmarshalBinary(ps.SeccompBPF); err != nil {
-			return step("seccomp", err)
-		}
-	case ps.Seccomp != nil:
-		if filter, err = seccomp.Compile(ps.Seccomp); err != nil {
 			return step("seccomp", err)
 		}
 	}

@@ -75,17 +75,16 @@ func seccompKey(c *configs.Seccomp) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// precompileSeccomp replaces the profile of a process's setup with its
-// compiled filter, so the child loads it without libseccomp.
-func (c *Container) precompileSeccomp(ps *processSetup) error {
-	if ps.Seccomp == nil {
+// precompileSeccomp puts the compiled filter of sc, if any, in a
+// process's setup.
+func (c *Container) precompileSeccomp(ps *processSetup, sc *configs.Seccomp) error {
+	if sc == nil {
 		return nil
 	}
-	b, err := compiledSeccomp(c.root, ps.Seccomp)
+	b, err := compiledSeccomp(c.root, sc)
 	if err != nil {
 		return fmt.Errorf("seccomp: %w", err)
 	}
 	ps.SeccompBPF = b
-	ps.Seccomp = nil
 	return nil
 }

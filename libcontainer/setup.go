@@ -82,9 +82,9 @@ type processSetup struct {
 	Terminal         bool                  `json:"terminal,omitempty"`
 	ConsoleWidth     uint16                `json:"console_width,omitempty"`
 	ConsoleHeight    uint16                `json:"console_height,omitempty"`
-	Seccomp          *configs.Seccomp      `json:"seccomp,omitempty"`
-	// SeccompBPF is Seccomp compiled by the runtime (seccomp.Filter's
-	// binary form); Seccomp is then left out.
+	// SeccompBPF is the container's filter compiled by the runtime
+	// (seccomp.Filter's binary form): the child loads it without
+	// libseccomp.
 	SeccompBPF  []byte               `json:"seccomp_bpf,omitempty"`
 	Personality *configs.Personality `json:"personality,omitempty"`
 }
@@ -109,7 +109,6 @@ func newProcessSetup(c *configs.Config, p *Process) processSetup {
 		Terminal:         p.ConsoleSocket != nil,
 		ConsoleWidth:     p.ConsoleWidth,
 		ConsoleHeight:    p.ConsoleHeight,
-		Seccomp:          c.Seccomp,
 		Personality:      c.Personality,
 	}
 	if p.Capabilities != nil {

@@ -104,7 +104,7 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 		PreservedFDs: len(p.ExtraFiles),
 		UserNS:       cfg.Namespaces.Contains(configs.NEWUSER),
 	}
-	if err := c.precompileSeccomp(&s.Process); err != nil {
+	if err := c.precompileSeccomp(&s.Process, cfg.Seccomp); err != nil {
 		return err
 	}
 	ch, err := newChild(p, s)
