@@ -160,12 +160,24 @@ func mergeRlimits(base, over []configs.Rlimit) []configs.Rlimit {
 	return append(out, over...)
 }
 
+// initConfig is the Config as init gets it. Its fields shadow the
+// Config's parts that the runtime alone uses: the cgroup (the runtime
+// makes it and puts init in it) and the seccomp profile (init gets the
+// compiled filter). Left out of the type, they are left out of the codec
+// encoding/json builds, for the whole type tree, on first use: a third
+// of the Config's, which init would build on every start.
+type initConfig struct {
+	*configs.Config
+	Cgroups json.RawMessage `json:"cgroups,omitempty"`
+	Seccomp json.RawMessage `json:"seccomp,omitempty"`
+}
+
 // encodeConfig fills ConfigJSON from Config before the setup is sent.
 func (s *setup) encodeConfig() error {
 	if s.Config == nil {
 		return nil
 	}
-	b, err := json.Marshal(s.Config)
+	b, err := json.Marshal(initConfig{Config: s.Config})
 	if err != nil {
 		return fmt.Errorf("encode config: %w", err)
 	}
@@ -179,7 +191,7 @@ func (s *setup) decodeConfig() error {
 		return fmt.Errorf("%s setup without a config", s.Mode)
 	}
 	s.Config = new(configs.Config)
-	if err := json.Unmarshal(s.ConfigJSON, s.Config); err != nil {
+	if err := json.Unmarshal(s.ConfigJSON, &initConfig{Config: s.Config}); err != nil {
 		return fmt.Errorf("decode config: %w", err)
 	}
 	s.ConfigJSON = nil

@@ -1,6 +1,7 @@
 package specconv
 
 import (
+	"reflect"
 	"strings"
 	"testing"
 
@@ -344,5 +345,26 @@ func TestLoadProcess(t *testing.T) {
 		if _, err := LoadProcess(strings.NewReader(tt.in)); err == nil || !strings.HasPrefix(err.Error(), tt.want) {
 			t.Errorf("LoadProcess(%q): %v, want %q", tt.in, err, tt.want)
 		}
+	}
+}
+
+// linuxSpec must follow specs.Spec: a field the spec gains is a field
+// LoadSpec would silently drop.
+func TestLinuxSpecFollowsSpec(t *testing.T) {
+	otherPlatforms := map[string]bool{"Solaris": true, "Windows": true, "VM": true, "ZOS": true, "FreeBSD": true}
+	ours := reflect.TypeFor[linuxSpec]()
+	theirs := reflect.TypeFor[specs.Spec]()
+	for i := range theirs.NumField() {
+		f := theirs.Field(i)
+		if otherPlatforms[f.Name] {
+			continue
+		}
+		o, ok := ours.FieldByName(f.Name)
+		if !ok || o.Type != f.Type || o.Tag.Get("json") != f.Tag.Get("json") {
+			t.Errorf("linuxSpec.%s does not match specs.Spec.%s (%s `json:%q`)", f.Name, f.Name, f.Type, f.Tag.Get("json"))
+		}
+	}
+	if ours.NumField() != theirs.NumField()-len(otherPlatforms) {
+		t.Errorf("linuxSpec has %d fields, specs.Spec %d of which %d are other platforms'", ours.NumField(), theirs.NumField(), len(otherPlatforms))
 	}
 }
