@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bootstrap.h"
@@ -29,6 +30,42 @@
 #endif
 
 static int sync_fd = -1;
+
+/* phase_fd is the runtime's phase file (CORRAL_PHASES), -1 without one:
+ * the bootstrap's steps are marked in it as Go's internal/phase marks
+ * the others, "<pid> <monotonic us> <phase>". */
+static int phase_fd = -1;
+
+static void mark(const char *name)
+{
+	struct timespec ts;
+	char line[96];
+	int n;
+
+	if (phase_fd < 0)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	n = snprintf(line, sizeof(line), "%d %lld boot:%s\n", (int)getpid(),
+		     (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, name);
+	if (n > 0 && n < (int)sizeof(line) && write(phase_fd, line, n) < 0) {
+		/* Marks are best effort. */
+	}
+}
+
+static void open_phase_file(void)
+{
+	const char *path = getenv("CORRAL_PHASES");
+
+	if (path != NULL && path[0] != '\0')
+		phase_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
+}
+
+static void close_phase_file(void)
+{
+	if (phase_fd >= 0)
+		close(phase_fd);
+	phase_fd = -1;
+}
 
 static void write_all(int fd, const void *buf, size_t len)
 {
@@ -232,11 +269,14 @@ void corral_nsenter(void)
 	if (errno != 0 || *end != '\0' || end == env || fd < 3 || fd > 1 << 20)
 		bail("_CORRAL_BOOTSTRAP=%s is not a file descriptor", env);
 	sync_fd = (int)fd;
+	open_phase_file();
+	mark("start");
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		bail("prctl(PR_SET_PDEATHSIG): %m");
 
 	read_bootstrap(&b);
+	mark("read");
 	/* Until it execs, this process holds the runtime's memory and fds:
 	 * nothing in the container may ptrace it or open its /proc files.
 	 * A process creating a user namespace stays dumpable until its id
@@ -245,6 +285,7 @@ void corral_nsenter(void)
 	if (!(b.unshare & CLONE_NEWUSER))
 		set_non_dumpable();
 	join_cgroups(&b);
+	mark("cgroups-joined");
 	join_namespaces(&b);
 
 	if (b.unshare & CLONE_NEWUSER) {
@@ -268,9 +309,13 @@ void corral_nsenter(void)
 		bail("create namespaces %#x: %m", rest);
 	if (b.timens[0] != '\0')
 		write_timens_offsets(b.timens);
+	mark("unshared");
 
-	if (b.fork)
+	if (b.fork) {
 		fork_into_namespaces();
-	else
+		mark("forked");
+	} else {
 		send_sync(SYNC_PID, (int32_t)getpid());
+	}
+	close_phase_file();
 }
