@@ -11,13 +11,12 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/criu"
+	"github.com/corral-oci/corral/libcontainer/criu/criurpc"
 	"github.com/corral-oci/corral/libcontainer/internal/procfs"
 )
 
@@ -128,35 +127,35 @@ func (c *Container) checkpoint(cr *criu.Criu, st *State, status Status, opts *Cr
 		defer workDir.Close()
 	}
 	pid := st.InitProcessPid
-	ro := &rpc.CriuOpts{
-		ImagesDirFd:   proto.Int32(int32(imgDir.Fd())),
-		WorkDirFd:     proto.Int32(int32(workDir.Fd())),
-		LogLevel:      proto.Int32(criuLogLevel),
-		LogFile:       proto.String(dumpLog),
-		Pid:           proto.Int32(int32(pid)),
-		Root:          proto.String(cfg.Rootfs),
-		ManageCgroups: proto.Bool(true),
-		LeaveRunning:  proto.Bool(opts.LeaveRunning || opts.PreDump),
+	ro := &criurpc.Opts{
+		ImagesDirFd:   int32(imgDir.Fd()),
+		WorkDirFd:     int32(workDir.Fd()),
+		LogLevel:      criuLogLevel,
+		LogFile:       dumpLog,
+		Pid:           int32(pid),
+		Root:          cfg.Rootfs,
+		ManageCgroups: criurpc.On,
+		LeaveRunning:  criurpc.FlagOf(opts.LeaveRunning || opts.PreDump),
 	}
 	applyCommonOpts(ro, opts)
 	if opts.ParentImage != "" {
-		ro.ParentImg = proto.String(opts.ParentImage)
-		ro.TrackMem = proto.Bool(true)
+		ro.ParentImg = opts.ParentImage
+		ro.TrackMem = criurpc.On
 	}
 	if opts.PreDump {
-		ro.TrackMem = proto.Bool(true)
+		ro.TrackMem = criurpc.On
 	}
 	if opts.PageServer.Address != "" {
-		ro.Ps = &rpc.CriuPageServerInfo{
-			Address: proto.String(opts.PageServer.Address),
-			Port:    proto.Int32(opts.PageServer.Port),
+		ro.Ps = &criurpc.PageServerInfo{
+			Address: opts.PageServer.Address,
+			Port:    opts.PageServer.Port,
 		}
 	}
 	if status == Paused {
 		// Frozen tasks cannot be seized one by one: criu works through
 		// the freezer, and leaves it as it found it.
 		if path := freezerPath(st); path != "" {
-			ro.FreezeCgroup = proto.String(path)
+			ro.FreezeCgroup = path
 		}
 	}
 
@@ -164,9 +163,9 @@ func (c *Container) checkpoint(cr *criu.Criu, st *State, status Status, opts *Cr
 	if err != nil {
 		return err
 	}
-	typ := rpc.CriuReqType_DUMP
+	typ := criurpc.Dump
 	if opts.PreDump {
-		typ = rpc.CriuReqType_PRE_DUMP
+		typ = criurpc.PreDump
 	}
 	req := &criu.Request{Type: typ, Opts: ro, Notify: statusNotify(opts), PrivateMounts: cfg.Namespaces.Contains(configs.NEWNS)}
 	if _, err := cr.Do(req); err != nil {
@@ -178,7 +177,7 @@ func (c *Container) checkpoint(cr *criu.Criu, st *State, status Status, opts *Cr
 // declareExternals tells criu what of the container is outside it: the
 // network namespace given by path, mounts of host paths, init's stdio;
 // the record says how restore finds them again.
-func declareExternals(ro *rpc.CriuOpts, cfg *configs.Config, pid int) (*checkpointRecord, error) {
+func declareExternals(ro *criurpc.Opts, cfg *configs.Config, pid int) (*checkpointRecord, error) {
 	rec := &checkpointRecord{}
 	if path := cfg.Namespaces.PathOf(configs.NEWNET); path != "" {
 		var ns unix.Stat_t
@@ -194,7 +193,7 @@ func declareExternals(ro *rpc.CriuOpts, cfg *configs.Config, pid int) (*checkpoi
 	}
 	for _, m := range mounts {
 		if externalMount(cfg, m) {
-			ro.ExtMnt = append(ro.ExtMnt, &rpc.ExtMountMap{Key: proto.String(m.Mountpoint), Val: proto.String(m.Mountpoint)})
+			ro.ExtMnt = append(ro.ExtMnt, criurpc.ExtMountMap{Key: m.Mountpoint, Val: m.Mountpoint})
 			rec.ExternalMounts = append(rec.ExternalMounts, m.Mountpoint)
 		}
 	}
@@ -210,35 +209,33 @@ func declareExternals(ro *rpc.CriuOpts, cfg *configs.Config, pid int) (*checkpoi
 	return rec, nil
 }
 
-// applyCommonOpts sets the options checkpoint and restore share.
-func applyCommonOpts(ro *rpc.CriuOpts, opts *CriuOpts) {
-	ro.TcpEstablished = proto.Bool(opts.TcpEstablished)
-	ro.TcpSkipInFlight = proto.Bool(opts.TcpSkipInFlight)
-	ro.LinkRemap = proto.Bool(opts.LinkRemap)
-	ro.ExtUnixSk = proto.Bool(opts.ExternalUnixConnections)
-	ro.ShellJob = proto.Bool(opts.ShellJob)
-	ro.FileLocks = proto.Bool(opts.FileLocks)
-	ro.AutoDedup = proto.Bool(opts.AutoDedup)
-	ro.LazyPages = proto.Bool(opts.LazyPages)
-	if mode, ok := cgroupsModes[opts.ManageCgroupsMode]; ok {
-		ro.ManageCgroupsMode = mode.Enum()
-	}
+// applyCommonOpts sets the options checkpoint and restore share. The
+// flags go to criu either way, false included, so that criu's
+// configuration files do not decide them.
+func applyCommonOpts(ro *criurpc.Opts, opts *CriuOpts) {
+	ro.TcpEstablished = criurpc.FlagOf(opts.TcpEstablished)
+	ro.TcpSkipInFlight = criurpc.FlagOf(opts.TcpSkipInFlight)
+	ro.LinkRemap = criurpc.FlagOf(opts.LinkRemap)
+	ro.ExtUnixSk = criurpc.FlagOf(opts.ExternalUnixConnections)
+	ro.ShellJob = criurpc.FlagOf(opts.ShellJob)
+	ro.FileLocks = criurpc.FlagOf(opts.FileLocks)
+	ro.AutoDedup = criurpc.FlagOf(opts.AutoDedup)
+	ro.LazyPages = criurpc.FlagOf(opts.LazyPages)
+	ro.ManageCgroupsMode = cgroupsModes[opts.ManageCgroupsMode]
 	var empty uint32
 	for _, t := range opts.EmptyNs {
 		empty |= t.CloneFlag()
 	}
-	if empty != 0 {
-		ro.EmptyNs = proto.Uint32(empty)
-	}
+	ro.EmptyNs = empty
 }
 
-// cgroupsModes are criu's names of the modes; the default is left to
-// criu.
-var cgroupsModes = map[CgroupsMode]rpc.CriuCgMode{
-	CgroupsModeSoft:   rpc.CriuCgMode_SOFT,
-	CgroupsModeFull:   rpc.CriuCgMode_FULL,
-	CgroupsModeStrict: rpc.CriuCgMode_STRICT,
-	CgroupsModeIgnore: rpc.CriuCgMode_IGNORE,
+// cgroupsModes are criu's names of the modes; the default, missing
+// here, is left to criu.
+var cgroupsModes = map[CgroupsMode]criurpc.CgMode{
+	CgroupsModeSoft:   criurpc.CgSoft,
+	CgroupsModeFull:   criurpc.CgFull,
+	CgroupsModeStrict: criurpc.CgStrict,
+	CgroupsModeIgnore: criurpc.CgIgnore,
 }
 
 // statusNotify writes the '\0' of opts.StatusFd when criu reports that a
@@ -271,11 +268,11 @@ func checkJoinedNamespaces(cfg *configs.Config) error {
 
 // checkMemTracking tells why a pre-dump cannot run before criu fails.
 func checkMemTracking(cr *criu.Criu) error {
-	f, err := cr.Features(&rpc.CriuFeatures{MemTrack: proto.Bool(true)})
+	f, err := cr.Features(&criurpc.Features{MemTrack: criurpc.On})
 	if err != nil {
 		return fmt.Errorf("pre-dump: check memory tracking: %w", err)
 	}
-	if !f.GetMemTrack() {
+	if f.MemTrack != criurpc.On {
 		return errors.New("pre-dump needs the kernel's memory change tracking (soft-dirty pages), which this kernel lacks")
 	}
 	return nil

@@ -9,14 +9,13 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/criu"
+	"github.com/corral-oci/corral/libcontainer/criu/criurpc"
 )
 
 // criuRootDir is where criu finds the rootfs to restore the root from,
@@ -155,7 +154,10 @@ func (c *Container) restore(cr *criu.Criu, st *State, p *Process, opts *CriuOpts
 	if err != nil {
 		return criuFailure(err, filepath.Join(workDir.Name(), restoreLog))
 	}
-	pid := int(resp.GetRestore().GetPid())
+	var pid int
+	if resp.Restore != nil {
+		pid = int(resp.Restore.Pid)
+	}
 	if pid <= 0 {
 		return errors.New("criu restore: no pid in its answer")
 	}
@@ -173,22 +175,18 @@ func (c *Container) restore(cr *criu.Criu, st *State, p *Process, opts *CriuOpts
 
 // newRestoring starts the restore request from opts.
 func newRestoring(opts *CriuOpts, imgDir, workDir *os.File) *restoring {
-	ro := &rpc.CriuOpts{
-		ImagesDirFd:   proto.Int32(int32(imgDir.Fd())),
-		WorkDirFd:     proto.Int32(int32(workDir.Fd())),
-		LogLevel:      proto.Int32(criuLogLevel),
-		LogFile:       proto.String(restoreLog),
-		ManageCgroups: proto.Bool(true),
-		RstSibling:    proto.Bool(true),
+	ro := &criurpc.Opts{
+		ImagesDirFd:     int32(imgDir.Fd()),
+		WorkDirFd:       int32(workDir.Fd()),
+		LogLevel:        criuLogLevel,
+		LogFile:         restoreLog,
+		ManageCgroups:   criurpc.On,
+		RstSibling:      criurpc.On,
+		LsmProfile:      opts.LsmProfile,
+		LsmMountContext: opts.LsmMountContext,
 	}
 	applyCommonOpts(ro, opts)
-	if opts.LsmProfile != "" {
-		ro.LsmProfile = proto.String(opts.LsmProfile)
-	}
-	if opts.LsmMountContext != "" {
-		ro.LsmMountContext = proto.String(opts.LsmMountContext)
-	}
-	return &restoring{req: &criu.Request{Type: rpc.CriuReqType_RESTORE, Opts: ro}}
+	return &restoring{req: &criu.Request{Type: criurpc.Restore, Opts: ro}}
 }
 
 // externalMounts maps each external mount of the checkpoint to the host
@@ -202,7 +200,7 @@ func (r *restoring) externalMounts(cfg *configs.Config, rec *checkpointRecord) e
 		if !ok || src == "" {
 			return fmt.Errorf("the checkpoint has an external mount on %s that the container's config does not have", mp)
 		}
-		r.req.Opts.ExtMnt = append(r.req.Opts.ExtMnt, &rpc.ExtMountMap{Key: proto.String(mp), Val: proto.String(src)})
+		r.req.Opts.ExtMnt = append(r.req.Opts.ExtMnt, criurpc.ExtMountMap{Key: mp, Val: src})
 	}
 	return nil
 }
@@ -259,7 +257,7 @@ func (r *restoring) joinNetNS(cfg *configs.Config, rec *checkpointRecord) error 
 		return err
 	}
 	r.closeFile(f)
-	r.req.Opts.InheritFd = append(r.req.Opts.InheritFd, &rpc.InheritFd{Key: proto.String(extNetNSKey), Fd: proto.Int32(r.req.AddFile(f))})
+	r.req.Opts.InheritFd = append(r.req.Opts.InheritFd, criurpc.InheritFd{Key: extNetNSKey, Fd: r.req.AddFile(f)})
 	return nil
 }
 
@@ -272,7 +270,7 @@ func (r *restoring) inheritStdio(rec *checkpointRecord, io *stdio, p *Process) e
 			return
 		}
 		inherited[key] = true
-		r.req.Opts.InheritFd = append(r.req.Opts.InheritFd, &rpc.InheritFd{Key: proto.String(key), Fd: proto.Int32(r.req.AddFile(f))})
+		r.req.Opts.InheritFd = append(r.req.Opts.InheritFd, criurpc.InheritFd{Key: key, Fd: r.req.AddFile(f)})
 	}
 	var devNull *os.File
 	for i, s := range rec.Stdio {
@@ -401,8 +399,8 @@ func prepareMountTargets(cfg *configs.Config) error {
 
 // criuCgroupRoots tells criu to restore the tree's cgroups under the
 // container's: each controller's path inside its hierarchy.
-func criuCgroupRoots(paths map[string]string) ([]*rpc.CgroupRoot, error) {
-	var roots []*rpc.CgroupRoot
+func criuCgroupRoots(paths map[string]string) ([]criurpc.CgroupRoot, error) {
+	var roots []criurpc.CgroupRoot
 	for ctrl, dir := range paths {
 		if ctrl == "" {
 			// The v2 hierarchy, which criu names "": alone, or beside
@@ -415,7 +413,7 @@ func criuCgroupRoots(paths map[string]string) ([]*rpc.CgroupRoot, error) {
 			if err != nil {
 				return nil, err
 			}
-			roots = append(roots, &rpc.CgroupRoot{Ctrl: proto.String(""), Path: proto.String("/" + rel)})
+			roots = append(roots, criurpc.CgroupRoot{Ctrl: "", Path: "/" + rel})
 			continue
 		}
 		mnt, root, err := cgroups.FindCgroupMountpointAndRoot(dir, ctrl)
@@ -428,7 +426,7 @@ func criuCgroupRoots(paths map[string]string) ([]*rpc.CgroupRoot, error) {
 		if err != nil {
 			return nil, err
 		}
-		roots = append(roots, &rpc.CgroupRoot{Ctrl: proto.String(ctrl), Path: proto.String(filepath.Join(root, rel))})
+		roots = append(roots, criurpc.CgroupRoot{Ctrl: ctrl, Path: filepath.Join(root, rel)})
 	}
 	return roots, nil
 }
@@ -454,8 +452,8 @@ func (c *Container) privateCriuMounts(r *restoring, cfg *configs.Config) error {
 		r.closers = append(r.closers, func() { removeMountPoints(dir) })
 	}
 	root := filepath.Join(c.dir, criuRootDir)
-	r.req.Opts.Root = proto.String(root)
-	r.req.Opts.CgroupYard = proto.String(filepath.Join(c.dir, criuYardDir))
+	r.req.Opts.Root = root
+	r.req.Opts.CgroupYard = filepath.Join(c.dir, criuYardDir)
 	r.req.PrivateMounts = true
 	r.req.Wrap = func(bin string, args []string) *exec.Cmd {
 		b, _ := json.Marshal(&criuRoot{Criu: bin, Args: args, Rootfs: cfg.Rootfs, Root: root, Readonly: cfg.Readonlyfs})

@@ -19,7 +19,7 @@ import (
 	"os/exec"
 	"sync"
 
-	"github.com/checkpoint-restore/go-criu/v7/rpc"
+	"github.com/corral-oci/corral/libcontainer/criu/criurpc"
 )
 
 // DefaultPath is the criu binary used when none is given: looked up in
@@ -117,22 +117,22 @@ func (c *Criu) Version() (Version, error) {
 		return *v, nil
 	}
 	c.mu.Unlock()
-	resp, err := c.Do(&Request{Type: rpc.CriuReqType_VERSION})
+	resp, err := c.Do(&Request{Type: criurpc.Version})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return Version{}, err
 		}
 		return Version{}, fmt.Errorf("%w: criu %s did not tell its version (criu 3.0 and later do): %v", ErrTooOld, c.path, err)
 	}
-	rv := resp.GetVersion()
+	rv := resp.Version
 	if rv == nil {
 		return Version{}, fmt.Errorf("criu %s: version answer without a version", c.path)
 	}
 	v := Version{
-		Major:    int(rv.GetMajorNumber()),
-		Minor:    int(rv.GetMinorNumber()),
-		Sublevel: int(rv.GetSublevel()),
-		GitID:    rv.GetGitid(),
+		Major:    int(rv.Major),
+		Minor:    int(rv.Minor),
+		Sublevel: int(rv.Sublevel),
+		GitID:    rv.GitID,
 	}
 	c.mu.Lock()
 	c.version = &v
@@ -154,15 +154,16 @@ func (c *Criu) CheckVersion(min int) error {
 	return nil
 }
 
-// Features asks which of the features set in want this criu and kernel
-// support: the answer has those that are available set to true.
-func (c *Criu) Features(want *rpc.CriuFeatures) (*rpc.CriuFeatures, error) {
-	resp, err := c.Do(&Request{Type: rpc.CriuReqType_FEATURE_CHECK, Features: want})
+// Features asks which of the features set (On) in want this criu and
+// kernel support: the answer has those that are available On, the others
+// Off.
+func (c *Criu) Features(want *criurpc.Features) (*criurpc.Features, error) {
+	resp, err := c.Do(&Request{Type: criurpc.FeatureCheck, Features: want})
 	if err != nil {
 		return nil, err
 	}
-	if resp.GetFeatures() == nil {
+	if resp.Features == nil {
 		return nil, errors.New("criu feature check: no features in the answer")
 	}
-	return resp.GetFeatures(), nil
+	return resp.Features, nil
 }

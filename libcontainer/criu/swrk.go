@@ -9,9 +9,9 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
+
+	"github.com/corral-oci/corral/libcontainer/criu/criurpc"
 )
 
 // swrkFD is the fd of the RPC socket in criu: `criu swrk 3`.
@@ -29,9 +29,9 @@ const maxMessage = 1 << 16
 // the criu process: pass the file with AddFile and use the number it
 // returns.
 type Request struct {
-	Type     rpc.CriuReqType
-	Opts     *rpc.CriuOpts
-	Features *rpc.CriuFeatures
+	Type     criurpc.ReqType
+	Opts     *criurpc.Opts
+	Features *criurpc.Features
 
 	// Notify, when set, is called for every notification criu sends;
 	// an error aborts the request. Setting it turns criu's notify
@@ -84,7 +84,7 @@ type Notification struct {
 
 // Do runs one `criu swrk` for req and returns criu's answer. A request
 // criu refused or failed is an error naming criu's message and errno.
-func (c *Criu) Do(req *Request) (*rpc.CriuResp, error) {
+func (c *Criu) Do(req *Request) (*criurpc.Resp, error) {
 	bin, err := c.binary()
 	if err != nil {
 		return nil, err
@@ -155,16 +155,16 @@ func lastWords(f *os.File) string {
 
 // converse sends the request and answers notifications until criu's
 // final answer.
-func converse(sock *os.File, req *Request, pid int) (*rpc.CriuResp, error) {
+func converse(sock *os.File, req *Request, pid int) (*criurpc.Resp, error) {
 	if req.Started != nil {
 		if err := req.Started(pid); err != nil {
 			unix.Kill(pid, unix.SIGKILL)
 			return nil, err
 		}
 	}
-	msg := &rpc.CriuReq{Type: req.Type.Enum(), Opts: req.Opts, Features: req.Features}
+	msg := &criurpc.Req{Type: req.Type, Opts: req.Opts, Features: req.Features}
 	if req.Notify != nil && req.Opts != nil {
-		req.Opts.NotifyScripts = proto.Bool(true)
+		req.Opts.NotifyScripts = criurpc.On
 	}
 	name := strings.ToLower(strings.ReplaceAll(req.Type.String(), "_", "-"))
 	var notifyErr error
@@ -179,22 +179,25 @@ func converse(sock *os.File, req *Request, pid int) (*rpc.CriuResp, error) {
 			}
 			return nil, fmt.Errorf("criu %s: %w", name, err)
 		}
-		if resp.GetType() != rpc.CriuReqType_NOTIFY {
+		if resp.Type != criurpc.Notify {
 			if file != nil {
 				file.Close()
 			}
 			if notifyErr != nil {
 				return resp, notifyErr
 			}
-			if !resp.GetSuccess() {
-				return resp, &Error{Op: name, Msg: cleanMessage(resp.GetCrErrmsg()), Errno: unix.Errno(resp.GetCrErrno())}
+			if !resp.Success {
+				return resp, &Error{Op: name, Msg: cleanMessage(resp.CrErrmsg), Errno: unix.Errno(resp.CrErrno)}
 			}
-			if resp.GetType() != req.Type {
-				return resp, fmt.Errorf("criu %s: unexpected %s answer", name, resp.GetType())
+			if resp.Type != req.Type {
+				return resp, fmt.Errorf("criu %s: unexpected %s answer", name, resp.Type)
 			}
 			return resp, nil
 		}
-		n := &Notification{Script: resp.GetNotify().GetScript(), Pid: int(resp.GetNotify().GetPid()), File: file}
+		n := &Notification{File: file}
+		if resp.Notify != nil {
+			n.Script, n.Pid = resp.Notify.Script, int(resp.Notify.Pid)
+		}
 		ok := true
 		if req.Notify != nil && notifyErr == nil {
 			if err := req.Notify(n); err != nil {
@@ -204,21 +207,17 @@ func converse(sock *os.File, req *Request, pid int) (*rpc.CriuResp, error) {
 		} else if file != nil {
 			file.Close()
 		}
-		msg = &rpc.CriuReq{Type: rpc.CriuReqType_NOTIFY.Enum(), NotifySuccess: proto.Bool(ok)}
+		msg = &criurpc.Req{Type: criurpc.Notify, NotifySuccess: ok}
 	}
 }
 
-func send(sock *os.File, msg *rpc.CriuReq) error {
-	b, err := proto.Marshal(msg)
-	if err != nil {
-		return err
-	}
-	_, err = sock.Write(b)
+func send(sock *os.File, msg *criurpc.Req) error {
+	_, err := sock.Write(msg.Marshal())
 	return err
 }
 
 // recv reads one answer and the fd that may come with it.
-func recv(sock *os.File) (*rpc.CriuResp, *os.File, error) {
+func recv(sock *os.File) (*criurpc.Resp, *os.File, error) {
 	buf := make([]byte, maxMessage)
 	oob := make([]byte, unix.CmsgSpace(4))
 	var n, oobn, flags int
@@ -263,8 +262,8 @@ func recv(sock *os.File) (*rpc.CriuResp, *os.File, error) {
 		}
 		return nil, nil, errors.New("answer truncated")
 	}
-	resp := &rpc.CriuResp{}
-	if err := proto.Unmarshal(buf[:n], resp); err != nil {
+	resp, err := criurpc.UnmarshalResp(buf[:n])
+	if err != nil {
 		if file != nil {
 			file.Close()
 		}

@@ -10,6 +10,8 @@ import (
 	"github.com/checkpoint-restore/go-criu/v7/rpc"
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
+
+	"github.com/corral-oci/corral/libcontainer/criu/criurpc"
 )
 
 // fakeEnv makes the test binary a fake `criu swrk` that plays the
@@ -81,6 +83,14 @@ func fakeCriu(scenario string) error {
 			return fmt.Errorf("bad notify answer %v", &ack)
 		}
 		return reply(&rpc.CriuResp{Type: req.GetType().Enum(), Success: proto.Bool(true)}, -1)
+	case "features":
+		// Only the features asked about are answered.
+		f := req.GetFeatures()
+		if req.GetType() != rpc.CriuReqType_FEATURE_CHECK || f == nil || !f.GetMemTrack() || f.LazyPages != nil || f.PidfdStore != nil {
+			return fmt.Errorf("bad feature check %v", &req)
+		}
+		return reply(&rpc.CriuResp{Type: rpc.CriuReqType_FEATURE_CHECK.Enum(), Success: proto.Bool(true),
+			Features: &rpc.CriuFeatures{MemTrack: proto.Bool(false)}}, -1)
 	case "fail":
 		return reply(&rpc.CriuResp{Type: req.GetType().Enum(), Success: proto.Bool(false),
 			CrErrmsg: proto.String("Error (criu/util.c:1533): rlimit: Can't setup RLIMIT_NOFILE for self"), CrErrno: proto.Int32(int32(unix.EIO))}, -1)
@@ -149,7 +159,7 @@ func TestNotify(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	req := &Request{Type: rpc.CriuReqType_RESTORE, Opts: &rpc.CriuOpts{ImagesDirFd: proto.Int32(-1)}}
+	req := &Request{Type: criurpc.Restore, Opts: &criurpc.Opts{ImagesDirFd: -1}}
 	if fd := req.AddFile(w); fd != 4 {
 		t.Fatalf("first file is fd %d in criu, want 4", fd)
 	}
@@ -174,8 +184,18 @@ func TestNotify(t *testing.T) {
 	}
 }
 
+func TestFeatures(t *testing.T) {
+	f, err := fake(t, "features").Features(&criurpc.Features{MemTrack: criurpc.On})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *f != (criurpc.Features{MemTrack: criurpc.Off}) {
+		t.Errorf("features %+v, want memory tracking Off", f)
+	}
+}
+
 func TestFailure(t *testing.T) {
-	_, err := fake(t, "fail").Do(&Request{Type: rpc.CriuReqType_DUMP, Opts: &rpc.CriuOpts{ImagesDirFd: proto.Int32(-1)}})
+	_, err := fake(t, "fail").Do(&Request{Type: criurpc.Dump, Opts: &criurpc.Opts{ImagesDirFd: -1}})
 	var ce *Error
 	if !errors.As(err, &ce) || !errors.Is(err, unix.EIO) {
 		t.Fatalf("got %v, want an *Error with EIO", err)
@@ -187,7 +207,7 @@ func TestFailure(t *testing.T) {
 }
 
 func TestDiesWithoutAnswer(t *testing.T) {
-	_, err := fake(t, "die").Do(&Request{Type: rpc.CriuReqType_DUMP, Opts: &rpc.CriuOpts{ImagesDirFd: proto.Int32(-1)}})
+	_, err := fake(t, "die").Do(&Request{Type: criurpc.Dump, Opts: &criurpc.Opts{ImagesDirFd: -1}})
 	if err == nil || !strings.Contains(err.Error(), "cannot run on this kernel") || !strings.Contains(err.Error(), "exit status 3") {
 		t.Fatalf("got %v, want criu's last words and exit status", err)
 	}
