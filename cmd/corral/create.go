@@ -112,6 +112,7 @@ func prepareContainer(g *globals, id string, o *startOpts) (_ *started, retErr e
 		}
 	}
 	phase.Mark("cli:parsed")
+	warmForCreate()
 	spec, err := loadBundle(o.bundle)
 	if err != nil {
 		return nil, err

@@ -44,6 +44,7 @@ func loadContainer(g *globals, id string) (*libcontainer.Container, error) {
 	if id == "" {
 		return nil, errors.New("container id cannot be empty")
 	}
+	warmForLoad()
 	return libcontainer.Load(g.root, id)
 }
 
