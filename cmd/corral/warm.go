@@ -25,10 +25,11 @@ func warmCodecs(vs ...any) {
 	}()
 }
 
-// warmForCreate readies what create and run decode and encode after the
-// spec's process: the rest of the spec, then the state.
+// warmForCreate readies the state, which create and run encode once the
+// spec is loaded and checked. Not the spec: the command decodes it at
+// once, and the two would only build the same codecs side by side.
 func warmForCreate() {
-	warmCodecs(&specs.Linux{}, &libcontainer.State{})
+	warmCodecs(&libcontainer.State{})
 }
 
 // warmForLoad readies the parts of the state's Config that loading it
