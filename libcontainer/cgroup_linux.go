@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
@@ -35,6 +36,51 @@ func newCgroup(cfg *configs.Config) (*cgroup, error) {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
 	return &cgroup{m: m, res: cc.Resources}, nil
+}
+
+// cgroupAhead is a cgroup manager being made on another goroutine.
+// Making one reads the host's cgroup mounts, about half a millisecond the
+// first time in a process: Create begins it, and Start in the same process
+// finds it made while the state was saved and the caller prepared Start.
+type cgroupAhead struct {
+	// from is the Cgroup it is made from: a state reloaded or updated
+	// since has another, and gets a manager of its own.
+	from *configs.Cgroup
+	get  func() (*cgroup, error)
+}
+
+// newCgroupAhead begins making cfg's cgroup manager, or returns nil when
+// cfg asks for no cgroup.
+func newCgroupAhead(cfg *configs.Config) *cgroupAhead {
+	if cfg.Cgroups == nil {
+		return nil
+	}
+	type made struct {
+		cg  *cgroup
+		err error
+	}
+	ch := make(chan made, 1)
+	go func() {
+		cg, err := newCgroup(cfg)
+		ch <- made{cg, err}
+	}()
+	return &cgroupAhead{from: cfg.Cgroups, get: sync.OnceValues(func() (*cgroup, error) {
+		m := <-ch
+		return m.cg, m.err
+	})}
+}
+
+// takeCgroup returns the manager of cfg's cgroup: the one Create began
+// making, once, if it was made from cfg's Cgroup, else a new one.
+func (c *Container) takeCgroup(cfg *configs.Config) (*cgroup, error) {
+	c.mu.Lock()
+	ahead := c.cgroupAhead
+	c.cgroupAhead = nil
+	c.mu.Unlock()
+	if ahead != nil && ahead.from == cfg.Cgroups {
+		return ahead.get()
+	}
+	return newCgroup(cfg)
 }
 
 // checkUnused refuses a cgroup that already holds processes: joining it

@@ -35,6 +35,8 @@ type Container struct {
 	// initProc is init when this process started it, so that the
 	// Process it was given can be waited for.
 	initProc *Process
+	// cgroupAhead is the cgroup manager Create began making for Start.
+	cgroupAhead *cgroupAhead
 }
 
 // ValidateID reports whether id can name a container: 1 to 1024 of
@@ -93,7 +95,7 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 		}
 		return nil, fmt.Errorf("create container %q: %w", id, err)
 	}
-	c := &Container{id: id, root: root, dir: dir}
+	c := &Container{id: id, root: root, dir: dir, cgroupAhead: newCgroupAhead(config)}
 	faults.Point("create:dir-made")
 	unlock, err := c.lock()
 	if err == nil {

@@ -74,7 +74,7 @@ func (c *Container) Start(p *Process) error {
 func (c *Container) startInit(st *State, p *Process) (retErr error) {
 	cfg := &st.Config
 	phase.Mark("start:begin")
-	cg, err := newCgroup(cfg)
+	cg, err := c.takeCgroup(cfg)
 	if err != nil {
 		return err
 	}
