@@ -1,7 +1,6 @@
 package libcontainer
 
 import (
-	"encoding/json"
 	"fmt"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -24,12 +23,10 @@ const (
 type setup struct {
 	Mode setupMode `json:"mode"`
 	ID   string    `json:"id"`
-	// Config is the container's, for init only. It travels as
-	// ConfigJSON: encoding/json works out the codec of a struct's whole
-	// type tree on its first use, and the Config's is the largest, so a
-	// setup type without it spares an exec'd process most of its decoding.
+	// Config is the container's, for init only; it travels as
+	// InitConfig, without what only the runtime uses.
 	Config     *configs.Config `json:"-"`
-	ConfigJSON json.RawMessage `json:"config,omitempty"`
+	InitConfig *configs.Config `json:"init_config,omitempty"`
 	Process    processSetup    `json:"process"`
 	// OomScoreAdj is the container's, for init and exec'd processes.
 	OomScoreAdj *int `json:"oom_score_adj,omitempty"`
@@ -160,40 +157,24 @@ func mergeRlimits(base, over []configs.Rlimit) []configs.Rlimit {
 	return append(out, over...)
 }
 
-// initConfig is the Config as init gets it. Its fields shadow the
-// Config's parts that the runtime alone uses: the cgroup (the runtime
-// makes it and puts init in it) and the seccomp profile (init gets the
-// compiled filter). Left out of the type, they are left out of the codec
-// encoding/json builds, for the whole type tree, on first use: a third
-// of the Config's, which init would build on every start.
-type initConfig struct {
-	*configs.Config
-	Cgroups json.RawMessage `json:"cgroups,omitempty"`
-	Seccomp json.RawMessage `json:"seccomp,omitempty"`
-}
-
-// encodeConfig fills ConfigJSON from Config before the setup is sent.
+// encodeConfig fills InitConfig before the setup is sent: the Config
+// without the cgroup (the runtime makes it and puts init in it) and the
+// seccomp profile (init gets the compiled filter).
 func (s *setup) encodeConfig() error {
 	if s.Config == nil {
 		return nil
 	}
-	b, err := json.Marshal(initConfig{Config: s.Config})
-	if err != nil {
-		return fmt.Errorf("encode config: %w", err)
-	}
-	s.ConfigJSON = b
+	cfg := *s.Config
+	cfg.Cgroups, cfg.Seccomp = nil, nil
+	s.InitConfig = &cfg
 	return nil
 }
 
-// decodeConfig fills Config from ConfigJSON in the child.
+// decodeConfig takes Config from InitConfig in the child.
 func (s *setup) decodeConfig() error {
-	if len(s.ConfigJSON) == 0 {
+	if s.InitConfig == nil {
 		return fmt.Errorf("%s setup without a config", s.Mode)
 	}
-	s.Config = new(configs.Config)
-	if err := json.Unmarshal(s.ConfigJSON, &initConfig{Config: s.Config}); err != nil {
-		return fmt.Errorf("decode config: %w", err)
-	}
-	s.ConfigJSON = nil
+	s.Config, s.InitConfig = s.InitConfig, nil
 	return nil
 }

@@ -5,11 +5,14 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/opencontainers/runtime-spec/specs-go"
+
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 )
 
 // Init gets the Config without the parts only the runtime uses, and
-// everything else intact.
+// everything else intact, through the conversation's own encoding.
 func TestInitConfigLeavesOutRuntimeParts(t *testing.T) {
 	cfg := &configs.Config{
 		Rootfs:   "/bundle/rootfs",
@@ -25,16 +28,27 @@ func TestInitConfigLeavesOutRuntimeParts(t *testing.T) {
 		Seccomp: &configs.Seccomp{DefaultAction: configs.Allow},
 		Sysctl:  map[string]string{"kernel.domainname": "example"},
 	}
-	s := &setup{Mode: modeInit, Config: cfg}
+	s := &setup{
+		Mode:    modeInit,
+		ID:      "box",
+		Config:  cfg,
+		Process: processSetup{Args: []string{"sh"}, Env: []string{"A=1"}},
+		State:   &specs.State{ID: "box", Pid: 7, Annotations: map[string]string{"a": "b"}},
+	}
 	if err := s.encodeConfig(); err != nil {
 		t.Fatal(err)
 	}
-	for _, key := range []string{`"cgroups"`, `"seccomp"`} {
-		if bytes.Contains(s.ConfigJSON, []byte(key)) {
-			t.Errorf("init's config carries %s: %s", key, s.ConfigJSON)
-		}
+	var buf bytes.Buffer
+	if err := initsync.Send(&buf, initsync.Config, s); err != nil {
+		t.Fatal(err)
 	}
-	got := &setup{Mode: modeInit, ConfigJSON: s.ConfigJSON}
+	var got setup
+	if err := initsync.Expect(&buf, initsync.Config, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Config != nil {
+		t.Fatal("the runtime's own Config travelled")
+	}
 	if err := got.decodeConfig(); err != nil {
 		t.Fatal(err)
 	}
@@ -42,6 +56,9 @@ func TestInitConfigLeavesOutRuntimeParts(t *testing.T) {
 	want.Cgroups, want.Seccomp = nil, nil
 	if !reflect.DeepEqual(got.Config, &want) {
 		t.Errorf("decoded config\n%+v\nwant\n%+v", got.Config, &want)
+	}
+	if !reflect.DeepEqual(got.Process, s.Process) || !reflect.DeepEqual(got.State, s.State) || got.ID != "box" || got.Mode != modeInit {
+		t.Errorf("decoded setup %+v, want %+v", got, s)
 	}
 	// The runtime's Config is untouched.
 	if cfg.Cgroups == nil || cfg.Seccomp == nil {

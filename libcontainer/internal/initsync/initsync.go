@@ -1,55 +1,75 @@
 // Package initsync is the ordered conversation between the runtime and a
 // container's init (or an exec'd process) once Go runs in the child:
-// length-prefixed JSON messages on the socket the bootstrap used. Errors
+// length-prefixed frames of a kind byte and a payload, on the socket the
+// bootstrap used. Payloads are posenc encodings: both ends are the same
+// binary, and a child that decodes no JSON builds no JSON codecs. Errors
 // travel as structured values so the runtime can report them by field and
 // path, and match them with errors.Is against errnos.
 package initsync
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/internal/posenc"
 )
 
 // Kind is the type of a message.
-type Kind string
+type Kind uint8
 
 // The messages, in the order they are exchanged.
 const (
 	// Config: runtime -> child, the setup to do (a Setup).
-	Config Kind = "config"
+	Config Kind = iota + 1
 	// Hooks: child -> runtime, mounts are ready; run the prestart,
 	// createRuntime and createContainer hooks.
-	Hooks Kind = "hooks"
+	Hooks
 	// HooksDone: runtime -> child, the hooks ran.
-	HooksDone Kind = "hooks-done"
+	HooksDone
 	// Ready: child -> runtime, setup is complete; init now waits for
 	// start, an exec'd process execs.
-	Ready Kind = "ready"
+	Ready
 	// Error: child -> runtime, setup failed (an Error).
-	Error Kind = "error"
+	Error
 	// SeccompFD: child -> runtime, a seccomp notify listener fd follows
 	// (see SendFD); the runtime hands it to the config's listener.
-	SeccompFD Kind = "seccomp-fd"
+	SeccompFD
 	// SeccompDone: runtime -> child, the listener has the fd.
-	SeccompDone Kind = "seccomp-done"
+	SeccompDone
 )
+
+var kindNames = [...]string{
+	Config:      "config",
+	Hooks:       "hooks",
+	HooksDone:   "hooks-done",
+	Ready:       "ready",
+	Error:       "error",
+	SeccompFD:   "seccomp-fd",
+	SeccompDone: "seccomp-done",
+}
+
+func (k Kind) String() string {
+	if int(k) < len(kindNames) && kindNames[k] != "" {
+		return kindNames[k]
+	}
+	return "kind " + strconv.Itoa(int(k))
+}
 
 // maxMessage bounds a message so a confused peer cannot make us allocate
 // without limit.
 const maxMessage = 16 << 20
 
-// Message is one frame.
+// Message is one frame: its kind and its payload, still encoded.
 type Message struct {
-	Kind  Kind            `json:"kind"`
-	Data  json.RawMessage `json:"data,omitempty"`
-	Error *InitError      `json:"error,omitempty"`
+	Kind Kind
+	Data []byte
 }
 
 // InitError is a failure of the child's setup.
@@ -84,23 +104,19 @@ func NewError(step string, err error) *InitError {
 
 // Send writes a message of kind k carrying v (which may be nil).
 func Send(w io.Writer, k Kind, v any) error {
-	m := Message{Kind: k}
-	if ie, ok := v.(*InitError); ok {
-		m.Error = ie
-	} else if v != nil {
-		b, err := json.Marshal(v)
+	frame := make([]byte, 5, 64)
+	if v != nil {
+		b, err := posenc.Marshal(v)
 		if err != nil {
 			return fmt.Errorf("encode %s message: %w", k, err)
 		}
-		m.Data = b
+		frame = append(frame, b...)
 	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return fmt.Errorf("encode %s message: %w", k, err)
+	if len(frame)-4 > maxMessage {
+		return fmt.Errorf("encode %s message: %d bytes exceeds %d", k, len(frame)-4, maxMessage)
 	}
-	frame := make([]byte, 4, 4+len(b))
-	binary.BigEndian.PutUint32(frame, uint32(len(b)))
-	frame = append(frame, b...)
+	binary.BigEndian.PutUint32(frame, uint32(len(frame)-4))
+	frame[4] = byte(k)
 	if _, err := w.Write(frame); err != nil {
 		return fmt.Errorf("send %s message: %w", k, err)
 	}
@@ -115,24 +131,22 @@ func Recv(r io.Reader) (*Message, error) {
 		return nil, err
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
-	if n > maxMessage {
-		return nil, fmt.Errorf("message of %d bytes exceeds %d", n, maxMessage)
+	if n == 0 || n > maxMessage {
+		return nil, fmt.Errorf("message of %d bytes: want 1 to %d", n, maxMessage)
 	}
 	b := make([]byte, n)
 	if _, err := io.ReadFull(r, b); err != nil {
 		return nil, fmt.Errorf("truncated message: %w", err)
 	}
-	var m Message
-	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("decode message: %w", err)
-	}
+	m := &Message{Kind: Kind(b[0]), Data: b[1:]}
 	if m.Kind == Error {
-		if m.Error == nil {
-			return nil, errors.New("error message without an error")
+		var ie InitError
+		if err := posenc.Unmarshal(m.Data, &ie); err != nil {
+			return nil, fmt.Errorf("decode error message: %w", err)
 		}
-		return nil, m.Error
+		return nil, &ie
 	}
-	return &m, nil
+	return m, nil
 }
 
 // Expect reads the next message and checks its kind, decoding its data
@@ -146,7 +160,7 @@ func Expect(r io.Reader, k Kind, v any) error {
 		return fmt.Errorf("expected %s message, got %s", k, m.Kind)
 	}
 	if v != nil {
-		if err := json.Unmarshal(m.Data, v); err != nil {
+		if err := posenc.Unmarshal(m.Data, v); err != nil {
 			return fmt.Errorf("decode %s message: %w", k, err)
 		}
 	}
