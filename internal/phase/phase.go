@@ -43,7 +43,7 @@ func Mark(name string) {
 	}
 	var ts unix.Timespec
 	unix.ClockGettime(unix.CLOCK_MONOTONIC, &ts)
-	us := ts.Sec*1_000_000 + ts.Nsec/1000
+	us := int64(ts.Sec)*1_000_000 + int64(ts.Nsec)/1000
 	line := strconv.Itoa(os.Getpid()) + " " + strconv.FormatInt(us, 10) + " " + name + "\n"
 	f.WriteString(line)
 }

@@ -131,6 +131,21 @@ func TestUserLookup(t *testing.T) {
 	}
 }
 
+// The program runs with every id of the user, real, effective, saved
+// and filesystem ones, and only the user's groups: the change of user is
+// made on the thread that execs, and what counts is what the program has.
+func TestCredentialsAllIDs(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	out := sh(t, cfg, `grep -E '^(Uid|Gid|Groups):' /proc/self/status`, func(p *libcontainer.Process) {
+		p.User = "1000:5"
+		p.AdditionalGroups = []string{"4242"}
+	})
+	want := "Uid:\t1000\t1000\t1000\t1000\nGid:\t5\t5\t5\t5\nGroups:\t4242 \n"
+	if out != want {
+		t.Fatalf("got %q, want %q", out, want)
+	}
+}
+
 func TestUmaskCwdEnv(t *testing.T) {
 	cfg := newConfig(t, busybox)
 	cfg.Umask = ptr(uint32(0o077))
