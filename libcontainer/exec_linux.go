@@ -66,9 +66,6 @@ func (c *Container) prepareExec(p *Process) (*child, *State, error) {
 		PreservedFDs: len(p.ExtraFiles),
 		UserNS:       cfg.Namespaces.Contains(configs.NEWUSER),
 	}
-	if err := c.precompileSeccomp(&s.Process, cfg.Seccomp); err != nil {
-		return nil, nil, err
-	}
 	ch, err := newChild(p, s)
 	if err != nil {
 		return nil, nil, err
@@ -197,6 +194,12 @@ func (c *Container) runExec(ch *child, st *State) error {
 		return err
 	}
 	faults.Point("exec:spawned")
+	// The filter is only in the setup: it is fetched (or compiled) while
+	// the child starts.
+	if err := c.precompileSeccomp(&ch.setup.Process, st.Config.Seccomp); err != nil {
+		ch.kill()
+		return err
+	}
 	if err := ch.sendSetup(); err != nil {
 		ch.kill()
 		return err

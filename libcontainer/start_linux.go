@@ -104,9 +104,6 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 		PreservedFDs: len(p.ExtraFiles),
 		UserNS:       cfg.Namespaces.Contains(configs.NEWUSER),
 	}
-	if err := c.precompileSeccomp(&s.Process, cfg.Seccomp); err != nil {
-		return err
-	}
 	ch, err := newChild(p, s)
 	if err != nil {
 		return err
@@ -164,6 +161,11 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 	s.State.Pid = ch.pid
 	s.State.Status = specs.StateCreating
 	s.RunHooks = len(cfg.Hooks[configs.Prestart])+len(cfg.Hooks[configs.CreateRuntime]) > 0
+	// The filter is only in the setup: it is fetched (or compiled) while
+	// the child starts.
+	if err := c.precompileSeccomp(&s.Process, cfg.Seccomp); err != nil {
+		return err
+	}
 	// init works on its setup while its identity is saved. A runtime
 	// killed before the save leaves init to die with it (its parent
 	// death signal holds until ready) and a state without a pid.
