@@ -3,7 +3,6 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -49,80 +48,81 @@ func (c *Container) Exec() error {
 	return nil
 }
 
-// awaitStart opens the exec fifo and reads init's answer. If init dies
-// before it opens its end, the open would block forever: a watcher of
-// init's pidfd then opens a write end to release it.
+// awaitStart opens the exec fifo and reads init's answer, to the end: the
+// write end closes when init's exec has gone through, and an exec that
+// fails writes why first. The read end is opened without blocking, which
+// releases init from its open of the write end, and one poll waits for
+// the answer or for init's death (init dead before it opened its end
+// would never answer).
 func (c *Container) awaitStart(st *State) error {
 	pidfd, err := openInitPidfd(st)
 	if err != nil {
 		return err
 	}
 	defer unix.Close(pidfd)
-	cancel, err := unix.Eventfd(0, unix.EFD_CLOEXEC)
-	if err != nil {
-		return err
-	}
-	defer unix.Close(cancel)
-
 	path := filepath.Join(c.dir, execFifoName)
-	type result struct {
-		b   []byte
-		err error
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("exec fifo: %w", err)
 	}
-	res := make(chan result, 1)
-	go func() {
-		f, err := os.OpenFile(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			res <- result{err: err}
-			return
-		}
-		// init is released: from now on the container is not created,
-		// even if this runtime dies before reading its answer.
-		os.Remove(path)
-		b, err := io.ReadAll(f)
-		f.Close()
-		res <- result{b, err}
-	}()
-	died := make(chan struct{})
-	watched := make(chan struct{})
-	go func() {
-		defer close(watched)
-		fds := []unix.PollFd{{Fd: int32(pidfd), Events: unix.POLLIN}, {Fd: int32(cancel), Events: unix.POLLIN}}
-		for {
-			_, err := unix.Poll(fds, -1)
+	defer unix.Close(fd)
+	// init is released: from now on the container is not created, even if
+	// this runtime dies before reading its answer.
+	os.Remove(path)
+	answer, err := readAnswer(fd, pidfd)
+	if err != nil {
+		return fmt.Errorf("exec fifo: %w", err)
+	}
+	switch {
+	case len(answer) == 0:
+		return errors.New("container init exited before it could start the program")
+	case answer[0] != fifoStarted:
+		return errors.New(string(answer))
+	case len(answer) > 1:
+		return errors.New(string(answer[1:]))
+	}
+	return nil
+}
+
+// readAnswer reads the non-blocking fifo fd until its writer is gone: it
+// closed its end (poll says so only once a writer has come and gone), or
+// the process behind pidfd died.
+func readAnswer(fd, pidfd int) ([]byte, error) {
+	var answer []byte
+	buf := make([]byte, 512)
+	fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}, {Fd: int32(pidfd), Events: unix.POLLIN}}
+	for {
+		if _, err := unix.Poll(fds, -1); err != nil {
 			if err == unix.EINTR {
 				continue
 			}
-			if fds[0].Revents != 0 {
-				close(died)
+			return nil, err
+		}
+		// Whatever is in the fifo first: a dead writer may have answered.
+		for {
+			n, err := unix.Read(fd, buf)
+			if n > 0 {
+				answer = append(answer, buf[:n]...)
+				continue
 			}
-			return
+			if err == unix.EINTR {
+				continue
+			}
+			if err == unix.EAGAIN {
+				break
+			}
+			if err != nil {
+				return nil, err
+			}
+			if fds[0].Revents&unix.POLLHUP != 0 || fds[1].Revents != 0 {
+				return answer, nil // end of file: the writer is gone
+			}
+			break // no writer yet
 		}
-	}()
-	var r result
-	select {
-	case r = <-res:
-	case <-died:
-		if w, err := os.OpenFile(path, unix.O_WRONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0); err == nil {
-			w.Close()
+		if fds[1].Revents != 0 {
+			return answer, nil
 		}
-		r = <-res
 	}
-	// The watcher must be done with both fds before they are closed.
-	unix.Write(cancel, []byte{1, 0, 0, 0, 0, 0, 0, 0})
-	<-watched
-	if r.err != nil {
-		return fmt.Errorf("exec fifo: %w", r.err)
-	}
-	switch {
-	case len(r.b) == 0:
-		return errors.New("container init exited before it could start the program")
-	case r.b[0] != fifoStarted:
-		return errors.New(string(r.b))
-	case len(r.b) > 1:
-		return errors.New(string(r.b[1:]))
-	}
-	return nil
 }
 
 // openInitPidfd returns a pidfd of init, checked to be init and not a

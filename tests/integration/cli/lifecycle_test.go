@@ -306,3 +306,28 @@ func TestDebugLog(t *testing.T) {
 		t.Errorf("no debug entry in the log: %q", b)
 	}
 }
+
+// A program that passes the checks at create but that the kernel refuses
+// to exec: start reads init's answer to the end and says why, and the
+// container is stopped.
+func TestStartExecFails(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.id()
+	prog := filepath.Join(t.TempDir(), "notaprogram")
+	if err := os.WriteFile(prog, []byte("neither ELF nor a script\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bundle := e.bundle(id, []string{"/notaprogram"}, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/notaprogram", Type: "bind", Source: prog, Options: []string{"bind", "ro"}})
+	})
+	e.must("create", "--bundle", bundle, id)
+	out := e.fails([]string{"exec format error", id}, "start", id)
+	if !strings.Contains(out, "/notaprogram") {
+		t.Errorf("start's error does not name the program: %q", out)
+	}
+	if s := e.state(id); s.Status != "stopped" {
+		t.Errorf("status after a failed start: %s", s.Status)
+	}
+	e.must("delete", id)
+}
