@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"os"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
@@ -9,16 +10,26 @@ import (
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
 
-// warmCodecs has encoding/json build the codecs of vs's types on another
-// goroutine. encoding/json works a type's codec out on first use, for its
-// whole type tree whatever the data holds, and a command meets three
-// large trees one after the other: the spec's, the state's with its
-// Config, the init setup's. Begun early, the building runs on a second
-// CPU while the command reads its files; the command then finds the
-// codecs made, or waits for the one still being made (encoding/json's
-// caches are safe for that). It spends no CPU the command would not.
-func warmCodecs(vs ...any) {
+// warmUp does, on another goroutine, two things a command that starts a
+// process would otherwise do on its way, one after the other:
+//
+//   - Go's os package checks once per process, before its first child,
+//     that pidfds work, and the check clones a short-lived child;
+//     finding a process (ourselves) makes it.
+//   - encoding/json works a type's codec out on first use, for its whole
+//     type tree whatever the data holds, and a command meets large trees
+//     one after the other (the spec's, the state's with its Config): it
+//     builds the codecs of vs's types.
+//
+// Begun early, this runs on a second CPU while the command reads its
+// files; the command then finds the work done, or waits for what is
+// still being done (both caches are safe for that). It spends no CPU the
+// command would not.
+func warmUp(vs ...any) {
 	go func() {
+		if p, err := os.FindProcess(os.Getpid()); err == nil {
+			p.Release()
+		}
 		for _, v := range vs {
 			_, _ = json.Marshal(v) // for the codec only
 		}
@@ -29,12 +40,12 @@ func warmCodecs(vs ...any) {
 // spec is loaded and checked. Not the spec: the command decodes it at
 // once, and the two would only build the same codecs side by side.
 func warmForCreate() {
-	warmCodecs(&libcontainer.State{})
+	warmUp(&libcontainer.State{})
 }
 
 // warmForLoad readies the parts of the state's Config that loading it
 // reaches last, the cgroup's and seccomp's trees; and what exec reads
 // next, a spec's process.
 func warmForLoad() {
-	warmCodecs(&configs.Cgroup{}, &configs.Seccomp{}, &specs.Process{})
+	warmUp(&configs.Cgroup{}, &configs.Seccomp{}, &specs.Process{})
 }
