@@ -87,7 +87,7 @@ func execProcess(g *globals, flags *pflag.FlagSet, o *execOpts, id string, args 
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
-	c, err := loadContainer(g, id)
+	c, err := loadWarmed(g, id, warmForExec)
 	if err != nil {
 		return err
 	}

@@ -10,12 +10,13 @@ import (
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
 
-// warmUp does, on another goroutine, two things a command that starts a
-// process would otherwise do on its way, one after the other:
+// warmUp does, on another goroutine, two things a command would otherwise
+// do on its way, one after the other:
 //
-//   - Go's os package checks once per process, before its first child,
-//     that pidfds work, and the check clones a short-lived child;
-//     finding a process (ourselves) makes it.
+//   - for a command that spawns a process (spawns): Go's os package
+//     checks once per process, before its first child, that pidfds work,
+//     and the check clones a short-lived child; finding a process
+//     (ourselves) makes it.
 //   - encoding/json works a type's codec out on first use, for its whole
 //     type tree whatever the data holds, and a command meets large trees
 //     one after the other (the spec's, the state's with its Config): it
@@ -25,10 +26,12 @@ import (
 // files; the command then finds the work done, or waits for what is
 // still being done (both caches are safe for that). It spends no CPU the
 // command would not.
-func warmUp(vs ...any) {
+func warmUp(spawns bool, vs ...any) {
 	go func() {
-		if p, err := os.FindProcess(os.Getpid()); err == nil {
-			p.Release()
+		if spawns {
+			if p, err := os.FindProcess(os.Getpid()); err == nil {
+				p.Release()
+			}
 		}
 		for _, v := range vs {
 			_, _ = json.Marshal(v) // for the codec only
@@ -37,15 +40,21 @@ func warmUp(vs ...any) {
 }
 
 // warmForCreate readies the state, which create and run encode once the
-// spec is loaded and checked. Not the spec: the command decodes it at
-// once, and the two would only build the same codecs side by side.
+// spec is loaded and checked, and the spawning of init. Not the spec: the
+// command decodes it at once, and the two would only build the same
+// codecs side by side.
 func warmForCreate() {
-	warmUp(&libcontainer.State{})
+	warmUp(true, &libcontainer.State{})
 }
 
 // warmForLoad readies the parts of the state's Config that loading it
-// reaches last, the cgroup's and seccomp's trees; and what exec reads
-// next, a spec's process.
+// reaches last, the cgroup's and seccomp's trees.
 func warmForLoad() {
-	warmUp(&configs.Cgroup{}, &configs.Seccomp{}, &specs.Process{})
+	warmUp(false, &configs.Cgroup{}, &configs.Seccomp{})
+}
+
+// warmForExec is warmForLoad, the spawning of the process, and what exec
+// reads next, a spec's process.
+func warmForExec() {
+	warmUp(true, &configs.Cgroup{}, &configs.Seccomp{}, &specs.Process{})
 }
