@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 
 	"golang.org/x/sys/unix"
 
@@ -264,20 +265,24 @@ func executable(path string) error {
 	return unix.Faccessat(unix.AT_FDCWD, path, unix.X_OK, unix.AT_EACCESS)
 }
 
-// changeUser switches the thread that execs to the user, groups first
-// (see threadcreds_linux.go).
+// changeUser switches every thread to the user, groups first. Every
+// thread, not only the one that execs: until execve ends them, the Go
+// runtime's other threads are part of a process in the container, and a
+// thread left as root, with root's capabilities, would be there for a
+// process of the container allowed to ptrace (CAP_SYS_PTRACE) to take.
+// Done per thread this was 0.4 ms faster per start; it stays correct.
 func changeUser(u *execUser) error {
-	if err := setThreadGroups(u.groups); err != nil {
+	if err := syscall.Setgroups(u.groups); err != nil {
 		// A user namespace with setgroups denied keeps the groups it has;
 		// that is only an error if groups were asked for.
 		if !errors.Is(err, unix.EPERM) || len(u.groups) > 0 {
 			return fmt.Errorf("setgroups %v: %w", u.groups, err)
 		}
 	}
-	if err := setThreadGID(u.gid); err != nil {
+	if err := syscall.Setresgid(u.gid, u.gid, u.gid); err != nil {
 		return fmt.Errorf("setgid %d: %w%s", u.gid, err, unmappedHint(err))
 	}
-	if err := setThreadUID(u.uid); err != nil {
+	if err := syscall.Setresuid(u.uid, u.uid, u.uid); err != nil {
 		return fmt.Errorf("setuid %d: %w%s", u.uid, err, unmappedHint(err))
 	}
 	return nil

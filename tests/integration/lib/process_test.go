@@ -2,8 +2,10 @@ package lib
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -132,8 +134,7 @@ func TestUserLookup(t *testing.T) {
 }
 
 // The program runs with every id of the user, real, effective, saved
-// and filesystem ones, and only the user's groups: the change of user is
-// made on the thread that execs, and what counts is what the program has.
+// and filesystem ones, and only the user's groups.
 func TestCredentialsAllIDs(t *testing.T) {
 	cfg := newConfig(t, busybox)
 	out := sh(t, cfg, `grep -E '^(Uid|Gid|Groups):' /proc/self/status`, func(p *libcontainer.Process) {
@@ -143,6 +144,57 @@ func TestCredentialsAllIDs(t *testing.T) {
 	want := "Uid:\t1000\t1000\t1000\t1000\nGid:\t5\t5\t5\t5\nGroups:\t4242 \n"
 	if out != want {
 		t.Fatalf("got %q, want %q", out, want)
+	}
+}
+
+// While a created container waits for start, no thread of its init is
+// still root: the Go runtime's threads of a process in the container take
+// the user's ids too, and with them lose root's capabilities. A thread
+// left as root with every capability would be there for a process of the
+// container allowed to ptrace (CAP_SYS_PTRACE) to take over.
+func TestInitThreadsDropRoot(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	c, err := libcontainer.Create(t.TempDir(), "threads", cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Destroy()
+	p := &libcontainer.Process{Args: []string{"true"}, Env: []string{"PATH=/bin"}, User: "1000:1000", Init: true}
+	if err := c.Start(p); err != nil {
+		t.Fatal(err)
+	}
+	st, err := c.OCIState()
+	if err != nil || st.Status != "created" {
+		t.Fatalf("state %+v, %v", st, err)
+	}
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", st.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(tasks) < 2 {
+		t.Logf("init has %d thread(s) only", len(tasks))
+	}
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", st.Pid, task.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 0 {
+				continue
+			}
+			switch f[0] {
+			case "Uid:", "Gid:":
+				if strings.Join(f[1:], " ") != "1000 1000 1000 1000" {
+					t.Errorf("thread %s of init: %s", task.Name(), line)
+				}
+			case "CapEff:", "CapPrm:":
+				if task.Name() != strconv.Itoa(st.Pid) && f[1] != "0000000000000000" {
+					t.Errorf("runtime thread %s of init keeps capabilities: %s", task.Name(), line)
+				}
+			}
+		}
 	}
 }
 
