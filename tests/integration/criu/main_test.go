@@ -10,17 +10,15 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
 
-	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
-	"github.com/opencontainers/cgroups"
 	_ "github.com/opencontainers/cgroups/devices"
 
 	"github.com/corral-oci/corral/libcontainer"
 	_ "github.com/corral-oci/corral/libcontainer/nsenter"
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 func init() {
@@ -57,46 +55,22 @@ func run(m *testing.M) int {
 	if criuPath == "" {
 		fmt.Println("checkpoint/restore tests will skip:", noCriu)
 	}
-	dir := os.Getenv("CORRAL_TEST_ROOTFS")
-	if dir == "" {
-		var err error
-		if dir, err = filepath.Abs("../../rootfs/busybox"); err != nil {
-			fmt.Fprintln(os.Stderr, err)
-			return 1
-		}
-		if out, err := exec.Command("../../rootfs/build.sh", dir).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build the busybox rootfs: %v\n%s", err, out)
-			return 1
-		}
+	var err error
+	if busybox, err = itest.Busybox(); err != nil {
+		return itest.Fail(err)
 	}
-	busybox = dir
 	tmp, err := os.MkdirTemp("", "corral-criu-test-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return itest.Fail(err)
 	}
 	defer os.RemoveAll(tmp)
-	corralBin = filepath.Join(tmp, "corral")
-	if out, err := exec.Command("go", "build", "-o", corralBin, "../../../cmd/corral").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build corral: %v\n%s", err, out)
-		return 1
+	if corralBin, err = itest.BuildCorral(tmp); err != nil {
+		return itest.Fail(err)
 	}
-	// The cgroups library and pathrs-lite keep handles for the life of
-	// the process; open them now so leak checks do not see them.
-	if f, err := cgroups.OpenFile("/sys/fs/cgroup/pids", "cgroup.procs", os.O_RDONLY); err == nil {
-		f.Close()
-	}
-	if h, err := procfs.OpenProcRoot(); err == nil {
-		h.Close()
-	}
+	itest.OpenLibraryHandles()
 	code := m.Run()
-	for _, parent := range []string{cgroupParent, libCgroupParent} {
-		dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + parent)
-		dirs = append(dirs, "/sys/fs/cgroup/"+parent)
-		for _, d := range dirs {
-			os.Remove(d)
-		}
-	}
+	itest.RemoveCgroupParent(cgroupParent)
+	itest.RemoveCgroupParent(libCgroupParent)
 	return code
 }
 

@@ -10,8 +10,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 var (
@@ -32,22 +33,14 @@ func TestMain(m *testing.M) {
 func run(m *testing.M) int {
 	tmp, err := os.MkdirTemp("", "corral-engines-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return itest.Fail(err)
 	}
 	defer os.RemoveAll(tmp)
-	corralBin = filepath.Join(tmp, "corral")
-	if out, err := exec.Command("go", "build", "-o", corralBin, "../../../cmd/corral").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build corral: %v\n%s", err, out)
-		return 1
+	if corralBin, err = itest.BuildCorral(tmp); err != nil {
+		return itest.Fail(err)
 	}
-	if busybox, err = filepath.Abs("../../rootfs/busybox"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if out, err := exec.Command("../../rootfs/build.sh", busybox).CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build the busybox rootfs: %v\n%s", err, out)
-		return 1
+	if busybox, err = itest.Busybox(); err != nil {
+		return itest.Fail(err)
 	}
 	return m.Run()
 }

@@ -15,9 +15,9 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
-	"path/filepath"
 	"testing"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 var (
@@ -50,32 +50,18 @@ func run(m *testing.M) int {
 	}
 	tmp, err := os.MkdirTemp("", "corral-rel-test-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
+		return itest.Fail(err)
 	}
 	defer os.RemoveAll(tmp)
-	corralBin = filepath.Join(tmp, "corral")
-	build := exec.Command("go", "build", "-o", corralBin, "./cmd/corral")
-	build.Dir = "../../.."
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build corral: %v\n%s", err, out)
-		return 1
+	if corralBin, err = itest.BuildCorral(tmp); err != nil {
+		return itest.Fail(err)
 	}
-	if busybox, err = filepath.Abs("../../rootfs/busybox"); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	if out, err := exec.Command("../../rootfs/build.sh", busybox).CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build the busybox rootfs: %v\n%s", err, out)
-		return 1
+	if busybox, err = itest.Busybox(); err != nil {
+		return itest.Fail(err)
 	}
 	code := m.Run()
 	// The tests' cgroups are gone (each test checks); their parent
 	// goes too.
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*/" + cgroupParent)
-	for _, d := range dirs {
-		os.Remove(d)
-	}
-	os.Remove("/sys/fs/cgroup/" + cgroupParent)
+	itest.RemoveCgroupParent(cgroupParent)
 	return code
 }

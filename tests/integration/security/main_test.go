@@ -16,12 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
-	"github.com/opencontainers/cgroups"
 	_ "github.com/opencontainers/cgroups/devices"
 
 	"github.com/corral-oci/corral/libcontainer"
 	_ "github.com/corral-oci/corral/libcontainer/nsenter"
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 func init() {
@@ -52,19 +51,10 @@ func TestMain(m *testing.M) {
 		fmt.Println("skipping the security tests: they need root to make containers")
 		os.Exit(0)
 	}
-	// In the cgroup v2 VM the rootfs is shipped ready-made.
-	shared := os.Getenv("CORRAL_TEST_ROOTFS")
-	if shared == "" {
-		var err error
-		if shared, err = filepath.Abs("../../rootfs/busybox"); err != nil {
-			panic(err)
-		}
-		if out, err := exec.Command("../../rootfs/build.sh", shared).CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "build busybox rootfs: %v\n%s", err, out)
-			os.Exit(1)
-		}
+	shared, err := itest.Busybox()
+	if err != nil {
+		os.Exit(itest.Fail(err))
 	}
-	var err error
 	if workDir, err = os.MkdirTemp("", "corral-security-"); err != nil {
 		panic(err)
 	}
@@ -75,15 +65,7 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	// The cgroups library keeps one handle of /sys/fs/cgroup for the
-	// life of the process; open it now so leak checks do not see it.
-	if f, err := cgroups.OpenFile("/sys/fs/cgroup/pids", "cgroup.procs", os.O_RDONLY); err == nil {
-		f.Close()
-	}
-	// So does pathrs-lite with its private procfs.
-	if h, err := procfs.OpenProcRoot(); err == nil {
-		h.Close()
-	}
+	itest.OpenLibraryHandles()
 	code := m.Run()
 	os.RemoveAll(workDir)
 	os.Exit(code)
