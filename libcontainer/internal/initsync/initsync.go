@@ -75,11 +75,11 @@ type Message struct {
 // InitError is a failure of the child's setup.
 type InitError struct {
 	// Step is the setup step that failed ("mount", "pivot_root", ...).
-	Step string `json:"step"`
+	Step string
 	// Message says what failed, naming the field and value.
-	Message string `json:"message"`
+	Message string
 	// Errno is the kernel's error, if any.
-	Errno syscall.Errno `json:"errno,omitempty"`
+	Errno syscall.Errno
 }
 
 func (e *InitError) Error() string { return e.Message }
