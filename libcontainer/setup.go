@@ -160,14 +160,13 @@ func mergeRlimits(base, over []configs.Rlimit) []configs.Rlimit {
 // encodeConfig fills InitConfig before the setup is sent: the Config
 // without the cgroup (the runtime makes it and puts init in it) and the
 // seccomp profile (init gets the compiled filter).
-func (s *setup) encodeConfig() error {
+func (s *setup) encodeConfig() {
 	if s.Config == nil {
-		return nil
+		return
 	}
 	cfg := *s.Config
 	cfg.Cgroups, cfg.Seccomp = nil, nil
 	s.InitConfig = &cfg
-	return nil
 }
 
 // decodeConfig takes Config from InitConfig in the child.

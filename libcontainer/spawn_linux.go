@@ -320,9 +320,7 @@ func (ch *child) bootstrapSync(pid int) error {
 // sendSetup closes our copies of the child's files and sends the setup.
 func (ch *child) sendSetup() error {
 	ch.closeFiles()
-	if err := ch.setup.encodeConfig(); err != nil {
-		return err
-	}
+	ch.setup.encodeConfig()
 	if err := initsync.Send(ch.sock, initsync.Config, ch.setup); err != nil {
 		return ch.exitError("send setup", err)
 	}
