@@ -3,11 +3,13 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
@@ -86,7 +88,17 @@ func (c *Container) takeCgroup(cfg *configs.Config) (*cgroup, error) {
 // checkUnused refuses a cgroup that already holds processes: joining it
 // would mix the container with strangers, and Destroy would kill them.
 func (cg *cgroup) checkUnused() error {
-	for ctrl, dir := range cg.m.GetPaths() {
+	if ctrl, dir, pid := firstMember(cg.m); pid != "" {
+		return fmt.Errorf("cgroups: %s cgroup %s already holds processes (pid %s)", ctrl, dir, pid)
+	}
+	return nil
+}
+
+// firstMember finds a process in m's cgroups: the controller, the
+// directory and the pid, or empty strings when they hold none (or do not
+// exist).
+func firstMember(m cgroups.Manager) (ctrl, dir, pid string) {
+	for ctrl, dir := range m.GetPaths() {
 		b, err := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
 		if err != nil {
 			continue // not created yet
@@ -95,8 +107,34 @@ func (cg *cgroup) checkUnused() error {
 			if ctrl == "" {
 				ctrl = "unified"
 			}
-			return fmt.Errorf("cgroups: %s cgroup %s already holds processes (pid %s)", ctrl, dir, pids[0])
+			return ctrl, dir, pids[0]
 		}
+	}
+	return "", "", ""
+}
+
+// removeUnrecordedCgroup removes the cgroup of a container that has no
+// recorded init: its start failed, or its runtime died before recording
+// init. Nothing of the container can be left in it (the children of a
+// runtime that has not recorded them die with it, by their parent death
+// signal), so a cgroup that still holds processes once those have had a
+// moment to die is another's, given the same cgroups path, and is left
+// alone: removing it would kill them.
+func removeUnrecordedCgroup(m cgroups.Manager, id string) error {
+	for wait := 0; ; wait++ {
+		ctrl, dir, pid := firstMember(m)
+		if pid == "" {
+			break
+		}
+		if wait == 10 {
+			slog.Warn("destroy: the cgroup holds processes that are not the container's; leaving it",
+				"id", id, "controller", ctrl, "cgroup", dir, "pid", pid)
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if err := m.Destroy(); err != nil {
+		return fmt.Errorf("remove cgroup: %w", err)
 	}
 	return nil
 }

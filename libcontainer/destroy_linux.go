@@ -60,8 +60,9 @@ func (c *Container) Destroy() error {
 }
 
 // teardown kills init and everything in the cgroup, and removes the
-// cgroup. A container whose runtime died mid-create has a cgroup but
-// maybe no recorded pid: the cgroup is found from the config.
+// cgroup. A container without a recorded init (its start failed, or its
+// runtime died mid-create) kills nothing: the cgroup, found from the
+// config, is removed only if nothing is left in it.
 //
 // With a pid namespace of its own, killing init kills everything in it,
 // and the kernel holds init until each of them is reaped. Some may be
@@ -78,6 +79,12 @@ func (c *Container) teardown(st *State) error {
 		if m, err = c.cgroupManager(st); err != nil {
 			return err
 		}
+	}
+	if st.InitProcessPid == 0 {
+		if m == nil {
+			return nil
+		}
+		return removeUnrecordedCgroup(m, c.id)
 	}
 	ownPidNS := st.Config.Namespaces.IsPrivate(configs.NEWPID)
 	if initAlive(st) {

@@ -157,6 +157,34 @@ func TestDuplicateID(t *testing.T) {
 	e.must("delete", id)
 }
 
+// TestCgroupOfAnother runs a container whose cgroup path is that of a
+// running container of another state root. The run must fail naming the
+// cgroup, and leave nothing: no state, and the other container running in
+// its cgroup.
+func TestCgroupOfAnother(t *testing.T) {
+	t.Parallel()
+	first, second := newEnv(t), newEnv(t)
+	id := first.runDetached([]string{"sleep", "100"})
+	pid := first.state(id).Pid
+	bundle := second.bundle(id, []string{"true"})
+	second.fails([]string{"already holds processes", strconv.Itoa(pid)}, "run", "--bundle", bundle, id)
+	if entries, _ := os.ReadDir(second.root); len(entries) > 0 {
+		t.Errorf("the failed run left %s in its state root", entries[0].Name())
+	}
+	if s := first.state(id); s.Status != "running" || !alive(pid) {
+		t.Errorf("the other container changed: %+v", s)
+	}
+	dir := "/sys/fs/cgroup/pids/" + cgroupParent + "/" + id // v1
+	if _, err := os.Stat(dir); err != nil {
+		dir = "/sys/fs/cgroup/" + cgroupParent + "/" + id // v2
+	}
+	procs, err := os.ReadFile(dir + "/cgroup.procs")
+	if err != nil || !strings.Contains(string(procs), strconv.Itoa(pid)) {
+		t.Errorf("the other container's cgroup lost its init %d: %q %v", pid, procs, err)
+	}
+	first.must("delete", "--force", id)
+}
+
 func TestInvalidID(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
