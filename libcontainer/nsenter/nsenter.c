@@ -221,11 +221,44 @@ static void write_timens_offsets(const char *offsets)
 	close(fd);
 }
 
+#ifdef CORRAL_MUSL
+#include <pthread.h>
+
+/* musl keeps the thread's id in its thread descriptor, at this offset on
+ * x86_64, and trusts it: __synccall, which setresuid(2) and friends use
+ * to change every thread's credentials, and raise(3) send their signals
+ * with tkill(2) to that id. A child made by clone(2) rather than by
+ * musl's fork(3) inherits its parent's id there; the Go runtime's
+ * credential change in init would then signal the exited bootstrap's id
+ * (or whatever process has it since) and leave its other threads as
+ * root. fork(3) cannot make the runtime the parent (CLONE_PARENT), so
+ * the child sets the id itself, at an offset checked in the parent. */
+#ifndef __x86_64__
+#error "the bootstrap knows where musl keeps the thread id on x86_64 only: build with glibc"
+#endif
+#define MUSL_TID_OFFSET 48
+
+static int *libc_tid(void)
+{
+	int *tid = (int *)((char *)pthread_self() + MUSL_TID_OFFSET);
+
+	if (*tid != (int)syscall(SYS_gettid))
+		bail("musl's thread descriptor is not laid out as the bootstrap expects: build corral with CORRAL_LIBC=glibc");
+	return tid;
+}
+#else
+static int *libc_tid(void)
+{
+	return NULL;
+}
+#endif
+
 /* fork_into_namespaces makes a child that is the runtime's own child
  * (CLONE_PARENT), so that the runtime waits for it directly and no
  * intermediate process stays behind. Returns in the child only. */
 static void fork_into_namespaces(void)
 {
+	int *tid = libc_tid();
 	long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
 
 	if (pid < 0)
@@ -234,6 +267,8 @@ static void fork_into_namespaces(void)
 		send_sync(SYNC_PID, (int32_t)pid);
 		_exit(0);
 	}
+	if (tid != NULL)
+		*tid = (int)syscall(SYS_gettid);
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		_exit(1);
 }

@@ -2,10 +2,8 @@ package lib
 
 import (
 	"encoding/json"
-	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/apparmor"
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 func statusField(out, field string) string {
@@ -167,34 +166,12 @@ func TestInitThreadsDropRoot(t *testing.T) {
 	if err != nil || st.Status != "created" {
 		t.Fatalf("state %+v, %v", st, err)
 	}
-	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", st.Pid))
+	problems, err := itest.ThreadCredentials(st.Pid, "1000", "")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(tasks) < 2 {
-		t.Logf("init has %d thread(s) only", len(tasks))
-	}
-	for _, task := range tasks {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", st.Pid, task.Name()))
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			if len(f) == 0 {
-				continue
-			}
-			switch f[0] {
-			case "Uid:", "Gid:":
-				if strings.Join(f[1:], " ") != "1000 1000 1000 1000" {
-					t.Errorf("thread %s of init: %s", task.Name(), line)
-				}
-			case "CapEff:", "CapPrm:":
-				if task.Name() != strconv.Itoa(st.Pid) && f[1] != "0000000000000000" {
-					t.Errorf("runtime thread %s of init keeps capabilities: %s", task.Name(), line)
-				}
-			}
-		}
+	for _, p := range problems {
+		t.Error("init: " + p)
 	}
 }
 

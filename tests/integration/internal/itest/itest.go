@@ -10,6 +10,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
 	"github.com/opencontainers/cgroups"
@@ -69,4 +71,42 @@ func RemoveCgroupParent(name string) {
 func Fail(err error) int {
 	fmt.Fprintln(os.Stderr, err)
 	return 1
+}
+
+// ThreadCredentials checks every thread of process pid: each must have
+// uid and gid id in all four of their slots and the supplementary groups
+// groups (as /proc shows them, space separated), and every thread but the
+// main one no capability, permitted or effective. It returns what is
+// wrong, one line a problem.
+func ThreadCredentials(pid int, id, groups string) ([]string, error) {
+	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
+	if err != nil {
+		return nil, err
+	}
+	ids := strings.Repeat(id+" ", 3) + id
+	var problems []string
+	for _, task := range tasks {
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
+		if err != nil {
+			return nil, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) == 0 {
+				continue
+			}
+			value := strings.Join(f[1:], " ")
+			switch {
+			case (f[0] == "Uid:" || f[0] == "Gid:") && value != ids,
+				f[0] == "Groups:" && value != groups:
+				problems = append(problems, fmt.Sprintf("thread %s: %s", task.Name(), line))
+			case (f[0] == "CapEff:" || f[0] == "CapPrm:") && task.Name() != strconv.Itoa(pid) && value != "0000000000000000":
+				problems = append(problems, fmt.Sprintf("thread %s keeps capabilities: %s", task.Name(), line))
+			}
+		}
+	}
+	if len(tasks) < 2 {
+		problems = append(problems, fmt.Sprintf("has %d thread(s) only: nothing to check", len(tasks)))
+	}
+	return problems, nil
 }
