@@ -34,6 +34,8 @@ step() { printf '== %s\n' "$*" >&2; }
 missing=()
 command -v runc >/dev/null || missing+=(runc)
 command -v crun >/dev/null || missing+=(crun)
+# build.sh links corral against musl when it can (see there).
+command -v musl-gcc >/dev/null || missing+=(musl-tools)
 if [ ${#missing[@]} -gt 0 ]; then
 	step "install ${missing[*]}"
 	apt-get update -qq

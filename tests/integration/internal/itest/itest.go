@@ -17,10 +17,12 @@ import (
 	"github.com/opencontainers/cgroups"
 )
 
-// BuildCorral builds cmd/corral into dir and returns the binary's path.
+// BuildCorral builds cmd/corral into dir as build.sh does, so that the
+// tests run the binary that ships (static, with musl where it is
+// installed), and returns the binary's path.
 func BuildCorral(dir string) (string, error) {
 	bin := filepath.Join(dir, "corral")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/corral")
+	build := exec.Command("./build.sh", bin)
 	build.Dir = "../../.."
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build corral: %v\n%s", err, out)
