@@ -43,6 +43,9 @@ func (c *Container) saveState(st *State) error {
 		err = cerr
 	}
 	if err == nil {
+		err = c.dropStateCache()
+	}
+	if err == nil {
 		err = os.Rename(tmp, filepath.Join(c.dir, stateFile))
 	}
 	if err != nil {
@@ -76,6 +79,11 @@ func (c *Container) stamp() (stateStamp, bool) {
 // operation of this process under the lock need not decode it again.
 func (c *Container) remember(st *State) {
 	stamp, ok := c.stamp()
+	c.rememberStamp(st, stamp, ok)
+}
+
+// rememberStamp is remember with the stamp of the file already taken.
+func (c *Container) rememberStamp(st *State, stamp stateStamp, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.state = st
@@ -85,11 +93,23 @@ func (c *Container) remember(st *State) {
 // refreshState reloads state.json, unless the file is the one this
 // process last read or wrote; the caller holds the lock.
 func (c *Container) refreshState() (*State, error) {
-	if stamp, ok := c.stamp(); ok {
+	return c.readState(true)
+}
+
+// readState is refreshState; cache says whether a state decoded from
+// JSON is worth caching for later commands (not when about to remove the
+// container).
+func (c *Container) readState(cache bool) (*State, error) {
+	stamp, stamped := c.stamp()
+	if stamped {
 		c.mu.Lock()
 		st, fresh := c.state, c.stampOK && c.stateStamp == stamp
 		c.mu.Unlock()
 		if fresh && st != nil {
+			return st, nil
+		}
+		if st := c.cachedState(stamp); st != nil {
+			c.rememberStamp(st, stamp, true)
 			return st, nil
 		}
 	}
@@ -114,7 +134,11 @@ func (c *Container) refreshState() (*State, error) {
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("read state of container %q: %w: %w", c.id, ErrCorruptState, err)
 	}
-	c.remember(&st)
+	// The stamp is the file just read: writers hold the lock we hold.
+	c.rememberStamp(&st, stamp, stamped)
+	if stamped && cache {
+		c.cacheState(&st, stamp)
+	}
 	return &st, nil
 }
 
