@@ -6,7 +6,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -67,10 +66,6 @@ func newCgroupAhead(cfg *configs.Config) *cgroupAhead {
 		cg, err := newCgroup(cfg)
 		ch <- made{cg, err}
 	}()
-	// Run it now, not when this goroutine first blocks: a new goroutine
-	// waits in this P's next slot, which other Ps do not steal from in
-	// time.
-	runtime.Gosched()
 	return &cgroupAhead{from: cfg.Cgroups, get: sync.OnceValues(func() (*cgroup, error) {
 		m := <-ch
 		return m.cg, m.err

@@ -58,6 +58,7 @@ The container id must be unique on the host, and made of letters, digits
 and _+.- only.`,
 		Args: checkArgs(1, 1, "exactly one argument, the container id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			warmForCreate()
 			_, err := createContainer(g, args[0], o)
 			return err
 		},
@@ -112,7 +113,6 @@ func prepareContainer(g *globals, id string, o *startOpts) (_ *started, retErr e
 		}
 	}
 	phase.Mark("cli:parsed")
-	warmForCreate()
 	spec, err := loadBundle(o.bundle)
 	if err != nil {
 		return nil, err

@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"os"
-	"runtime"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
@@ -40,17 +39,19 @@ func warmUp(spawns bool, vs ...any) {
 			}
 		}
 	}()
-	// The new goroutine waits in this P's next slot until the command
-	// blocks, which is too late (2 ms into a run, measured); nothing
-	// steals it sooner from a P that is busy. Yielding runs it here at
-	// once while the command moves to the other P.
-	runtime.Gosched()
 }
 
 // warmForCreate readies the state, which create and run encode once the
 // spec is loaded and checked, and the spawning of init. Not the spec: the
 // command decodes it at once, and the two would only build the same
 // codecs side by side.
+//
+// It must be called before the signal relay starts: a new goroutine
+// waits in its P's next slot, from which other Ps are slow to steal it,
+// and is pushed out to where they steal from by the next one. Started
+// second, the warm-up waited there while the other CPU spent 1-2 ms
+// registering the relay's signals, and began only when the command
+// blocked, 0.6-2.1 ms in (after the state it was to ready was saved).
 func warmForCreate() {
 	warmUp(true, &libcontainer.State{})
 }
