@@ -62,8 +62,10 @@ func warmForLoad() {
 	warmUp(false, &configs.Cgroup{}, &configs.Seccomp{})
 }
 
-// warmForExec is warmForLoad, the spawning of the process, and what exec
-// reads next, a spec's process.
+// warmForExec readies the spawning of the process and what exec reads
+// next, a spec's process (engines pass it with --process). Not the
+// state's trees: exec usually finds the state cached, decoded (see
+// libcontainer's state cache).
 func warmForExec() {
-	warmUp(true, &configs.Cgroup{}, &configs.Seccomp{}, &specs.Process{})
+	warmUp(true, &specs.Process{})
 }
