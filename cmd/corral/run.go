@@ -38,11 +38,15 @@ container's terminal to its own.`,
 // runContainer creates the container and starts its program; in the
 // foreground it waits for it and returns its exit code as an exitError.
 func runContainer(g *globals, id string, o *startOpts, keep bool) error {
-	warmForCreate() // before the relay: see warmForCreate
+	warmForCreate()
 	var relay *signalRelay
 	if !o.detach {
-		relay = newSignalRelay()
-		defer relay.stop()
+		o.created = func() { relay = newSignalRelay() }
+		defer func() {
+			if relay != nil {
+				relay.stop()
+			}
+		}()
 	}
 	s, err := createContainer(g, id, o)
 	if err != nil {

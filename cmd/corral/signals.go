@@ -33,9 +33,12 @@ var relayed = []os.Signal{
 
 // newSignalRelay starts catching signals. It is called before the
 // process starts, so that a signal sent meanwhile is passed on once it
-// runs instead of killing corral and orphaning the container. The
-// registration runs beside the container's creation; forward waits for
-// it.
+// runs instead of killing corral and orphaning the container: run calls
+// it once the container exists, before init starts, as runc installs
+// its handler (a signal during the create itself ends corral, and delete
+// removes the container it leaves). The registration, a round trip to
+// Go's signal thread per signal, runs beside init's start; forward waits
+// for it.
 func newSignalRelay() *signalRelay {
 	s := &signalRelay{ch: make(chan os.Signal, 128), ready: make(chan struct{})}
 	go func() {

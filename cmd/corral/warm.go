@@ -49,9 +49,9 @@ func warmUp(spawns bool, vs ...any) {
 // It must be called before the signal relay starts: a new goroutine
 // waits in its P's next slot, from which other Ps are slow to steal it,
 // and is pushed out to where they steal from by the next one. Started
-// second, the warm-up waited there while the other CPU spent 1-2 ms
-// registering the relay's signals, and began only when the command
-// blocked, 0.6-2.1 ms in (after the state it was to ready was saved).
+// second, the warm-up waited there while the other CPU registered the
+// relay's signals, and began only when the command blocked, 0.6-2.1 ms
+// in (after the state it was to ready was saved).
 func warmForCreate() {
 	warmUp(true, &libcontainer.State{})
 }
