@@ -28,17 +28,19 @@ import (
 // command would not.
 func warmUp(spawns bool, vs ...any) {
 	go func() {
-		// The codecs first: a command needs them within a millisecond,
-		// the check only at its spawn.
 		for _, v := range vs {
 			_, _ = json.Marshal(v) // for the codec only
 		}
-		if spawns {
+	}()
+	if spawns {
+		// On its own goroutine: the check blocks its thread until the
+		// child it clones has run, which the codecs need not wait for.
+		go func() {
 			if p, err := os.FindProcess(os.Getpid()); err == nil {
 				p.Release()
 			}
-		}
-	}()
+		}()
+	}
 }
 
 // warmForCreate readies the state, which create and run encode once the
