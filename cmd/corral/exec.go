@@ -169,7 +169,6 @@ func runExec(g *globals, c *libcontainer.Container, flags *pflag.FlagSet, o *exe
 	var relay *signalRelay
 	if !o.detach {
 		relay = newSignalRelay()
-		defer relay.stop()
 	}
 	if err := c.Run(p); err != nil {
 		return err

@@ -72,7 +72,6 @@ func restoreContainer(g *globals, id string, o *restoreFlags) error {
 	var relay *signalRelay
 	if !o.start.detach {
 		relay = newSignalRelay()
-		defer relay.stop()
 	}
 	s, err := prepareContainer(g, id, &o.start)
 	if err != nil {

@@ -42,11 +42,6 @@ func runContainer(g *globals, id string, o *startOpts, keep bool) error {
 	var relay *signalRelay
 	if !o.detach {
 		o.created = func() { relay = newSignalRelay() }
-		defer func() {
-			if relay != nil {
-				relay.stop()
-			}
-		}()
 	}
 	s, err := createContainer(g, id, o)
 	if err != nil {

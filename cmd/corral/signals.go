@@ -18,8 +18,7 @@ import (
 // the signals corral receives go to the process, and corral exits as it
 // does.
 type signalRelay struct {
-	ch    chan os.Signal
-	ready chan struct{}
+	ch chan os.Signal
 }
 
 // relayed are the signals a foreground corral passes on: those a user,
@@ -37,20 +36,17 @@ var relayed = []os.Signal{
 // it once the container exists, before init starts, as runc installs
 // its handler (a signal during the create itself ends corral, and delete
 // removes the container it leaves). The registration, a round trip to
-// Go's signal thread per signal, runs beside init's start; forward waits
-// for it.
+// Go's signal thread per signal, runs beside init's start. Nothing undoes
+// it: corral exits once the process has, after removing the container
+// (undoing it, as long again, only delayed that, and a signal meanwhile
+// would have ended corral mid-removal, with the signal's status instead
+// of the process's).
 func newSignalRelay() *signalRelay {
-	s := &signalRelay{ch: make(chan os.Signal, 128), ready: make(chan struct{})}
+	s := &signalRelay{ch: make(chan os.Signal, 128)}
 	go func() {
 		signal.Notify(s.ch, relayed...)
-		close(s.ready)
 	}()
 	return s
-}
-
-func (s *signalRelay) stop() {
-	<-s.ready
-	signal.Stop(s.ch)
 }
 
 // forward passes signals to p until it exits, and returns its exit code.
@@ -79,7 +75,6 @@ func (s *signalRelay) forward(p *libcontainer.Process, tty *ttyRelay) (int, erro
 				}
 			}
 		case r := <-done:
-			s.stop()
 			if r.err != nil {
 				return -1, fmt.Errorf("wait for the container's process: %w", r.err)
 			}
