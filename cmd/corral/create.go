@@ -34,9 +34,6 @@ type startOpts struct {
 	// start starts the created container's init: Container.Start when
 	// nil; restore brings it back from a checkpoint instead.
 	start func(*libcontainer.Container, *libcontainer.Process) error
-	// created, if set, runs once the container exists, before its init
-	// is started.
-	created func()
 }
 
 func addStartFlags(f *pflag.FlagSet, o *startOpts) {
@@ -196,9 +193,6 @@ func prepareContainer(g *globals, id string, o *startOpts) (_ *started, retErr e
 			s.destroy()
 		}
 	}()
-	if o.created != nil {
-		o.created()
-	}
 	start := c.Start
 	if o.start != nil {
 		start = func(p *libcontainer.Process) error { return o.start(c, p) }

@@ -168,7 +168,9 @@ func runExec(g *globals, c *libcontainer.Container, flags *pflag.FlagSet, o *exe
 
 	var relay *signalRelay
 	if !o.detach {
-		relay = newSignalRelay()
+		if relay, err = newSignalRelay(); err != nil {
+			return err
+		}
 	}
 	if err := c.Run(p); err != nil {
 		return err

@@ -68,10 +68,12 @@ func restoreContainer(g *globals, id string, o *restoreFlags) error {
 	o.start.start = func(c *libcontainer.Container, p *libcontainer.Process) error {
 		return c.Restore(p, opts)
 	}
-	warmForCreate() // before the relay: see warmForCreate
+	warmForCreate()
 	var relay *signalRelay
 	if !o.start.detach {
-		relay = newSignalRelay()
+		if relay, err = newSignalRelay(); err != nil {
+			return err
+		}
 	}
 	s, err := prepareContainer(g, id, &o.start)
 	if err != nil {

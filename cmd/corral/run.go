@@ -41,7 +41,10 @@ func runContainer(g *globals, id string, o *startOpts, keep bool) error {
 	warmForCreate()
 	var relay *signalRelay
 	if !o.detach {
-		o.created = func() { relay = newSignalRelay() }
+		var err error
+		if relay, err = newSignalRelay(); err != nil {
+			return err
+		}
 	}
 	s, err := createContainer(g, id, o)
 	if err != nil {

@@ -48,12 +48,11 @@ func warmUp(spawns bool, vs ...any) {
 // command decodes it at once, and the two would only build the same
 // codecs side by side.
 //
-// It must be called before the signal relay starts: a new goroutine
-// waits in its P's next slot, from which other Ps are slow to steal it,
-// and is pushed out to where they steal from by the next one. Started
-// second, the warm-up waited there while the other CPU registered the
-// relay's signals, and began only when the command blocked, 0.6-2.1 ms
-// in (after the state it was to ready was saved).
+// It is called first: a new goroutine waits in its P's next slot, from
+// which other Ps are slow to steal it, and is pushed out to where they
+// steal from by the next one started. Started after another goroutine
+// that held the other CPU (os/signal's registration, before the relay
+// used sigpipe), it began only when the command blocked, 0.6-2.1 ms in.
 func warmForCreate() {
 	warmUp(true, &libcontainer.State{})
 }

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -257,24 +258,74 @@ func TestRunKeep(t *testing.T) {
 
 // TestRunForwardsSignals sends corral SIGTERM: the container's init gets
 // it, and corral exits with its status.
+// trapScript reports the signals it catches and exits 7 on SIGTERM.
+const trapScript = `trap "echo hup" HUP; trap "echo usr1" USR1; trap "echo usr2" USR2; trap "exit 7" TERM; while :; do sleep 0.05; done`
+
+// sendSignals sends corral (cmd) the signals trapScript reports, one at a
+// time, and SIGTERM last.
+func sendSignals(t *testing.T, cmd *exec.Cmd) {
+	t.Helper()
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGUSR2, syscall.SIGTERM} {
+		if err := cmd.Process.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(150 * time.Millisecond) // the trap's turn comes between sleeps
+	}
+}
+
 func TestRunForwardsSignals(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	id := e.id()
-	bundle := e.bundle(id, []string{"sh", "-c", `trap "exit 7" TERM; while :; do sleep 0.05; done`})
+	bundle := e.bundle(id, []string{"sh", "-c", trapScript})
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	cmd := e.command(ctx, "run", "--bundle", bundle, id)
 	done := make(chan result, 1)
 	go func() { done <- e.runCmd(cmd) }()
 	waitTrap(t, e.waitStatus(id, "running").Pid, syscall.SIGTERM)
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
+	sendSignals(t, cmd)
 	r := <-done
-	if r.code != 7 {
-		t.Fatalf("exit %d, want 7; stderr %q", r.code, r.stderr)
+	if r.code != 7 || r.stdout != "hup\nusr1\nusr2\n" {
+		t.Fatalf("exit %d, want 7; stdout %q, want hup, usr1, usr2; stderr %q", r.code, r.stdout, r.stderr)
 	}
+}
+
+func TestExecForwardsSignals(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"sleep", "100"})
+	initPid := e.state(id).Pid
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := e.command(ctx, "exec", id, "sh", "-c", trapScript)
+	done := make(chan result, 1)
+	go func() { done <- e.runCmd(cmd) }()
+	var pid int
+	deadline := time.Now().Add(10 * time.Second)
+	for pid == 0 && time.Now().Before(deadline) {
+		var pids []int
+		if err := json.Unmarshal([]byte(e.must("ps", "--format", "json", id)), &pids); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range pids {
+			comm, _ := os.ReadFile("/proc/" + strconv.Itoa(p) + "/comm")
+			if p != initPid && string(comm) == "sh\n" {
+				pid = p
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if pid == 0 {
+		t.Fatal("the exec'd process did not appear")
+	}
+	waitTrap(t, pid, syscall.SIGTERM)
+	sendSignals(t, cmd)
+	r := <-done
+	if r.code != 7 || r.stdout != "hup\nusr1\nusr2\n" {
+		t.Fatalf("exit %d, want 7; stdout %q, want hup, usr1, usr2; stderr %q", r.code, r.stdout, r.stderr)
+	}
+	e.must("delete", "--force", id)
 }
 
 // TestRunKilledExitCode kills a foreground container: corral exits with
