@@ -6,7 +6,6 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
 
@@ -27,11 +26,13 @@ import (
 // still being done (both caches are safe for that). It spends no CPU the
 // command would not.
 func warmUp(spawns bool, vs ...any) {
-	go func() {
-		for _, v := range vs {
-			_, _ = json.Marshal(v) // for the codec only
-		}
-	}()
+	if len(vs) > 0 {
+		go func() {
+			for _, v := range vs {
+				_, _ = json.Marshal(v) // for the codec only
+			}
+		}()
+	}
 	if spawns {
 		// On its own goroutine: the check blocks its thread until the
 		// child it clones has run, which the codecs need not wait for.
@@ -43,18 +44,12 @@ func warmUp(spawns bool, vs ...any) {
 	}
 }
 
-// warmForCreate readies the state, which create and run encode once the
-// spec is loaded and checked, and the spawning of init. Not the spec: the
-// command decodes it at once, and the two would only build the same
-// codecs side by side.
-//
-// It is called first: a new goroutine waits in its P's next slot, from
-// which other Ps are slow to steal it, and is pushed out to where they
-// steal from by the next one started. Started after another goroutine
-// that held the other CPU (os/signal's registration, before the relay
-// used sigpipe), it began only when the command blocked, 0.6-2.1 ms in.
+// warmForCreate readies the spawning of init. Not the state, which
+// libcontainer encodes without encoding/json's codec (internal/jsonenc),
+// nor the spec, which the command decodes at once: the two would only
+// build the same codecs side by side.
 func warmForCreate() {
-	warmUp(true, &libcontainer.State{})
+	warmUp(true)
 }
 
 // warmForLoad readies the parts of the state's Config that loading it

@@ -1,0 +1,150 @@
+package jsonenc
+
+import (
+	"cmp"
+	"reflect"
+	"slices"
+	"strings"
+)
+
+// field is one member of a struct's JSON object.
+type field struct {
+	name      string
+	tagged    bool // named by its tag
+	index     []int
+	omitEmpty bool
+	omitZero  bool
+}
+
+// fieldsOf returns t's fields as encoding/json encodes them: exported
+// fields, and those of embedded structs, by Go's rules for embedded
+// fields except that a field named by its tag wins over others at its
+// depth; in the order of their index sequences.
+func (e *encoder) fieldsOf(t reflect.Type) ([]field, error) {
+	if fs, ok := e.fields[t]; ok {
+		return fs, nil
+	}
+	fs, err := resolveFields(t)
+	if err != nil {
+		return nil, err
+	}
+	e.fields[t] = fs
+	return fs, nil
+}
+
+// embedded is a struct type to look into, reached through index.
+type embedded struct {
+	typ   reflect.Type
+	index []int
+}
+
+func resolveFields(t reflect.Type) ([]field, error) {
+	var fields []field
+	current, next := []embedded{}, []embedded{{typ: t}}
+	var count, nextCount map[reflect.Type]int
+	visited := map[reflect.Type]bool{}
+	for len(next) > 0 {
+		current, next = next, current[:0]
+		count, nextCount = nextCount, map[reflect.Type]int{}
+		for _, s := range current {
+			if visited[s.typ] {
+				continue
+			}
+			visited[s.typ] = true
+			for i := range s.typ.NumField() {
+				sf := s.typ.Field(i)
+				if sf.Anonymous {
+					at := sf.Type
+					if at.Kind() == reflect.Pointer {
+						at = at.Elem()
+					}
+					if !sf.IsExported() && at.Kind() != reflect.Struct {
+						continue
+					}
+				} else if !sf.IsExported() {
+					continue
+				}
+				tag := sf.Tag.Get("json")
+				if tag == "-" {
+					continue
+				}
+				name, opts, _ := strings.Cut(tag, ",")
+				if !isValidTag(name) {
+					name = ""
+				}
+				index := append(slices.Clip(s.index), i)
+				ft := sf.Type
+				if ft.Name() == "" && ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if name != "" || !sf.Anonymous || ft.Kind() != reflect.Struct {
+					if hasOption(opts, "string") {
+						return nil, unsupported("option \",string\" of %s.%s", s.typ, sf.Name)
+					}
+					f := field{
+						name:      name,
+						tagged:    name != "",
+						index:     index,
+						omitEmpty: hasOption(opts, "omitempty"),
+						omitZero:  hasOption(opts, "omitzero"),
+					}
+					if f.name == "" {
+						f.name = sf.Name
+					}
+					fields = append(fields, f)
+					if count[s.typ] > 1 {
+						// The type is embedded twice at this depth: each
+						// of its fields is there twice, and annihilates.
+						fields = append(fields, f)
+					}
+					continue
+				}
+				nextCount[ft]++
+				if nextCount[ft] == 1 {
+					next = append(next, embedded{typ: ft, index: index})
+				}
+			}
+		}
+	}
+	slices.SortFunc(fields, func(a, b field) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
+		}
+		if c := cmp.Compare(len(a.index), len(b.index)); c != 0 {
+			return c
+		}
+		if a.tagged != b.tagged {
+			if a.tagged {
+				return -1
+			}
+			return 1
+		}
+		return slices.Compare(a.index, b.index)
+	})
+	out := fields[:0]
+	for i := 0; i < len(fields); {
+		j := i + 1
+		for j < len(fields) && fields[j].name == fields[i].name {
+			j++
+		}
+		// The first of a name dominates, unless the second is as deep
+		// and as tagged: then neither is encoded.
+		if j-i == 1 || len(fields[i].index) != len(fields[i+1].index) || fields[i].tagged != fields[i+1].tagged {
+			out = append(out, fields[i])
+		}
+		i = j
+	}
+	slices.SortFunc(out, func(a, b field) int { return slices.Compare(a.index, b.index) })
+	return out, nil
+}
+
+func hasOption(opts, want string) bool {
+	for opts != "" {
+		var o string
+		o, opts, _ = strings.Cut(opts, ",")
+		if o == want {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,30 @@
+package jsonenc_test
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"reflect"
+	"testing"
+
+	"github.com/corral-oci/corral/libcontainer"
+	"github.com/corral-oci/corral/libcontainer/internal/jsonenc"
+)
+
+// TestState: the container's state, filled at random (every field, with
+// nil and empty containers among them), encodes as encoding/json encodes
+// it, byte for byte: saveState relies on it.
+func TestState(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	for i := range 500 {
+		st := &libcontainer.State{}
+		jsonenc.Fill(r, reflect.ValueOf(st).Elem(), 0)
+		want, werr := json.Marshal(st)
+		got, gerr := jsonenc.Marshal(st)
+		if werr != nil || gerr != nil {
+			t.Fatalf("state %d: encoding/json: %v; jsonenc: %v", i, werr, gerr)
+		}
+		if string(got) != string(want) {
+			t.Fatalf("state %d:\njsonenc:\n%s\nencoding/json:\n%s", i, got, want)
+		}
+	}
+}
