@@ -13,8 +13,8 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/corral-oci/corral/libcontainer/internal/jsonenc"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
+	"github.com/corral-oci/corral/libcontainer/internal/reflectjson"
 )
 
 const (
@@ -30,10 +30,10 @@ const (
 // delete removes it. Filling the disk still fails here: file systems
 // reserve the blocks of a buffered write when it is made.
 func (c *Container) saveState(st *State) error {
-	// jsonenc writes what encoding/json would, without first building
+	// reflectjson writes what encoding/json would, without first building
 	// encoding/json's codec for the whole State (0.5-0.8 ms a process).
-	b, err := jsonenc.Marshal(st)
-	if errors.Is(err, jsonenc.ErrUnsupported) {
+	b, err := reflectjson.Marshal(st)
+	if errors.Is(err, reflectjson.ErrUnsupported) {
 		b, err = json.Marshal(st)
 	}
 	if err != nil {

@@ -45,7 +45,7 @@ func warmUp(spawns bool, vs ...any) {
 }
 
 // warmForCreate readies the spawning of init. Not the state, which
-// libcontainer encodes without encoding/json's codec (internal/jsonenc),
+// libcontainer encodes without encoding/json's codec (internal/reflectjson),
 // nor the spec, which the command decodes at once: the two would only
 // build the same codecs side by side.
 func warmForCreate() {

@@ -11,6 +11,8 @@ import (
 	"strings"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/corral-oci/corral/libcontainer/internal/reflectjson"
 )
 
 // LoadSpec reads a config.json. A JSON error names where it is: the field
@@ -82,6 +84,14 @@ func decodeConfig(r io.Reader, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return errors.New("empty config")
 	}
+	// reflectjson decodes as encoding/json does without first building
+	// its codec for the spec's whole type tree (about a millisecond of
+	// every create). What it refuses, encoding/json decodes again from
+	// scratch, with its errors.
+	if reflectjson.Unmarshal(data, v) == nil {
+		return nil
+	}
+	reflect.ValueOf(v).Elem().SetZero()
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return jsonError(data, err)

@@ -1,17 +1,21 @@
-// Package jsonenc encodes a value exactly as encoding/json's Marshal
-// does, byte for byte, without building a codec first.
+// Package reflectjson encodes and decodes JSON as encoding/json does, by
+// walking the value with reflection, without building a codec first.
 //
 // encoding/json works out, on a type's first use in a process, how to
-// encode every type reachable from it, whatever the value holds: for the
-// container's State, with its Config, some 34 struct types and 190
-// fields, 0.5-0.8 ms of CPU and 150 KB of garbage in every create and
-// run. This walks the value instead, and looks only at the types the
-// value has.
+// encode or decode every type reachable from it, whatever the value or
+// the input holds: for the container's State, with its Config, some 34
+// struct types and 190 fields, 0.5-0.8 ms of CPU and 150 KB of garbage in
+// every create and run; for config.json's spec about as much again. This
+// looks only at the types the value or the input has.
 //
-// It knows what configs and the state use. A value with anything else (a
-// float, a map with non-string keys, a ",string" option, a cycle) gets
-// ErrUnsupported, and the caller uses encoding/json.
-package jsonenc
+// It knows what configs, the state and the runtime spec use. Marshal
+// gives json.Marshal's bytes, or ErrUnsupported for anything else (a
+// float, a map with non-string keys, a ",string" option, a cycle), and
+// the caller uses encoding/json. Unmarshal decodes what json.Unmarshal
+// would, or fails: for anything it does not know, and for any input
+// json.Unmarshal would refuse, the caller decodes again with
+// encoding/json, which gives its result and its error.
+package reflectjson
 
 import (
 	"bytes"
@@ -30,7 +34,7 @@ import (
 
 // ErrUnsupported is returned for a value this package cannot encode as
 // encoding/json would.
-var ErrUnsupported = errors.New("jsonenc: unsupported")
+var ErrUnsupported = errors.New("reflectjson: unsupported")
 
 // maxDepth bounds nesting: deeper is taken for a cycle.
 const maxDepth = 1000

@@ -1,4 +1,4 @@
-package jsonenc_test
+package reflectjson_test
 
 import (
 	"encoding/json"
@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/corral-oci/corral/libcontainer"
-	"github.com/corral-oci/corral/libcontainer/internal/jsonenc"
+	"github.com/corral-oci/corral/libcontainer/internal/reflectjson"
 )
 
 // TestState: the container's state, filled at random (every field, with
@@ -17,14 +17,14 @@ func TestState(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	for i := range 500 {
 		st := &libcontainer.State{}
-		jsonenc.Fill(r, reflect.ValueOf(st).Elem(), 0)
+		reflectjson.Fill(r, reflect.ValueOf(st).Elem(), 0)
 		want, werr := json.Marshal(st)
-		got, gerr := jsonenc.Marshal(st)
+		got, gerr := reflectjson.Marshal(st)
 		if werr != nil || gerr != nil {
-			t.Fatalf("state %d: encoding/json: %v; jsonenc: %v", i, werr, gerr)
+			t.Fatalf("state %d: encoding/json: %v; reflectjson: %v", i, werr, gerr)
 		}
 		if string(got) != string(want) {
-			t.Fatalf("state %d:\njsonenc:\n%s\nencoding/json:\n%s", i, got, want)
+			t.Fatalf("state %d:\nreflectjson:\n%s\nencoding/json:\n%s", i, got, want)
 		}
 	}
 }

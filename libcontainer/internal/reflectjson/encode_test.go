@@ -1,4 +1,4 @@
-package jsonenc
+package reflectjson
 
 import (
 	"encoding/json"
@@ -15,10 +15,10 @@ func same(t *testing.T, v any) {
 	want, werr := json.Marshal(v)
 	got, gerr := Marshal(v)
 	if werr != nil || gerr != nil {
-		t.Fatalf("encoding/json: %v; jsonenc: %v", werr, gerr)
+		t.Fatalf("encoding/json: %v; reflectjson: %v", werr, gerr)
 	}
 	if string(got) != string(want) {
-		t.Fatalf("jsonenc:\n%s\nencoding/json:\n%s", got, want)
+		t.Fatalf("reflectjson:\n%s\nencoding/json:\n%s", got, want)
 	}
 }
 

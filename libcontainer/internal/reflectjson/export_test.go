@@ -1,0 +1,4 @@
+package reflectjson
+
+// Fill is fill, for the tests of package reflectjson_test.
+var Fill = fill
