@@ -13,8 +13,8 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/internal/reflectjson"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
-	"github.com/corral-oci/corral/libcontainer/internal/reflectjson"
 )
 
 const (

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/corral-oci/corral/internal/reflectjson"
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/capabilities"
 	"github.com/corral-oci/corral/libcontainer/specconv"
@@ -212,14 +214,19 @@ func execSpec(bundle string, flags *pflag.FlagSet, o *execOpts, args []string) (
 		if len(args) > 0 {
 			slog.Warn("exec: --process is given; the command on the command line is ignored", "command", args)
 		}
-		f, err := os.Open(o.process)
+		data, err := os.ReadFile(o.process)
 		if err != nil {
 			return nil, "", fmt.Errorf("--process: %w", err)
 		}
-		defer f.Close()
+		// Engines pass a process with every exec: reflectjson decodes it
+		// without building encoding/json's codec, and leaves what it
+		// refuses (with the errors to say why) to encoding/json.
 		var sp specs.Process
-		if err := json.NewDecoder(f).Decode(&sp); err != nil {
-			return nil, "", fmt.Errorf("--process %s: %w", o.process, err)
+		if reflectjson.Unmarshal(data, &sp) != nil {
+			sp = specs.Process{}
+			if err := json.NewDecoder(bytes.NewReader(data)).Decode(&sp); err != nil {
+				return nil, "", fmt.Errorf("--process %s: %w", o.process, err)
+			}
 		}
 		return &sp, o.process, nil
 	}

@@ -4,8 +4,6 @@ import (
 	"encoding/json"
 	"os"
 
-	"github.com/opencontainers/runtime-spec/specs-go"
-
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
 
@@ -58,10 +56,9 @@ func warmForLoad() {
 	warmUp(false, &configs.Cgroup{}, &configs.Seccomp{})
 }
 
-// warmForExec readies the spawning of the process and what exec reads
-// next, a spec's process (engines pass it with --process). Not the
-// state's trees: exec usually finds the state cached, decoded (see
-// libcontainer's state cache).
+// warmForExec readies the spawning of the process. Not the state's
+// trees, which exec usually finds cached, decoded (see libcontainer's
+// state cache), nor the spec's process, which reflectjson decodes.
 func warmForExec() {
-	warmUp(true, &specs.Process{})
+	warmUp(true)
 }

@@ -12,7 +12,7 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/corral-oci/corral/libcontainer/internal/reflectjson"
+	"github.com/corral-oci/corral/internal/reflectjson"
 )
 
 // LoadSpec reads a config.json. A JSON error names where it is: the field

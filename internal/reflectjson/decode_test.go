@@ -8,7 +8,7 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 
-	"github.com/corral-oci/corral/libcontainer/internal/reflectjson"
+	"github.com/corral-oci/corral/internal/reflectjson"
 )
 
 // linuxSpec mirrors specconv's (unexported) type, which is what

@@ -6,8 +6,8 @@ import (
 	"reflect"
 	"testing"
 
+	"github.com/corral-oci/corral/internal/reflectjson"
 	"github.com/corral-oci/corral/libcontainer"
-	"github.com/corral-oci/corral/libcontainer/internal/reflectjson"
 )
 
 // TestState: the container's state, filled at random (every field, with
