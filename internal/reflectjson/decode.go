@@ -23,9 +23,10 @@ var (
 // Unmarshal decodes data into *v as json.Unmarshal would. On any error
 // *v may be partly filled: decode into a new value with encoding/json.
 // Beyond what Marshal refuses, it refuses a key given twice in an object
-// (encoding/json merges the two values) and anything other than the
-// literals the Go kind takes (a number into a string, a string into an
-// int...): encoding/json refuses most of those too.
+// (encoding/json merges the two values), null for a json.Unmarshaler
+// that is not a pointer, an encoding.TextUnmarshaler, and anything other
+// than the literals the Go kind takes (a number into a string, a string
+// into an int...): encoding/json refuses most of those too.
 func Unmarshal(data []byte, v any) error {
 	rv := reflect.ValueOf(v)
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
@@ -128,6 +129,11 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 		return errDecode
 	}
 	if d.in[d.pos] == 'n' {
+		// encoding/json gives null to the UnmarshalJSON of a value that
+		// is not a pointer; what that makes of it is its own business.
+		if v.Kind() != reflect.Pointer && reflect.PointerTo(v.Type()).Implements(unmarshalerType) {
+			return errDecode
+		}
 		if err := d.literal("null"); err != nil {
 			return err
 		}
@@ -145,7 +151,10 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 		v = v.Elem()
 	}
 	t := v.Type()
-	if reflect.PointerTo(t).Implements(unmarshalerType) || reflect.PointerTo(t).Implements(textUnmarshalerType) {
+	if reflect.PointerTo(t).Implements(unmarshalerType) {
+		return d.unmarshaler(v, depth)
+	}
+	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
 		return errDecode
 	}
 	switch c := d.in[d.pos]; {
@@ -182,6 +191,22 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 		return d.number(v)
 	}
 	return errDecode
+}
+
+// unmarshaler gives the value's JSON, as it is in the input, to v's
+// UnmarshalJSON, as encoding/json does.
+func (d *decoder) unmarshaler(v reflect.Value, depth int) error {
+	start := d.pos
+	if err := d.skip(depth); err != nil {
+		return err
+	}
+	if !v.CanAddr() {
+		return errDecode
+	}
+	if err := v.Addr().Interface().(json.Unmarshaler).UnmarshalJSON(d.in[start:d.pos]); err != nil {
+		return errDecode
+	}
+	return nil
 }
 
 func (d *decoder) object(v reflect.Value, depth int) error {

@@ -28,3 +28,26 @@ func TestState(t *testing.T) {
 		}
 	}
 }
+
+// TestDecodeState: random states, encoded, decode as encoding/json
+// decodes them (through time.Time's and Hooks' UnmarshalJSON), and a
+// null for either is left to encoding/json.
+func TestDecodeState(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	for i := range 500 {
+		st := &libcontainer.State{}
+		reflectjson.Fill(r, reflect.ValueOf(st).Elem(), 0)
+		data, err := json.Marshal(st)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !decodeBoth[libcontainer.State](t, data) {
+			t.Fatalf("state %d: Unmarshal refused what json.Marshal wrote:\n%s", i, data)
+		}
+	}
+	for _, c := range []string{`{"created":null}`, `{"config":{"hooks":null}}`} {
+		if decodeBoth[libcontainer.State](t, []byte(c)) {
+			t.Errorf("Unmarshal took %s, which encoding/json gives to UnmarshalJSON", c)
+		}
+	}
+}
