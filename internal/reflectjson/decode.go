@@ -6,6 +6,7 @@ import (
 	"errors"
 	"reflect"
 	"strconv"
+	"sync"
 	"unicode"
 	"unicode/utf16"
 	"unicode/utf8"
@@ -32,7 +33,7 @@ func Unmarshal(data []byte, v any) error {
 	if rv.Kind() != reflect.Pointer || rv.IsNil() {
 		return errDecode
 	}
-	d := decoder{in: data, fields: make(map[reflect.Type]*structFields)}
+	d := decoder{in: data}
 	d.space()
 	if err := d.value(rv.Elem(), 0); err != nil {
 		return err
@@ -45,9 +46,8 @@ func Unmarshal(data []byte, v any) error {
 }
 
 type decoder struct {
-	in     []byte
-	pos    int
-	fields map[reflect.Type]*structFields
+	in  []byte
+	pos int
 }
 
 // structFields are a struct's fields with encoding/json's two lookups: by
@@ -59,11 +59,14 @@ type structFields struct {
 	folded map[string]int
 }
 
-func (d *decoder) fieldsOf(t reflect.Type) (*structFields, error) {
-	if sf, ok := d.fields[t]; ok {
-		return sf, nil
+// lookupCache holds each struct type's structFields.
+var lookupCache sync.Map // reflect.Type -> *structFields
+
+func lookupFields(t reflect.Type) (*structFields, error) {
+	if sf, ok := lookupCache.Load(t); ok {
+		return sf.(*structFields), nil
 	}
-	list, err := resolveFields(t)
+	list, err := fieldsOf(t)
 	if err != nil {
 		return nil, errDecode
 	}
@@ -74,7 +77,7 @@ func (d *decoder) fieldsOf(t reflect.Type) (*structFields, error) {
 			sf.folded[k] = i
 		}
 	}
-	d.fields[t] = sf
+	lookupCache.Store(t, sf)
 	return sf, nil
 }
 
@@ -210,7 +213,7 @@ func (d *decoder) unmarshaler(v reflect.Value, depth int) error {
 }
 
 func (d *decoder) object(v reflect.Value, depth int) error {
-	sf, err := d.fieldsOf(v.Type())
+	sf, err := lookupFields(v.Type())
 	if err != nil {
 		return err
 	}

@@ -41,7 +41,7 @@ const maxDepth = 1000
 
 // Marshal returns what json.Marshal(v) returns, or ErrUnsupported.
 func Marshal(v any) ([]byte, error) {
-	e := encoder{fields: make(map[reflect.Type][]field)}
+	var e encoder
 	if err := e.value(reflect.ValueOf(v), 0); err != nil {
 		return nil, err
 	}
@@ -49,8 +49,7 @@ func Marshal(v any) ([]byte, error) {
 }
 
 type encoder struct {
-	buf    []byte
-	fields map[reflect.Type][]field
+	buf []byte
 }
 
 var (
@@ -188,7 +187,7 @@ func (e *encoder) mapValue(v reflect.Value, depth int) error {
 }
 
 func (e *encoder) structValue(v reflect.Value, depth int) error {
-	fields, err := e.fieldsOf(v.Type())
+	fields, err := fieldsOf(v.Type())
 	if err != nil {
 		return err
 	}

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // field is one member of a struct's JSON object.
@@ -16,19 +17,22 @@ type field struct {
 	omitZero  bool
 }
 
+// fieldCache holds each struct type's fields, worked out once a process.
+var fieldCache sync.Map // reflect.Type -> []field
+
 // fieldsOf returns t's fields as encoding/json encodes them: exported
 // fields, and those of embedded structs, by Go's rules for embedded
 // fields except that a field named by its tag wins over others at its
 // depth; in the order of their index sequences.
-func (e *encoder) fieldsOf(t reflect.Type) ([]field, error) {
-	if fs, ok := e.fields[t]; ok {
-		return fs, nil
+func fieldsOf(t reflect.Type) ([]field, error) {
+	if fs, ok := fieldCache.Load(t); ok {
+		return fs.([]field), nil
 	}
 	fs, err := resolveFields(t)
 	if err != nil {
 		return nil, err
 	}
-	e.fields[t] = fs
+	fieldCache.Store(t, fs)
 	return fs, nil
 }
 
