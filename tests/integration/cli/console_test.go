@@ -11,6 +11,8 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // readAll reads the pty master until the peer is gone (EIO) or timeout.
@@ -42,9 +44,9 @@ func TestConsoleSocket(t *testing.T) {
 		s.Process.Terminal = true
 		s.Process.ConsoleSize = &specs.Box{Height: 30, Width: 100}
 	})
-	l := listenUnix(t)
+	l := itest.ListenUnix(t)
 	e.must("create", "--console-socket", l.Addr().String(), "--bundle", bundle, id)
-	master, name := recvFD(t, l)
+	master, name := itest.RecvFD(t, l, cmdTimeout)
 	defer master.Close()
 	if !strings.HasPrefix(name, "/dev/pts/") {
 		t.Errorf("the master is sent as %q", name)
@@ -84,9 +86,9 @@ func TestExecTTY(t *testing.T) {
 	}
 	e.fails([]string{"console-socket"}, "exec", "-t", "-d", id, "true")
 
-	l := listenUnix(t)
+	l := itest.ListenUnix(t)
 	e.must("exec", "-t", "-d", "--console-socket", l.Addr().String(), id, "sh", "-c", "echo via-socket")
-	master, _ := recvFD(t, l)
+	master, _ := itest.RecvFD(t, l, cmdTimeout)
 	defer master.Close()
 	if out := readAll(t, master, 10*time.Second); !strings.Contains(out, "via-socket") {
 		t.Errorf("exec terminal output %q", out)
@@ -99,9 +101,9 @@ func TestPidfdSocket(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	id := e.id()
-	l := listenUnix(t)
+	l := itest.ListenUnix(t)
 	e.must("create", "--pidfd-socket", l.Addr().String(), "--bundle", e.bundle(id, []string{"sleep", "100"}), id)
-	pidfd, _ := recvFD(t, l)
+	pidfd, _ := itest.RecvFD(t, l, cmdTimeout)
 	defer pidfd.Close()
 	link, _ := os.Readlink(filepath.Join("/proc/self/fd", itoa(int(pidfd.Fd()))))
 	if link != "anon_inode:[pidfd]" {

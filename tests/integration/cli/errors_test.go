@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 func TestBadBundle(t *testing.T) {
@@ -80,7 +82,7 @@ func TestTerminalRules(t *testing.T) {
 	tty := e.bundle(id, []string{"true"}, func(s *specs.Spec) { s.Process.Terminal = true })
 	e.fails([]string{id, "console-socket"}, "create", "--bundle", tty, id)
 	e.fails([]string{id, "console-socket"}, "run", "--detach", "--bundle", tty, id)
-	sock := listenUnix(t)
+	sock := itest.ListenUnix(t)
 	noTTY := e.bundle(id, []string{"true"})
 	e.fails([]string{id, "console socket"}, "create", "--console-socket", sock.Addr().String(), "--bundle", noTTY, id)
 	e.fails([]string{id, "console socket"}, "run", "--console-socket", sock.Addr().String(), "--bundle", tty, id)

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 func TestExec(t *testing.T) {
@@ -118,7 +120,7 @@ func TestExecDetach(t *testing.T) {
 		t.Fatalf("pid file %q", b)
 	}
 	time.Sleep(100 * time.Millisecond)
-	if !alive(pid) {
+	if !itest.Alive(pid) {
 		t.Errorf("the detached process %d died with the corral that started it", pid)
 	}
 	out := e.must("ps", "--format", "json", id)

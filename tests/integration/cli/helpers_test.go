@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -18,7 +17,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // cmdTimeout bounds one corral invocation: a hang is a failure, not a
@@ -254,7 +254,7 @@ func (e *env) checkNoLeaks(before []string) {
 			}
 		}
 	}
-	if d := diff(before, mountPoints(t)); d != "" {
+	if d := itest.Diff(before, mountPoints(t)); d != "" {
 		t.Errorf("host mounts left behind: %s", d)
 	}
 }
@@ -286,87 +286,11 @@ func ownedMount(path string) bool {
 	return strings.Count(path, "/") <= 2
 }
 
-// diff lists what b has that a has not.
-func diff(a, b []string) string {
-	seen := map[string]int{}
-	for _, s := range a {
-		seen[s]++
-	}
-	var extra []string
-	for _, s := range b {
-		if seen[s] > 0 {
-			seen[s]--
-			continue
-		}
-		extra = append(extra, s)
-	}
-	return strings.Join(extra, ", ")
-}
-
-// alive reports whether pid is a live process (not a zombie).
-func alive(pid int) bool {
-	if syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state follows the command, which is in parentheses.
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
 // commandNoRoot is corral with args alone, for tests of the global flags.
 func (e *env) commandNoRoot(args ...string) *exec.Cmd {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	e.t.Cleanup(cancel)
 	return exec.CommandContext(ctx, corralBin, args...)
-}
-
-// listenUnix listens on a unix socket in a short directory of its own:
-// socket paths are limited to 108 bytes.
-func listenUnix(t *testing.T) *net.UnixListener {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "corral-sock-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: filepath.Join(dir, "s"), Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
-
-// recvFD accepts one connection on l and receives the fd sent over it
-// with SCM_RIGHTS, as the console and pidfd sockets do.
-func recvFD(t *testing.T, l *net.UnixListener) (*os.File, string) {
-	t.Helper()
-	l.SetDeadline(time.Now().Add(cmdTimeout))
-	conn, err := l.AcceptUnix()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("control messages: %v %v", msgs, err)
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		t.Fatalf("fds: %v %v", fds, err)
-	}
-	return os.NewFile(uintptr(fds[0]), string(buf[:n])), string(buf[:n])
 }
 
 // waitTrap waits until process pid handles signal sig (a shell's trap is

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // TestCreateStartKillDelete walks a container through the OCI states and
@@ -51,7 +53,7 @@ func TestCreateStartKillDelete(t *testing.T) {
 	if pid, err := strconv.Atoi(string(b)); err != nil || pid != s.Pid || pid <= 0 {
 		t.Errorf("pid file holds %q, state pid %d", b, s.Pid)
 	}
-	if !alive(s.Pid) {
+	if !itest.Alive(s.Pid) {
 		t.Errorf("init %d is not alive after create", s.Pid)
 	}
 
@@ -79,7 +81,7 @@ func TestDeleteCreated(t *testing.T) {
 	e.must("create", "--bundle", e.bundle(id, []string{"true"}), id)
 	pid := e.state(id).Pid
 	e.must("delete", id)
-	if alive(pid) {
+	if itest.Alive(pid) {
 		t.Errorf("init %d survived delete", pid)
 	}
 }
@@ -95,7 +97,7 @@ func TestDeleteRunningNeedsForce(t *testing.T) {
 	}
 	// Flags after the container id are flags too.
 	e.must("delete", id, "--force")
-	if alive(pid) {
+	if itest.Alive(pid) {
 		t.Errorf("init %d survived delete --force", pid)
 	}
 }
@@ -152,7 +154,7 @@ func TestDuplicateID(t *testing.T) {
 	e.fails([]string{id, "already exists"}, "create", "--bundle", bundle, id)
 	e.fails([]string{id, "already exists"}, "run", "--detach", "--bundle", bundle, id)
 	s := e.state(id)
-	if s.Status != "created" || s.Pid != pid || !alive(pid) {
+	if s.Status != "created" || s.Pid != pid || !itest.Alive(pid) {
 		t.Errorf("the first container changed: %+v", s)
 	}
 	e.must("delete", id)
@@ -172,7 +174,7 @@ func TestCgroupOfAnother(t *testing.T) {
 	if entries, _ := os.ReadDir(second.root); len(entries) > 0 {
 		t.Errorf("the failed run left %s in its state root", entries[0].Name())
 	}
-	if s := first.state(id); s.Status != "running" || !alive(pid) {
+	if s := first.state(id); s.Status != "running" || !itest.Alive(pid) {
 		t.Errorf("the other container changed: %+v", s)
 	}
 	dir := "/sys/fs/cgroup/pids/" + cgroupParent + "/" + id // v1

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // event is a line of `corral events`, with the figures the tests read.
@@ -161,7 +163,7 @@ func TestExecIgnorePaused(t *testing.T) {
 	e.must("exec", "--ignore-paused", "--detach", "--pid-file", pidFile, id, "sleep", "100")
 	e.must("resume", id)
 	b, _ := os.ReadFile(pidFile)
-	if pid, err := strconv.Atoi(string(b)); err != nil || !alive(pid) {
+	if pid, err := strconv.Atoi(string(b)); err != nil || !itest.Alive(pid) {
 		t.Errorf("pid file %q: the process does not run", b)
 	}
 	e.must("delete", "-f", id)

@@ -14,6 +14,8 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // TestCounterContinues checkpoints a counter, which deletes the
@@ -204,7 +206,7 @@ func TestTerminal(t *testing.T) {
 	id := e.id()
 	tty := func(s *specs.Spec) { s.Process.Terminal = true }
 	bundle := e.bundle(id, counter, tty)
-	sock := listenUnix(t)
+	sock := itest.ListenUnix(t)
 	res := e.run(nil, "run", "--detach", "--console-socket", sock.Addr().String(), "--bundle", bundle, id)
 	if res.code != 0 {
 		t.Fatalf("run: exit %d: %s", res.code, res.stderr)
@@ -217,7 +219,7 @@ func TestTerminal(t *testing.T) {
 	e.must("checkpoint", "--image-path", images, id)
 	last := out.last()
 
-	sock = listenUnix(t)
+	sock = itest.ListenUnix(t)
 	e.must("restore", "--detach", "--console-socket", sock.Addr().String(), "--image-path", images, "--bundle", bundle, id)
 	master := recvFD(t, sock)
 	out = newLineReader(t, master)
@@ -240,7 +242,7 @@ func TestTerminal(t *testing.T) {
 	e.must("delete", "--force", id)
 
 	// A terminal must go somewhere.
-	sock = listenUnix(t)
+	sock = itest.ListenUnix(t)
 	e.must("run", "--detach", "--console-socket", sock.Addr().String(), "--bundle", bundle, id)
 	recvFD(t, sock)
 	images = t.TempDir()

@@ -14,6 +14,8 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // cgroupParent holds the cgroups of the CLI tests' containers.
@@ -240,53 +242,16 @@ func (e *env) checkNoLeaks(before []string) {
 			}
 		}
 	}
-	if d := diff(before, mountPoints(t, e.tmp)); d != "" {
+	if d := itest.Diff(before, mountPoints(t, e.tmp)); d != "" {
 		t.Errorf("host mounts left behind: %s", d)
 	}
 }
 
-// listenUnix listens on a unix socket in a short directory of its own:
-// socket paths are limited to 108 bytes.
-func listenUnix(t *testing.T) *net.UnixListener {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "corral-sock-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: filepath.Join(dir, "s"), Net: "unix"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	return l
-}
-
-// recvFD accepts one connection on l and receives the fd sent over it, as
-// the console socket protocol does.
+// recvFD receives the fd the console socket protocol sends on l; it is
+// closed when the test ends.
 func recvFD(t *testing.T, l *net.UnixListener) *os.File {
 	t.Helper()
-	l.SetDeadline(time.Now().Add(cmdTimeout))
-	conn, err := l.AcceptUnix()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	buf := make([]byte, 4096)
-	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("control messages: %v %v", msgs, err)
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		t.Fatalf("fds: %v %v", fds, err)
-	}
-	f := os.NewFile(uintptr(fds[0]), string(buf[:n]))
+	f, _ := itest.RecvFD(t, l, cmdTimeout)
 	t.Cleanup(func() { f.Close() })
 	return f
 }

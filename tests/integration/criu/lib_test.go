@@ -20,6 +20,8 @@ import (
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/criu"
 	"github.com/corral-oci/corral/libcontainer/specconv"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // libCgroupParent holds the cgroups of the library tests' containers.
@@ -196,10 +198,10 @@ func newLibEnv(t *testing.T, cfgs ...*configs.Config) *libEnv {
 // directory or a cgroup behind.
 func (e *libEnv) checkNoLeaks(cfgs ...*configs.Config) {
 	t := e.t
-	if d := diff(e.mounts, mountPoints(t, e.tmp)); d != "" {
+	if d := itest.Diff(e.mounts, mountPoints(t, e.tmp)); d != "" {
 		t.Errorf("leaked mounts: %s", d)
 	}
-	if d := diff(e.fds, openFDs(t)); d != "" {
+	if d := itest.Diff(e.fds, openFDs(t)); d != "" {
 		t.Errorf("leaked fds: %s", d)
 	}
 	if ents, _ := os.ReadDir(e.root); len(ents) > 0 {
@@ -358,23 +360,6 @@ func openFDs(t *testing.T) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// diff lists what b has that a has not.
-func diff(a, b []string) string {
-	seen := map[string]int{}
-	for _, s := range a {
-		seen[s]++
-	}
-	var extra []string
-	for _, s := range b {
-		if seen[s] > 0 {
-			seen[s]--
-			continue
-		}
-		extra = append(extra, s)
-	}
-	return strings.Join(extra, ", ")
 }
 
 // TestLibNetworkNamespaceGone restores a container into the network

@@ -13,6 +13,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // TestChurn runs many containers through their whole life, a few at a
@@ -60,13 +62,13 @@ func TestChurn(t *testing.T) {
 	t.Logf("%d containers in %v", total, time.Since(start))
 
 	after := snapshot(t)
-	if d := diff(before.mounts, after.mounts); d != "" {
+	if d := itest.Diff(before.mounts, after.mounts); d != "" {
 		t.Errorf("leaked mounts: %s", d)
 	}
-	if d := diff(before.fds, after.fds); d != "" {
+	if d := itest.Diff(before.fds, after.fds); d != "" {
 		t.Errorf("leaked fds: %s", d)
 	}
-	if d := diff(before.children, after.children); d != "" {
+	if d := itest.Diff(before.children, after.children); d != "" {
 		t.Errorf("leaked processes: %s", d)
 	}
 	if ents, _ := os.ReadDir(root); len(ents) != 0 {

@@ -12,6 +12,8 @@ import (
 
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/configs"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // mountOpts returns the options column of the container mount at dest,
@@ -122,7 +124,7 @@ func TestMountPropagationDoesNotReachHost(t *testing.T) {
 	sh(t, cfg, `mount -t tmpfs none /mnt && echo mounted`, func(p *libcontainer.Process) {
 		p.Capabilities = &configs.Capabilities{Bounding: []string{"CAP_SYS_ADMIN"}, Effective: []string{"CAP_SYS_ADMIN"}, Permitted: []string{"CAP_SYS_ADMIN"}}
 	})
-	if d := diff(before, mountPoints(t)); d != "" {
+	if d := itest.Diff(before, mountPoints(t)); d != "" {
 		t.Fatalf("a mount in the container reached the host: %s", d)
 	}
 }

@@ -21,6 +21,8 @@ import (
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/specconv"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // cgroupParent holds every test container's cgroup.
@@ -232,10 +234,10 @@ func children(t *testing.T) []string {
 func checkNoLeaks(t *testing.T, before hostState, root, id string, cfg *configs.Config) {
 	t.Helper()
 	after := snapshot(t)
-	if d := diff(before.mounts, after.mounts); d != "" {
+	if d := itest.Diff(before.mounts, after.mounts); d != "" {
 		t.Errorf("leaked mounts: %s", d)
 	}
-	if d := diff(before.fds, after.fds); d != "" {
+	if d := itest.Diff(before.fds, after.fds); d != "" {
 		t.Errorf("leaked fds: %s", d)
 	}
 	if _, err := os.Stat(filepath.Join(root, id)); !errors.Is(err, os.ErrNotExist) {
@@ -254,23 +256,6 @@ func checkNoLeaks(t *testing.T, before hostState, root, id string, cfg *configs.
 			t.Errorf("cgroups left behind: %v", leaked)
 		}
 	}
-}
-
-// diff lists what b has that a has not.
-func diff(a, b []string) string {
-	seen := map[string]int{}
-	for _, s := range a {
-		seen[s]++
-	}
-	var extra []string
-	for _, s := range b {
-		if seen[s] > 0 {
-			seen[s]--
-			continue
-		}
-		extra = append(extra, s)
-	}
-	return strings.Join(extra, ", ")
 }
 
 // ownCgroup is the cgroup of this process in the v1 hierarchies: a

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // concurrentTimeout bounds each command of the concurrency tests: they
@@ -194,9 +196,9 @@ func concurrentCommands(t *testing.T, withPause bool) {
 				t.Fatalf("state after round %d: %v\n%s", round, err, r.stdout)
 			}
 			switch {
-			case s.Status == "stopped" && s.Pid != 0 && alive(s.Pid):
+			case s.Status == "stopped" && s.Pid != 0 && itest.Alive(s.Pid):
 				t.Errorf("round %d: state says stopped, pid %d is alive", round, s.Pid)
-			case s.Status != "stopped" && !alive(s.Pid):
+			case s.Status != "stopped" && !itest.Alive(s.Pid):
 				t.Errorf("round %d: state says %s, pid %d is dead", round, s.Status, s.Pid)
 			}
 		} else if _, err := os.Stat(filepath.Join(e.root, id)); err == nil {
@@ -248,7 +250,7 @@ func TestConcurrentSecondCreate(t *testing.T) {
 	if string(stateAfter) != string(stateBefore) {
 		t.Errorf("the failed create rewrote state.json")
 	}
-	if !alive(before.Pid) {
+	if !itest.Alive(before.Pid) {
 		t.Errorf("the first container's init %d died", before.Pid)
 	}
 	// The same while the first runs.
@@ -344,8 +346,8 @@ func TestConcurrentCreatesSameID(t *testing.T) {
 			t.Fatalf("round %d: the winner's pid file: %v", round, err)
 		}
 		s := e.state(id)
-		if s.Status != "created" || s.Pid != pid || !alive(pid) {
-			t.Errorf("round %d: the winner: state %+v, pid file %d (alive %v)", round, s, pid, alive(pid))
+		if s.Status != "created" || s.Pid != pid || !itest.Alive(pid) {
+			t.Errorf("round %d: the winner: state %+v, pid file %d (alive %v)", round, s, pid, itest.Alive(pid))
 		}
 		if s.Bundle != bundles[winner] {
 			t.Errorf("round %d: the container has bundle %s, the winner's is %s", round, s.Bundle, bundles[winner])

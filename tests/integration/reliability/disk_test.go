@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // smallRoot mounts a tmpfs of size bytes as the test's state root. The
@@ -126,10 +128,10 @@ func TestFullStateRoot(t *testing.T) {
 	t.Logf("create on a full state root: %s", strings.TrimSpace(r.stderr))
 	e.noContainer(failed)
 
-	if s := e.state(running); s.Status != "running" || !alive(s.Pid) {
+	if s := e.state(running); s.Status != "running" || !itest.Alive(s.Pid) {
 		t.Errorf("the running container on a full state root: %+v", s)
 	}
-	if s := e.state(created); s.Status != "created" || !alive(s.Pid) {
+	if s := e.state(created); s.Status != "created" || !itest.Alive(s.Pid) {
 		t.Errorf("the created container on a full state root: %+v", s)
 	}
 	e.checkList(running)
@@ -187,10 +189,10 @@ func TestReadOnlyStateRoot(t *testing.T) {
 	t.Logf("create on a read-only state root: %s", strings.TrimSpace(r.stderr))
 	e.noContainer(failed)
 
-	if s := e.state(created); s.Status != "created" || !alive(s.Pid) {
+	if s := e.state(created); s.Status != "created" || !itest.Alive(s.Pid) {
 		t.Errorf("the created container on a read-only state root: %+v", s)
 	}
-	if s := e.state(running); s.Status != "running" || !alive(s.Pid) {
+	if s := e.state(running); s.Status != "running" || !itest.Alive(s.Pid) {
 		t.Errorf("the running container on a read-only state root: %+v", s)
 	}
 	e.checkList(created)
@@ -228,8 +230,8 @@ func TestReadOnlyStateRoot(t *testing.T) {
 	e.checkStateDir(running)
 	for _, id := range []string{created, running} {
 		s := e.state(id)
-		if (s.Status == "stopped") == alive(s.Pid) {
-			t.Errorf("after the read-only spell: %+v (pid alive: %v)", s, alive(s.Pid))
+		if (s.Status == "stopped") == itest.Alive(s.Pid) {
+			t.Errorf("after the read-only spell: %+v (pid alive: %v)", s, itest.Alive(s.Pid))
 		}
 		e.deleteClean(id)
 	}

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // pauseEnv makes corral sleep at phase, writing its pid to file (see
@@ -44,7 +46,7 @@ func pausedAt(t *testing.T, b *bg, file string) int {
 func strayCorral(allowed int) []proc {
 	var out []proc
 	for _, p := range allProcs() {
-		if len(p.cmdline) > 0 && p.cmdline[0] == corralBin && p.pid != allowed && alive(p.pid) {
+		if len(p.cmdline) > 0 && p.cmdline[0] == corralBin && p.pid != allowed && itest.Alive(p.pid) {
 			out = append(out, p)
 		}
 	}
@@ -79,9 +81,9 @@ func (e *env) waitTruth(id, want string) state {
 		e.t.Errorf("state has id %q, want %q", s.ID, id)
 	}
 	switch {
-	case s.Status == "stopped" && s.Pid != 0 && alive(s.Pid):
+	case s.Status == "stopped" && s.Pid != 0 && itest.Alive(s.Pid):
 		e.t.Errorf("state says stopped but reports pid %d, which is alive", s.Pid)
-	case s.Status != "stopped" && !alive(s.Pid):
+	case s.Status != "stopped" && !itest.Alive(s.Pid):
 		e.t.Errorf("state says %s but its pid %d is not alive", s.Status, s.Pid)
 	}
 	return s

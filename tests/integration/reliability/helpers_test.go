@@ -21,6 +21,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // cmdTimeout bounds one corral invocation: a hang is a failure, not a
@@ -405,7 +407,7 @@ func (e *env) checkNoLeaks(before []string) {
 // mount under /tmp: only the test's own directories there count.
 func (e *env) newMounts(before []string) []string {
 	var out []string
-	for _, m := range diff(before, mountPoints(e.t)) {
+	for _, m := range itest.Extra(before, mountPoints(e.t)) {
 		if strings.HasPrefix(m, "/tmp/") && !strings.HasPrefix(m, "/tmp/corral-rel-") && !strings.HasPrefix(m, e.tmp+"/") {
 			continue
 		}
@@ -540,41 +542,10 @@ func mountPoints(t *testing.T) []string {
 	return out
 }
 
-// diff lists what b has that a has not.
-func diff(a, b []string) []string {
-	seen := map[string]int{}
-	for _, s := range a {
-		seen[s]++
-	}
-	var extra []string
-	for _, s := range b {
-		if seen[s] > 0 {
-			seen[s]--
-			continue
-		}
-		extra = append(extra, s)
-	}
-	return extra
-}
-
-// alive reports whether pid is a live process (not a zombie).
-func alive(pid int) bool {
-	if pid <= 0 || syscall.Kill(pid, 0) != nil {
-		return false
-	}
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
-}
-
 // waitDead waits until pid is gone or a zombie.
 func waitDead(pid int, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
-	for alive(pid) {
+	for itest.Alive(pid) {
 		if time.Now().After(deadline) {
 			return false
 		}
@@ -603,7 +574,7 @@ func (e *env) stateFiles(id string) string {
 			Cg    map[string]string `json:"cgroup_paths"`
 		}
 		json.Unmarshal(b, &st)
-		s += fmt.Sprintf("\nstate.json: init_process_pid=%d init_process_start=%d (alive: %v) cgroup_paths: %d", st.Pid, st.Start, alive(st.Pid), len(st.Cg))
+		s += fmt.Sprintf("\nstate.json: init_process_pid=%d init_process_start=%d (alive: %v) cgroup_paths: %d", st.Pid, st.Start, itest.Alive(st.Pid), len(st.Cg))
 	}
 	return s
 }

@@ -16,6 +16,8 @@ import (
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // hostileTimeout bounds one container of a hostile image: a clear error
@@ -95,7 +97,7 @@ func (p hostPrint) compare(t *testing.T, now hostPrint) {
 			t.Errorf("HOST CHANGED: %s was %s, is %s", f, p.files[f], now.files[f])
 		}
 	}
-	if d := diff(p.root, now.root); len(d) > 0 {
+	if d := itest.Extra(p.root, now.root); len(d) > 0 {
 		t.Errorf("HOST CHANGED: new in /: %v", d)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // TestHookTimeout gives every kind of hook a program that hangs and a
@@ -150,7 +152,7 @@ func TestDeleteStuckInit(t *testing.T) {
 	}
 	checkOutcome(t, r)
 	if r.code == 0 {
-		if alive(s.Pid) {
+		if itest.Alive(s.Pid) {
 			t.Errorf("delete --force succeeded but init %d is alive (frozen): nothing left to find it by", s.Pid)
 		}
 	} else if _, err := os.Stat(filepath.Join(e.root, id)); err != nil {

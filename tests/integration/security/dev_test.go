@@ -11,6 +11,8 @@ import (
 
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/configs"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 const corePattern = "/proc/sys/kernel/core_pattern"
@@ -258,7 +260,7 @@ func TestCVE_2026_41579_DevSymlinkInImage(t *testing.T) {
 					t.Errorf("CVE-2026-41579: the container started with /dev not a real tmpfs:\n%s", res.Stdout)
 				}
 				for i, d := range dirs {
-					for _, name := range strings.Split(diff(before[i], listDir(t, d)), ", ") {
+					for _, name := range strings.Split(itest.Diff(before[i], listDir(t, d)), ", ") {
 						if !slices.Contains(devNames, name) {
 							continue
 						}

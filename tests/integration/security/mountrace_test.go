@@ -12,6 +12,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // swapper exchanges two paths (renameat2 RENAME_EXCHANGE: atomic, so
@@ -81,7 +83,7 @@ func checkMountsInside(t *testing.T, hookFile, rootfs string) {
 		if !ok {
 			continue
 		}
-		extra := diff(mountinfoPoints(host), mountinfoPoints(container))
+		extra := itest.Diff(mountinfoPoints(host), mountinfoPoints(container))
 		for _, p := range strings.Split(extra, ", ") {
 			switch {
 			case p == "":

@@ -9,6 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // checkKernelFS runs a probe in a container started from cfg and fails the
@@ -145,7 +147,7 @@ func TestCVE_2023_27561_ProcOrSysSymlinkInImage(t *testing.T) {
 			if !strings.Contains(err.Error(), tt.want) {
 				t.Errorf("the error does not say %q: %v", tt.want, err)
 			}
-			if d := diff(etcBefore, listDir(t, filepath.Join(rootfs, "etc"))); d != "" {
+			if d := itest.Diff(etcBefore, listDir(t, filepath.Join(rootfs, "etc"))); d != "" {
 				t.Errorf("the refused start created in the image's /etc: %s", d)
 			}
 		})

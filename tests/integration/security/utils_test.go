@@ -23,6 +23,8 @@ import (
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/specconv"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // cgroupParent holds every test container's cgroup.
@@ -333,10 +335,10 @@ func openFDs(t *testing.T) []string {
 func checkNoLeaks(t *testing.T, before hostState, root, id string, cfg *configs.Config) {
 	t.Helper()
 	after := snapshot(t)
-	if d := ourMounts(t, diff(before.mounts, after.mounts)); d != "" {
+	if d := ourMounts(t, itest.Diff(before.mounts, after.mounts)); d != "" {
 		t.Errorf("leaked host mounts: %s", d)
 	}
-	if d := diff(before.fds, after.fds); d != "" {
+	if d := itest.Diff(before.fds, after.fds); d != "" {
 		t.Errorf("leaked fds: %s", d)
 	}
 	if _, err := os.Stat(filepath.Join(root, id)); !errors.Is(err, os.ErrNotExist) {
@@ -364,7 +366,7 @@ func guardMounts(t *testing.T) {
 	t.Helper()
 	before := mountPoints(t)
 	t.Cleanup(func() {
-		if d := ourMounts(t, diff(before, mountPoints(t))); d != "" {
+		if d := ourMounts(t, itest.Diff(before, mountPoints(t))); d != "" {
 			t.Errorf("the host has new mounts after the test: %s", d)
 		}
 	})
@@ -393,23 +395,6 @@ func ourMounts(t *testing.T, list string) string {
 		}
 	}
 	return strings.Join(ours, ", ")
-}
-
-// diff lists what b has that a has not.
-func diff(a, b []string) string {
-	seen := map[string]int{}
-	for _, s := range a {
-		seen[s]++
-	}
-	var extra []string
-	for _, s := range b {
-		if seen[s] > 0 {
-			seen[s]--
-			continue
-		}
-		extra = append(extra, s)
-	}
-	return strings.Join(extra, ", ")
 }
 
 // ownCgroup is the cgroup of this process in the v1 hierarchies (or v2):

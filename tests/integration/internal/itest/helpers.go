@@ -1,0 +1,98 @@
+package itest
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Extra lists what b has that a has not (as many times as b has it more
+// often): what a run left behind, given the lists before and after.
+func Extra(a, b []string) []string {
+	seen := map[string]int{}
+	for _, s := range a {
+		seen[s]++
+	}
+	var extra []string
+	for _, s := range b {
+		if seen[s] > 0 {
+			seen[s]--
+			continue
+		}
+		extra = append(extra, s)
+	}
+	return extra
+}
+
+// Diff is Extra as one line.
+func Diff(a, b []string) string {
+	return strings.Join(Extra(a, b), ", ")
+}
+
+// Alive reports whether pid is a live process (not a zombie).
+func Alive(pid int) bool {
+	if pid <= 0 || syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the command, which is in parentheses.
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i < 0 || i+2 >= len(s) || s[i+2] != 'Z'
+}
+
+// ListenUnix listens on a unix socket in a short directory of its own
+// (socket paths are limited to 108 bytes), both removed when the test
+// ends.
+func ListenUnix(t testing.TB) *net.UnixListener {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "corral-sock-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: filepath.Join(dir, "s"), Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// RecvFD accepts one connection on l within timeout and receives the fd
+// sent over it with SCM_RIGHTS, as the console and pidfd sockets do, and
+// the message that came with it.
+func RecvFD(t testing.TB, l *net.UnixListener, timeout time.Duration) (*os.File, string) {
+	t.Helper()
+	l.SetDeadline(time.Now().Add(timeout))
+	conn, err := l.AcceptUnix()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	buf := make([]byte, 4096)
+	oob := make([]byte, unix.CmsgSpace(4))
+	n, oobn, _, _, err := conn.ReadMsgUnix(buf, oob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	if err != nil || len(msgs) != 1 {
+		t.Fatalf("control messages: %v %v", msgs, err)
+	}
+	fds, err := unix.ParseUnixRights(&msgs[0])
+	if err != nil || len(fds) != 1 {
+		t.Fatalf("fds: %v %v", fds, err)
+	}
+	return os.NewFile(uintptr(fds[0]), string(buf[:n])), string(buf[:n])
+}
