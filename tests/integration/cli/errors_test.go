@@ -54,7 +54,7 @@ func TestInvalidConfig(t *testing.T) {
 				t.Fatal(err)
 			}
 		} else {
-			e.editSpec(bundle, tc.edit)
+			itest.EditSpec(e.t, bundle, tc.edit)
 		}
 		stderr := e.fails([]string{id, tc.field}, "create", "--bundle", bundle, id)
 		if !strings.Contains(stderr, filepath.Join(bundle, "config.json")) {

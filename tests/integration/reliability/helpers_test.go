@@ -101,7 +101,7 @@ func (e *env) bundle(id string, args []string, mods ...func(*specs.Spec)) string
 	e.t.Helper()
 	dir := e.t.TempDir()
 	e.must("spec", "--bundle", dir)
-	e.editSpec(dir, func(s *specs.Spec) {
+	itest.EditSpec(e.t, dir, func(s *specs.Spec) {
 		s.Root = &specs.Root{Path: busybox, Readonly: true}
 		s.Process.Terminal = false
 		s.Process.Args = args
@@ -111,27 +111,6 @@ func (e *env) bundle(id string, args []string, mods ...func(*specs.Spec)) string
 		}
 	})
 	return dir
-}
-
-// editSpec rewrites the bundle's config.json through edit.
-func (e *env) editSpec(dir string, edit func(*specs.Spec)) {
-	e.t.Helper()
-	path := filepath.Join(dir, "config.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var s specs.Spec
-	if err := json.Unmarshal(b, &s); err != nil {
-		e.t.Fatalf("%s: %v", path, err)
-	}
-	edit(&s)
-	if b, err = json.MarshalIndent(&s, "", "\t"); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		e.t.Fatal(err)
-	}
 }
 
 // result is what one corral invocation did.

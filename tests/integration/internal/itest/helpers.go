@@ -1,6 +1,7 @@
 package itest
 
 import (
+	"encoding/json"
 	"net"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 )
 
@@ -95,4 +97,25 @@ func RecvFD(t testing.TB, l *net.UnixListener, timeout time.Duration) (*os.File,
 		t.Fatalf("fds: %v %v", fds, err)
 	}
 	return os.NewFile(uintptr(fds[0]), string(buf[:n])), string(buf[:n])
+}
+
+// EditSpec rewrites the config.json of bundle dir through edit.
+func EditSpec(t testing.TB, dir string, edit func(*specs.Spec)) {
+	t.Helper()
+	path := filepath.Join(dir, "config.json")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var s specs.Spec
+	if err := json.Unmarshal(b, &s); err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	edit(&s)
+	if b, err = json.MarshalIndent(&s, "", "\t"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
