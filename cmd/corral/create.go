@@ -58,7 +58,7 @@ The container id must be unique on the host, and made of letters, digits
 and _+.- only.`,
 		Args: checkArgs(1, 1, "exactly one argument, the container id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			warmForCreate()
+			warmSpawn()
 			_, err := createContainer(g, args[0], o)
 			return err
 		},

@@ -89,7 +89,8 @@ func execProcess(g *globals, flags *pflag.FlagSet, o *execOpts, id string, args 
 	if len(args) > 0 && args[0] == "--" {
 		args = args[1:]
 	}
-	c, err := loadWarmed(g, id, warmForExec)
+	warmSpawn()
+	c, err := loadContainer(g, id)
 	if err != nil {
 		return err
 	}

@@ -68,7 +68,7 @@ func restoreContainer(g *globals, id string, o *restoreFlags) error {
 	o.start.start = func(c *libcontainer.Container, p *libcontainer.Process) error {
 		return c.Restore(p, opts)
 	}
-	warmForCreate()
+	warmSpawn()
 	var relay *signalRelay
 	if !o.start.detach {
 		if relay, err = newSignalRelay(); err != nil {

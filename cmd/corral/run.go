@@ -38,7 +38,7 @@ container's terminal to its own.`,
 // runContainer creates the container and starts its program; in the
 // foreground it waits for it and returns its exit code as an exitError.
 func runContainer(g *globals, id string, o *startOpts, keep bool) error {
-	warmForCreate()
+	warmSpawn()
 	var relay *signalRelay
 	if !o.detach {
 		var err error

@@ -41,15 +41,9 @@ func checkArgs(min, max int, what string) cobra.PositionalArgs {
 
 // loadContainer opens the container id under the state root.
 func loadContainer(g *globals, id string) (*libcontainer.Container, error) {
-	return loadWarmed(g, id, warmForLoad)
-}
-
-// loadWarmed is loadContainer with the warm-up of the command's choice.
-func loadWarmed(g *globals, id string, warm func()) (*libcontainer.Container, error) {
 	if id == "" {
 		return nil, errors.New("container id cannot be empty")
 	}
-	warm()
 	return libcontainer.Load(g.root, id)
 }
 

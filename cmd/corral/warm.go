@@ -1,64 +1,24 @@
 package main
 
-import (
-	"encoding/json"
-	"os"
+import "os"
 
-	"github.com/corral-oci/corral/libcontainer/configs"
-)
-
-// warmUp does, on another goroutine, two things a command would otherwise
-// do on its way, one after the other:
+// warmSpawn makes Go's check that pidfds work on another goroutine, for a
+// command that spawns a process. The os package makes the check once per
+// process, before its first child, by cloning a short-lived child with
+// CLONE_VFORK, whose parent thread waits until it has run; finding a
+// process (ourselves) makes it. Begun as the command starts, it runs on a
+// second CPU while the command reads its files, and os waits for it if
+// the command gets to its spawn first.
 //
-//   - for a command that spawns a process (spawns): Go's os package
-//     checks once per process, before its first child, that pidfds work,
-//     and the check clones a short-lived child; finding a process
-//     (ourselves) makes it.
-//   - encoding/json works a type's codec out on first use, for its whole
-//     type tree whatever the data holds, and a command meets large trees
-//     one after the other (the spec's, the state's with its Config): it
-//     builds the codecs of vs's types.
-//
-// Begun early, this runs on a second CPU while the command reads its
-// files; the command then finds the work done, or waits for what is
-// still being done (both caches are safe for that). It spends no CPU the
-// command would not.
-func warmUp(spawns bool, vs ...any) {
-	if len(vs) > 0 {
-		go func() {
-			for _, v := range vs {
-				_, _ = json.Marshal(v) // for the codec only
-			}
-		}()
-	}
-	if spawns {
-		// On its own goroutine: the check blocks its thread until the
-		// child it clones has run, which the codecs need not wait for.
-		go func() {
-			if p, err := os.FindProcess(os.Getpid()); err == nil {
-				p.Release()
-			}
-		}()
-	}
-}
-
-// warmForCreate readies the spawning of init. Not the state, which
-// libcontainer encodes without encoding/json's codec (internal/reflectjson),
-// nor the spec, which the command decodes at once: the two would only
-// build the same codecs side by side.
-func warmForCreate() {
-	warmUp(true)
-}
-
-// warmForLoad readies the parts of the state's Config that loading it
-// reaches last, the cgroup's and seccomp's trees.
-func warmForLoad() {
-	warmUp(false, &configs.Cgroup{}, &configs.Seccomp{})
-}
-
-// warmForExec readies the spawning of the process. Not the state's
-// trees, which exec usually finds cached, decoded (see libcontainer's
-// state cache), nor the spec's process, which reflectjson decodes.
-func warmForExec() {
-	warmUp(true)
+// It is called before any other goroutine is started: a new goroutine
+// waits in its P's next slot, from which other Ps are slow to steal it,
+// and is pushed out to where they steal from by the next one started.
+// Started after another that held the other CPU, the warm-up began only
+// when the command first blocked, 0.6-2.1 ms in.
+func warmSpawn() {
+	go func() {
+		if p, err := os.FindProcess(os.Getpid()); err == nil {
+			p.Release()
+		}
+	}()
 }
