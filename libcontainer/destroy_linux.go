@@ -32,7 +32,7 @@ func (c *Container) Destroy() error {
 	}
 	defer unlock()
 	phase.Mark("destroy:begin")
-	st, err := c.readState(false)
+	st, err := c.refreshState()
 	if err != nil {
 		// A state file that does not decode (written by something else
 		// than the runtime: the runtime's writes are atomic) leaves

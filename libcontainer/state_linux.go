@@ -49,9 +49,6 @@ func (c *Container) saveState(st *State) error {
 		err = cerr
 	}
 	if err == nil {
-		err = c.dropStateCache()
-	}
-	if err == nil {
 		err = os.Rename(tmp, filepath.Join(c.dir, stateFile))
 	}
 	if err != nil {
@@ -99,23 +96,12 @@ func (c *Container) rememberStamp(st *State, stamp stateStamp, ok bool) {
 // refreshState reloads state.json, unless the file is the one this
 // process last read or wrote; the caller holds the lock.
 func (c *Container) refreshState() (*State, error) {
-	return c.readState(true)
-}
-
-// readState is refreshState; cache says whether a state decoded from
-// JSON is worth caching for later commands (not when about to remove the
-// container).
-func (c *Container) readState(cache bool) (*State, error) {
 	stamp, stamped := c.stamp()
 	if stamped {
 		c.mu.Lock()
 		st, fresh := c.state, c.stampOK && c.stateStamp == stamp
 		c.mu.Unlock()
 		if fresh && st != nil {
-			return st, nil
-		}
-		if st := c.cachedState(stamp); st != nil {
-			c.rememberStamp(st, stamp, true)
 			return st, nil
 		}
 	}
@@ -147,9 +133,6 @@ func (c *Container) readState(cache bool) (*State, error) {
 	}
 	// The stamp is the file just read: writers hold the lock we hold.
 	c.rememberStamp(&st, stamp, stamped)
-	if stamped && cache {
-		c.cacheState(&st, stamp)
-	}
 	return &st, nil
 }
 

@@ -1,10 +1,9 @@
 // Package posenc encodes values positionally, for a reader built from the
 // same source: the runtime and the copy of itself it re-executes as a
 // container's init or an exec'd process. The bytes carry no field names,
-// types or version, so this is not a storage or interchange format: use
-// encoding/json for that. Bytes kept beyond the process that wrote them
-// (the state cache) must be kept with the Layout of their type, and read
-// only by a type of the same Layout.
+// types or version, so this is not a storage or interchange format: never
+// write them to disk or send them to another program; use encoding/json
+// there.
 //
 // It replaces encoding/json for the setup message because json builds a
 // codec for the whole type tree of configs.Config on first use, in every

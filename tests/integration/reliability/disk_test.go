@@ -89,7 +89,7 @@ func (e *env) checkStateDir(id string) {
 	ents, _ := os.ReadDir(dir)
 	for _, ent := range ents {
 		switch ent.Name() {
-		case "state.json", "exec.fifo", "state.posenc": // the last a cache of the first
+		case "state.json", "exec.fifo":
 		default:
 			e.t.Errorf("container %s: unexpected file %s in its state directory", id, ent.Name())
 		}
