@@ -160,8 +160,28 @@ func TestTypes(t *testing.T) {
 		same(t, *v) // not addressable: the pointer Marshaler is not used
 	}
 	same(t, &everything{})
+	same(t, twice())
 	same(t, nil)
 	same(t, []any{nil, "x", 1})
+}
+
+// twice is a struct that names fields twice without embedding: two tags
+// the same (neither is encoded), and a tag that is another field's name
+// (the tag wins). It is made at run time: go vet refuses such a type.
+func twice() any {
+	str := reflect.TypeFor[string]()
+	t := reflect.StructOf([]reflect.StructField{
+		{Name: "A", Type: str, Tag: `json:"x"`},
+		{Name: "B", Type: str, Tag: `json:"x"`},
+		{Name: "C", Type: str},
+		{Name: "D", Type: str, Tag: `json:"C"`},
+		{Name: "E", Type: str, Tag: `json:"e,omitempty"`},
+	})
+	v := reflect.New(t).Elem()
+	for i := range t.NumField() {
+		v.Field(i).SetString(t.Field(i).Name)
+	}
+	return v.Interface()
 }
 
 // TestUnsupported: what it cannot encode as encoding/json does is said,

@@ -43,6 +43,9 @@ type embedded struct {
 }
 
 func resolveFields(t reflect.Type) ([]field, error) {
+	if fs, ok, err := plainFields(t); ok {
+		return fs, err
+	}
 	var fields []field
 	current, next := []embedded{}, []embedded{{typ: t}}
 	var count, nextCount map[reflect.Type]int
@@ -140,6 +143,60 @@ func resolveFields(t reflect.Type) ([]field, error) {
 	}
 	slices.SortFunc(out, func(a, b field) int { return slices.Compare(a.index, b.index) })
 	return out, nil
+}
+
+// maxPlain bounds the fields plainFields compares pairwise for a name
+// given twice.
+const maxPlain = 64
+
+// plainFields resolves a struct without embedded fields, nearly every
+// struct, without the general rules' maps and sorts: it runs once per
+// type in every process, and a start of a container meets a hundred
+// types. Its fields are in index order already, and only a name given
+// twice needs the general rules; ok is false when it cannot tell.
+func plainFields(t reflect.Type) (fields []field, ok bool, err error) {
+	n := t.NumField()
+	if n > maxPlain {
+		return nil, false, nil
+	}
+	fields = make([]field, 0, n)
+	for i := range n {
+		sf := t.Field(i)
+		if sf.Anonymous {
+			return nil, false, nil
+		}
+		if !sf.IsExported() {
+			continue
+		}
+		tag := sf.Tag.Get("json")
+		if tag == "-" {
+			continue
+		}
+		name, opts, _ := strings.Cut(tag, ",")
+		if !isValidTag(name) {
+			name = ""
+		}
+		if hasOption(opts, "string") {
+			return nil, true, unsupported("option \",string\" of %s.%s", t, sf.Name)
+		}
+		f := field{
+			name:      name,
+			tagged:    name != "",
+			index:     sf.Index,
+			omitEmpty: hasOption(opts, "omitempty"),
+			omitZero:  hasOption(opts, "omitzero"),
+		}
+		if f.name == "" {
+			f.name = sf.Name
+		}
+		for _, g := range fields {
+			if g.name == f.name {
+				return nil, false, nil
+			}
+		}
+		fields = append(fields, f)
+	}
+	return fields, true, nil
 }
 
 func hasOption(opts, want string) bool {
