@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/moby/sys/mountinfo"
@@ -57,11 +58,7 @@ func (r *rootfs) mountCgroup1(m *configs.Mount) error {
 	if err := mountfd.Mount("tmpfs", target, "tmpfs", uintptr(tmpfsFlags), "mode=755"); err != nil {
 		return err
 	}
-	hosts, err := cgroups.GetCgroupMounts(true)
-	if err != nil {
-		return fmt.Errorf("find the host's cgroup mounts: %w", err)
-	}
-	for _, h := range hosts {
+	for _, h := range r.s.CgroupMounts {
 		dir := cgroupDirFor(r.s.CgroupPaths, h.Subsystems)
 		if dir == "" {
 			continue
@@ -91,6 +88,25 @@ func (r *rootfs) mountCgroup1(m *configs.Mount) error {
 	}
 	return nil
 }
+
+// hostCgroupMounts returns the host's cgroup v1 hierarchies when cfg
+// mounts cgroups on a host that has them.
+func hostCgroupMounts(cfg *configs.Config) ([]cgroupMount, error) {
+	if cgroups.IsCgroup2UnifiedMode() || !slices.ContainsFunc(cfg.Mounts, isCgroupMount) {
+		return nil, nil
+	}
+	hosts, err := cgroups.GetCgroupMounts(true)
+	if err != nil {
+		return nil, fmt.Errorf("find the host's cgroup mounts: %w", err)
+	}
+	out := make([]cgroupMount, len(hosts))
+	for i, h := range hosts {
+		out[i] = cgroupMount{Mountpoint: h.Mountpoint, Subsystems: h.Subsystems}
+	}
+	return out, nil
+}
+
+func isCgroupMount(m *configs.Mount) bool { return m.Device == "cgroup" || m.Device == "cgroup2" }
 
 // cgroupDirFor returns the container's cgroup directory in a hierarchy
 // with the given controllers.

@@ -79,7 +79,7 @@ func (r *rootfs) mount(m *configs.Mount) error {
 		return err
 	}
 	switch {
-	case m.Device == "cgroup" || m.Device == "cgroup2":
+	case isCgroupMount(m):
 		return r.mountCgroup(m)
 	case m.IsBind():
 		return r.bind(m)

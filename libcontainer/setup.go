@@ -46,6 +46,10 @@ type setup struct {
 	// CgroupPaths are the container's cgroups on the host, for cgroup
 	// mounts inside it.
 	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	// CgroupMounts are the host's cgroup v1 hierarchies, for a cgroup
+	// mount inside the container: the runtime has read them already,
+	// and init would read and parse the host's mountinfo again.
+	CgroupMounts []cgroupMount `json:"cgroup_mounts,omitempty"`
 
 	// UnshareCgroupNS asks init for a new cgroup namespace: it can only
 	// be made once init is in the container's cgroup.
@@ -58,6 +62,12 @@ type setup struct {
 	// UserNS is true when the process runs in a user namespace, where
 	// device nodes cannot be made and must be bind-mounted.
 	UserNS bool `json:"user_ns,omitempty"`
+}
+
+// cgroupMount is a cgroup v1 hierarchy of the host.
+type cgroupMount struct {
+	Mountpoint string   `json:"mountpoint"`
+	Subsystems []string `json:"subsystems"`
 }
 
 // processSetup is the part of a Process the child applies.

@@ -156,6 +156,9 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 	}()
 	if cg != nil {
 		s.CgroupPaths = cg.m.GetPaths()
+		if s.CgroupMounts, err = hostCgroupMounts(cfg); err != nil {
+			return err
+		}
 	}
 	s.State = ociState(st, Created)
 	s.State.Pid = ch.pid
