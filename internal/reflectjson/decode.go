@@ -52,12 +52,19 @@ type decoder struct {
 
 // structFields are a struct's fields with encoding/json's two lookups: by
 // exact name, else by name folded as encoding/json folds (the first
-// field of a folded name wins).
+// field of a folded name wins). The folded names are worked out on the
+// first key that is not a field's exact name: config.json and state.json
+// rarely have one.
 type structFields struct {
-	list   []field
+	list []field
+	// exact is nil for a struct of a few fields, which a scan of list
+	// finds faster than a map is made.
 	exact  map[string]int
-	folded map[string]int
+	folded func() map[string]int
 }
+
+// maxScan is the most fields a struct has for lookups by a scan.
+const maxScan = 12
 
 // lookupCache holds each struct type's structFields.
 var lookupCache sync.Map // reflect.Type -> *structFields
@@ -70,15 +77,40 @@ func lookupFields(t reflect.Type) (*structFields, error) {
 	if err != nil {
 		return nil, errDecode
 	}
-	sf := &structFields{list: list, exact: make(map[string]int, len(list)), folded: make(map[string]int, len(list))}
-	for i, f := range list {
-		sf.exact[f.name] = i
-		if k := foldName(f.name); !has(sf.folded, k) {
-			sf.folded[k] = i
+	sf := &structFields{list: list, folded: sync.OnceValue(func() map[string]int {
+		folded := make(map[string]int, len(list))
+		for i, f := range list {
+			if k := foldName(f.name); !has(folded, k) {
+				folded[k] = i
+			}
+		}
+		return folded
+	})}
+	if len(list) > maxScan {
+		sf.exact = make(map[string]int, len(list))
+		for i, f := range list {
+			sf.exact[f.name] = i
 		}
 	}
 	lookupCache.Store(t, sf)
 	return sf, nil
+}
+
+// index returns the index in list of the field for key.
+func (sf *structFields) index(key string) (int, bool) {
+	if sf.exact != nil {
+		if i, ok := sf.exact[key]; ok {
+			return i, true
+		}
+	} else {
+		for i := range sf.list {
+			if sf.list[i].name == key {
+				return i, true
+			}
+		}
+	}
+	i, ok := sf.folded()[foldName(key)]
+	return i, ok
 }
 
 func has(m map[string]int, k string) bool {
@@ -219,10 +251,7 @@ func (d *decoder) object(v reflect.Value, depth int) error {
 	}
 	var seen []bool
 	return d.members(func(key string) error {
-		i, ok := sf.exact[key]
-		if !ok {
-			i, ok = sf.folded[foldName(key)]
-		}
+		i, ok := sf.index(key)
 		if !ok {
 			return d.skip(depth)
 		}

@@ -84,6 +84,9 @@ var decodeCases = []string{
 	`{"process":{"user":{"uid":0,"gid":0,"additionalGids":[1,2,3]},"noNewPrivileges":true,"terminal":false}}`,
 	`{"hostname":"a","hostname":"b"}`,
 	`{"hostname":"a","HOSTNAME":"b"}`,
+	`{"process":{"ARGS":["x"],"Cwd":"/","user":{"UID":1,"Gid":2,"additionalgids":[3]}}}`,
+	`{"linux":{"NAMESPACES":[{"TYPE":"pid"}],"Resources":{"Memory":{"Limit":5}},"sysctl":{"K":"v"}}}`,
+	`{"process":{"args":["x"],"ARGS":["y"]}}`,
 	`{"annotations":{"k":"1","k":"2"}}`,
 	`{"hostname":"a"} x`,
 	`{"hostname":"a"}{}`,
@@ -103,7 +106,7 @@ var decodeCases = []string{
 
 // duplicateKeys are the cases encoding/json accepts and Unmarshal
 // leaves to it: a key given twice.
-const duplicateKeys = 3
+const duplicateKeys = 4
 
 func TestDecodeCases(t *testing.T) {
 	accepted, valid := 0, 0
