@@ -1,7 +1,6 @@
 package reflectjson
 
 import (
-	"encoding"
 	"encoding/json"
 	"errors"
 	"reflect"
@@ -15,11 +14,6 @@ import (
 // errDecode is Unmarshal's error: it says nothing of what is wrong, as
 // the caller is to decode again with encoding/json, which says it.
 var errDecode = errors.New("reflectjson: cannot decode; decode with encoding/json")
-
-var (
-	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
-	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
-)
 
 // Unmarshal decodes data into *v as json.Unmarshal would. On any error
 // *v may be partly filled: decode into a new value with encoding/json.
@@ -166,7 +160,7 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 	if d.in[d.pos] == 'n' {
 		// encoding/json gives null to the UnmarshalJSON of a value that
 		// is not a pointer; what that makes of it is its own business.
-		if v.Kind() != reflect.Pointer && reflect.PointerTo(v.Type()).Implements(unmarshalerType) {
+		if v.Kind() != reflect.Pointer && methodsOf(v.Type()).has(ptrUnmarshal) {
 			return errDecode
 		}
 		if err := d.literal("null"); err != nil {
@@ -186,10 +180,9 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 		v = v.Elem()
 	}
 	t := v.Type()
-	if reflect.PointerTo(t).Implements(unmarshalerType) {
+	if m := methodsOf(t); m.has(ptrUnmarshal) {
 		return d.unmarshaler(v, depth)
-	}
-	if reflect.PointerTo(t).Implements(textUnmarshalerType) {
+	} else if m.has(ptrTextUnmarshal) {
 		return errDecode
 	}
 	switch c := d.in[d.pos]; {
@@ -293,7 +286,7 @@ func fieldForSet(v reflect.Value, index []int) (reflect.Value, error) {
 
 func (d *decoder) mapObject(v reflect.Value, depth int) error {
 	t := v.Type()
-	if t.Key().Kind() != reflect.String || reflect.PointerTo(t.Key()).Implements(textUnmarshalerType) {
+	if t.Key().Kind() != reflect.String || methodsOf(t.Key()).has(ptrTextUnmarshal) {
 		return errDecode
 	}
 	if v.IsNil() {

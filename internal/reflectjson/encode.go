@@ -19,7 +19,6 @@ package reflectjson
 
 import (
 	"bytes"
-	"encoding"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -52,12 +51,6 @@ type encoder struct {
 	buf []byte
 }
 
-var (
-	marshalerType     = reflect.TypeFor[json.Marshaler]()
-	textMarshalerType = reflect.TypeFor[encoding.TextMarshaler]()
-	isZeroerType      = reflect.TypeFor[interface{ IsZero() bool }]()
-)
-
 func unsupported(format string, args ...any) error {
 	return fmt.Errorf("%w: %s", ErrUnsupported, fmt.Sprintf(format, args...))
 }
@@ -74,14 +67,14 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 	// The order of encoding/json's newTypeEncoder: a Marshaler through
 	// the value's address, then by value, then the same for
 	// TextMarshaler.
-	if t.Kind() != reflect.Pointer && v.CanAddr() && reflect.PointerTo(t).Implements(marshalerType) {
+	m := methodsOf(t)
+	if v.CanAddr() && m.has(ptrMarshal) {
 		return e.marshaler(v.Addr(), t)
 	}
-	if t.Implements(marshalerType) {
+	if m.has(valMarshal) {
 		return e.marshaler(v, t)
 	}
-	if (t.Kind() != reflect.Pointer && v.CanAddr() && reflect.PointerTo(t).Implements(textMarshalerType)) ||
-		t.Implements(textMarshalerType) {
+	if (v.CanAddr() && m.has(ptrText)) || m.has(valText) {
 		return unsupported("%s is a TextMarshaler", t)
 	}
 	switch t.Kind() {
@@ -104,8 +97,7 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 			e.buf = append(e.buf, "null"...)
 			return nil
 		}
-		if t.Elem().Kind() == reflect.Uint8 && !reflect.PointerTo(t.Elem()).Implements(marshalerType) &&
-			!reflect.PointerTo(t.Elem()).Implements(textMarshalerType) {
+		if t.Elem().Kind() == reflect.Uint8 && !methodsOf(t.Elem()).has(ptrMarshal|ptrText) {
 			e.buf = append(e.buf, '"')
 			e.buf = base64.StdEncoding.AppendEncode(e.buf, v.Bytes())
 			e.buf = append(e.buf, '"')
@@ -162,7 +154,7 @@ func (e *encoder) array(v reflect.Value, depth int) error {
 
 func (e *encoder) mapValue(v reflect.Value, depth int) error {
 	t := v.Type()
-	if t.Key().Kind() != reflect.String || reflect.PointerTo(t.Key()).Implements(textMarshalerType) {
+	if t.Key().Kind() != reflect.String || methodsOf(t.Key()).has(ptrText) {
 		return unsupported("map key %s", t.Key())
 	}
 	if v.IsNil() {
@@ -244,15 +236,16 @@ func isEmpty(v reflect.Value) bool {
 // isZero is omitzero's test: the type's IsZero method if it has one.
 func isZero(v reflect.Value) bool {
 	t := v.Type()
+	m := methodsOf(t)
 	switch {
-	case t.Kind() == reflect.Interface && t.Implements(isZeroerType):
+	case t.Kind() == reflect.Interface && m.has(valIsZero):
 		return v.IsNil() || (v.Elem().Kind() == reflect.Pointer && v.Elem().IsNil()) ||
 			v.Interface().(interface{ IsZero() bool }).IsZero()
-	case t.Kind() == reflect.Pointer && t.Implements(isZeroerType):
+	case t.Kind() == reflect.Pointer && m.has(valIsZero):
 		return v.IsNil() || v.Interface().(interface{ IsZero() bool }).IsZero()
-	case t.Implements(isZeroerType):
+	case m.has(valIsZero):
 		return v.Interface().(interface{ IsZero() bool }).IsZero()
-	case reflect.PointerTo(t).Implements(isZeroerType):
+	case m.has(ptrIsZero):
 		if !v.CanAddr() {
 			v2 := reflect.New(t).Elem()
 			v2.Set(v)
