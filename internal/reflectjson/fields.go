@@ -71,13 +71,9 @@ func resolveFields(t reflect.Type) ([]field, error) {
 				} else if !sf.IsExported() {
 					continue
 				}
-				tag := sf.Tag.Get("json")
-				if tag == "-" {
+				name, opts, skip := jsonTag(sf)
+				if skip {
 					continue
-				}
-				name, opts, _ := strings.Cut(tag, ",")
-				if !isValidTag(name) {
-					name = ""
 				}
 				index := append(slices.Clip(s.index), i)
 				ft := sf.Type
@@ -85,18 +81,9 @@ func resolveFields(t reflect.Type) ([]field, error) {
 					ft = ft.Elem()
 				}
 				if name != "" || !sf.Anonymous || ft.Kind() != reflect.Struct {
-					if hasOption(opts, "string") {
-						return nil, unsupported("option \",string\" of %s.%s", s.typ, sf.Name)
-					}
-					f := field{
-						name:      name,
-						tagged:    name != "",
-						index:     index,
-						omitEmpty: hasOption(opts, "omitempty"),
-						omitZero:  hasOption(opts, "omitzero"),
-					}
-					if f.name == "" {
-						f.name = sf.Name
+					f, err := newField(s.typ, sf, name, opts, index)
+					if err != nil {
+						return nil, err
 					}
 					fields = append(fields, f)
 					if count[s.typ] > 1 {
@@ -168,26 +155,13 @@ func plainFields(t reflect.Type) (fields []field, ok bool, err error) {
 		if !sf.IsExported() {
 			continue
 		}
-		tag := sf.Tag.Get("json")
-		if tag == "-" {
+		name, opts, skip := jsonTag(sf)
+		if skip {
 			continue
 		}
-		name, opts, _ := strings.Cut(tag, ",")
-		if !isValidTag(name) {
-			name = ""
-		}
-		if hasOption(opts, "string") {
-			return nil, true, unsupported("option \",string\" of %s.%s", t, sf.Name)
-		}
-		f := field{
-			name:      name,
-			tagged:    name != "",
-			index:     sf.Index,
-			omitEmpty: hasOption(opts, "omitempty"),
-			omitZero:  hasOption(opts, "omitzero"),
-		}
-		if f.name == "" {
-			f.name = sf.Name
+		f, err := newField(t, sf, name, opts, sf.Index)
+		if err != nil {
+			return nil, true, err
 		}
 		for _, g := range fields {
 			if g.name == f.name {
@@ -197,6 +171,40 @@ func plainFields(t reflect.Type) (fields []field, ok bool, err error) {
 		fields = append(fields, f)
 	}
 	return fields, true, nil
+}
+
+// jsonTag returns the name sf's json tag gives it (empty for none, or for
+// one encoding/json ignores) and the tag's options; skip is true for a
+// field the tag leaves out.
+func jsonTag(sf reflect.StructField) (name, opts string, skip bool) {
+	tag := sf.Tag.Get("json")
+	if tag == "-" {
+		return "", "", true
+	}
+	name, opts, _ = strings.Cut(tag, ",")
+	if !isValidTag(name) {
+		name = ""
+	}
+	return name, opts, false
+}
+
+// newField is sf, a field of owner reached through index, named name or
+// else by its Go name.
+func newField(owner reflect.Type, sf reflect.StructField, name, opts string, index []int) (field, error) {
+	if hasOption(opts, "string") {
+		return field{}, unsupported("option \",string\" of %s.%s", owner, sf.Name)
+	}
+	f := field{
+		name:      name,
+		tagged:    name != "",
+		index:     index,
+		omitEmpty: hasOption(opts, "omitempty"),
+		omitZero:  hasOption(opts, "omitzero"),
+	}
+	if f.name == "" {
+		f.name = sf.Name
+	}
+	return f, nil
 }
 
 func hasOption(opts, want string) bool {
