@@ -24,6 +24,8 @@ import (
 	"math"
 	"reflect"
 	"strings"
+
+	"github.com/corral-oci/corral/internal/reflectjson"
 )
 
 // ErrCorrupt is wrapped by every error Unmarshal returns for input that
@@ -96,9 +98,8 @@ func usesJSON(t reflect.Type) bool {
 			return false
 		}
 	}
-	pt := reflect.PointerTo(t)
-	return pt.NumMethod() >= 2 && pt.Implements(reflect.TypeFor[json.Marshaler]()) &&
-		pt.Implements(reflect.TypeFor[json.Unmarshaler]())
+	m, u := reflectjson.JSONMethods(t)
+	return m && u
 }
 
 // encoded reports whether struct field f is encoded, or returns an error
