@@ -59,28 +59,15 @@ func (e *env) bundle(id string, args []string, mods ...func(*specs.Spec)) string
 	e.t.Helper()
 	dir := e.t.TempDir()
 	e.must("spec", "--bundle", dir)
-	path := filepath.Join(dir, "config.json")
-	b, err := os.ReadFile(path)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	var s specs.Spec
-	if err := json.Unmarshal(b, &s); err != nil {
-		e.t.Fatal(err)
-	}
-	s.Root = &specs.Root{Path: busybox, Readonly: true}
-	s.Process.Terminal = false
-	s.Process.Args = args
-	s.Linux.CgroupsPath = "/" + cgroupParent + "/" + id
-	for _, m := range mods {
-		m(&s)
-	}
-	if b, err = json.MarshalIndent(&s, "", "\t"); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		e.t.Fatal(err)
-	}
+	itest.EditSpec(e.t, dir, func(s *specs.Spec) {
+		s.Root = &specs.Root{Path: busybox, Readonly: true}
+		s.Process.Terminal = false
+		s.Process.Args = args
+		s.Linux.CgroupsPath = "/" + cgroupParent + "/" + id
+		for _, m := range mods {
+			m(s)
+		}
+	})
 	return dir
 }
 

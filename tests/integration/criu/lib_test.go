@@ -543,13 +543,5 @@ func recvMaster(t *testing.T, sock *os.File) *os.File {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-	if err != nil || len(msgs) != 1 {
-		t.Fatalf("control messages: %v %v", msgs, err)
-	}
-	fds, err := unix.ParseUnixRights(&msgs[0])
-	if err != nil || len(fds) != 1 {
-		t.Fatalf("fds: %v %v", fds, err)
-	}
-	return os.NewFile(uintptr(fds[0]), "pty-master")
+	return os.NewFile(uintptr(itest.OneFD(t, oob[:oobn])), "pty-master")
 }

@@ -88,7 +88,14 @@ func RecvFD(t testing.TB, l *net.UnixListener, timeout time.Duration) (*os.File,
 	if err != nil {
 		t.Fatal(err)
 	}
-	msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+	return os.NewFile(uintptr(OneFD(t, oob[:oobn])), string(buf[:n])), string(buf[:n])
+}
+
+// OneFD returns the one fd that oob, the control data of a message,
+// carries with SCM_RIGHTS.
+func OneFD(t testing.TB, oob []byte) int {
+	t.Helper()
+	msgs, err := unix.ParseSocketControlMessage(oob)
 	if err != nil || len(msgs) != 1 {
 		t.Fatalf("control messages: %v %v", msgs, err)
 	}
@@ -96,7 +103,7 @@ func RecvFD(t testing.TB, l *net.UnixListener, timeout time.Duration) (*os.File,
 	if err != nil || len(fds) != 1 {
 		t.Fatalf("fds: %v %v", fds, err)
 	}
-	return os.NewFile(uintptr(fds[0]), string(buf[:n])), string(buf[:n])
+	return fds[0]
 }
 
 // EditSpec rewrites the config.json of bundle dir through edit.
