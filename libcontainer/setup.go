@@ -19,81 +19,82 @@ const (
 )
 
 // setup is the Config message: everything the child needs, so that it
-// reads nothing from the host once it runs.
+// reads nothing from the host once it runs. It travels in posenc, which
+// needs no tags but json:"-" to leave a field out.
 type setup struct {
-	Mode setupMode `json:"mode"`
-	ID   string    `json:"id"`
+	Mode setupMode
+	ID   string
 	// Config is the container's, for init only; it travels as
 	// InitConfig, without what only the runtime uses.
 	Config     *configs.Config `json:"-"`
-	InitConfig *configs.Config `json:"init_config,omitempty"`
-	Process    processSetup    `json:"process"`
+	InitConfig *configs.Config
+	Process    processSetup
 	// OomScoreAdj is the container's, for init and exec'd processes.
-	OomScoreAdj *int `json:"oom_score_adj,omitempty"`
+	OomScoreAdj *int
 
 	// FDs of the child, numbered as it sees them.
-	FifoFD          int `json:"fifo_fd,omitempty"`
-	ConsoleSocketFD int `json:"console_socket_fd,omitempty"`
+	FifoFD          int
+	ConsoleSocketFD int
 	// PreservedFDs is how many fds from 3 up the process keeps.
-	PreservedFDs int `json:"preserved_fds,omitempty"`
+	PreservedFDs int
 
 	// RunHooks asks init to stop before pivot_root for the runtime's
 	// prestart, createRuntime and createContainer hooks.
-	RunHooks bool `json:"run_hooks,omitempty"`
+	RunHooks bool
 	// State is what startContainer hooks read on stdin.
-	State *specs.State `json:"state,omitempty"`
+	State *specs.State
 
 	// CgroupPaths are the container's cgroups on the host, for cgroup
 	// mounts inside it.
-	CgroupPaths map[string]string `json:"cgroup_paths,omitempty"`
+	CgroupPaths map[string]string
 	// CgroupMounts are the host's cgroup v1 hierarchies, for a cgroup
 	// mount inside the container: the runtime has read them already,
 	// and init would read and parse the host's mountinfo again.
-	CgroupMounts []cgroupMount `json:"cgroup_mounts,omitempty"`
+	CgroupMounts []cgroupMount
 
 	// UnshareCgroupNS asks init for a new cgroup namespace: it can only
 	// be made once init is in the container's cgroup.
-	UnshareCgroupNS bool `json:"unshare_cgroup_ns,omitempty"`
+	UnshareCgroupNS bool
 
 	// IDMappedMounts are the child's fds of the idmapped bind mounts the
 	// runtime made, detached, by mount destination.
-	IDMappedMounts map[string]int `json:"idmapped_mounts,omitempty"`
+	IDMappedMounts map[string]int
 
 	// UserNS is true when the process runs in a user namespace, where
 	// device nodes cannot be made and must be bind-mounted.
-	UserNS bool `json:"user_ns,omitempty"`
+	UserNS bool
 }
 
 // cgroupMount is a cgroup v1 hierarchy of the host.
 type cgroupMount struct {
-	Mountpoint string   `json:"mountpoint"`
-	Subsystems []string `json:"subsystems"`
+	Mountpoint string
+	Subsystems []string
 }
 
 // processSetup is the part of a Process the child applies.
 type processSetup struct {
-	Args             []string              `json:"args"`
-	Env              []string              `json:"env,omitempty"`
-	Cwd              string                `json:"cwd,omitempty"`
-	User             string                `json:"user,omitempty"`
-	AdditionalGroups []string              `json:"additional_groups,omitempty"`
-	Capabilities     *configs.Capabilities `json:"capabilities,omitempty"`
-	NoNewPrivileges  bool                  `json:"no_new_privileges,omitempty"`
-	Rlimits          []configs.Rlimit      `json:"rlimits,omitempty"`
-	Umask            *uint32               `json:"umask,omitempty"`
-	AppArmorProfile  string                `json:"apparmor_profile,omitempty"`
-	Label            string                `json:"label,omitempty"`
-	Scheduler        *configs.Scheduler    `json:"scheduler,omitempty"`
-	IOPriority       *configs.IOPriority   `json:"io_priority,omitempty"`
-	CPUAffinity      *configs.CPUAffinity  `json:"cpu_affinity,omitempty"`
-	Terminal         bool                  `json:"terminal,omitempty"`
-	ConsoleWidth     uint16                `json:"console_width,omitempty"`
-	ConsoleHeight    uint16                `json:"console_height,omitempty"`
+	Args             []string
+	Env              []string
+	Cwd              string
+	User             string
+	AdditionalGroups []string
+	Capabilities     *configs.Capabilities
+	NoNewPrivileges  bool
+	Rlimits          []configs.Rlimit
+	Umask            *uint32
+	AppArmorProfile  string
+	Label            string
+	Scheduler        *configs.Scheduler
+	IOPriority       *configs.IOPriority
+	CPUAffinity      *configs.CPUAffinity
+	Terminal         bool
+	ConsoleWidth     uint16
+	ConsoleHeight    uint16
 	// SeccompBPF is the container's filter compiled by the runtime
 	// (seccomp.Filter's binary form): the child loads it without
 	// libseccomp.
-	SeccompBPF  []byte               `json:"seccomp_bpf,omitempty"`
-	Personality *configs.Personality `json:"personality,omitempty"`
+	SeccompBPF  []byte
+	Personality *configs.Personality
 }
 
 // newProcessSetup merges the container's settings with the overrides of p.
