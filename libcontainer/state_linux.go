@@ -123,13 +123,8 @@ func (c *Container) refreshState() (*State, error) {
 		return nil, fmt.Errorf("read state of container %q: %w", c.id, err)
 	}
 	var st State
-	if reflectjson.Unmarshal(b, &st) != nil {
-		// What reflectjson refuses, encoding/json decodes from scratch,
-		// with its errors.
-		st = State{}
-		if err := json.Unmarshal(b, &st); err != nil {
-			return nil, fmt.Errorf("read state of container %q: %w: %w", c.id, ErrCorruptState, err)
-		}
+	if err := reflectjson.Decode(b, &st, func() error { return json.Unmarshal(b, &st) }); err != nil {
+		return nil, fmt.Errorf("read state of container %q: %w: %w", c.id, ErrCorruptState, err)
 	}
 	// The stamp is the file just read: writers hold the lock we hold.
 	c.rememberStamp(&st, stamp, stamped)

@@ -220,14 +220,12 @@ func execSpec(bundle string, flags *pflag.FlagSet, o *execOpts, args []string) (
 			return nil, "", fmt.Errorf("--process: %w", err)
 		}
 		// Engines pass a process with every exec: reflectjson decodes it
-		// without building encoding/json's codec, and leaves what it
-		// refuses (with the errors to say why) to encoding/json.
+		// without building encoding/json's codec.
 		var sp specs.Process
-		if reflectjson.Unmarshal(data, &sp) != nil {
-			sp = specs.Process{}
-			if err := json.NewDecoder(bytes.NewReader(data)).Decode(&sp); err != nil {
-				return nil, "", fmt.Errorf("--process %s: %w", o.process, err)
-			}
+		if err := reflectjson.Decode(data, &sp, func() error {
+			return json.NewDecoder(bytes.NewReader(data)).Decode(&sp)
+		}); err != nil {
+			return nil, "", fmt.Errorf("--process %s: %w", o.process, err)
 		}
 		return &sp, o.process, nil
 	}

@@ -86,12 +86,13 @@ func decodeConfig(r io.Reader, v any) error {
 	}
 	// reflectjson decodes as encoding/json does without first building
 	// its codec for the spec's whole type tree (about a millisecond of
-	// every create). What it refuses, encoding/json decodes again from
-	// scratch, with its errors.
-	if reflectjson.Unmarshal(data, v) == nil {
-		return nil
-	}
-	reflect.ValueOf(v).Elem().SetZero()
+	// every create).
+	return reflectjson.Decode(data, v, func() error { return decodeJSON(data, v) })
+}
+
+// decodeJSON decodes data with encoding/json, its errors placed in the
+// file.
+func decodeJSON(data []byte, v any) error {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	if err := dec.Decode(v); err != nil {
 		return jsonError(data, err)
