@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole test suite: static checks, unit tests, and the integration
 # tests that run real containers (as root), on this kernel and, for what
-# needs cgroup v2, in the VM of ../shared/vm when it is available.
+# needs cgroup v2, in the VM of ../shared/vm when it is available. Installs
+# what is missing first (tests/setup.sh), so it works on a fresh machine.
 #
 #   tests/run.sh              # everything
 #   tests/run.sh -short       # skip the slow lanes (churn, VM)
@@ -12,6 +13,10 @@ short=""
 [ "${1:-}" = "-short" ] && short="-short"
 
 step() { printf '\n== %s\n' "$*"; }
+
+step "install what the tests need"
+tests/setup.sh
+export PATH=$PATH:$(go env GOPATH)/bin
 
 step "build the busybox root filesystem"
 tests/rootfs/build.sh
@@ -27,10 +32,6 @@ step "go vet"
 go vet ./...
 
 step "staticcheck"
-if ! command -v staticcheck >/dev/null; then
-	GOBIN=$(go env GOPATH)/bin go install honnef.co/go/tools/cmd/staticcheck@v0.8.2
-	export PATH=$PATH:$(go env GOPATH)/bin
-fi
 staticcheck ./...
 
 step "unit and integration tests"
