@@ -84,7 +84,7 @@ type stdioRecord struct {
 // as external.
 func (c *Container) Checkpoint(opts *CriuOpts) error {
 	if opts == nil || opts.ImagesDirectory == "" {
-		return fmt.Errorf("checkpoint container %q: no images directory", c.id)
+		return opError("checkpoint", c.id, errors.New("no images directory"))
 	}
 	st, status, unlock, err := c.lockedStatus()
 	if err != nil {
@@ -92,14 +92,14 @@ func (c *Container) Checkpoint(opts *CriuOpts) error {
 	}
 	defer unlock()
 	if status != Running && status != Paused {
-		return fmt.Errorf("checkpoint container %q: %w (it is %s)", c.id, ErrNotRunning, status)
+		return opError("checkpoint", c.id, fmt.Errorf("%w (it is %s)", ErrNotRunning, status))
 	}
 	cr := criu.New(opts.CriuPath)
 	if err := cr.CheckVersion(criu.MinVersion); err != nil {
-		return fmt.Errorf("checkpoint container %q: %w", c.id, err)
+		return opError("checkpoint", c.id, err)
 	}
 	if err := c.checkpoint(cr, st, status, opts); err != nil {
-		return fmt.Errorf("checkpoint container %q: %w", c.id, err)
+		return opError("checkpoint", c.id, err)
 	}
 	return nil
 }

@@ -67,7 +67,7 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 		return nil, err
 	}
 	if config == nil {
-		return nil, fmt.Errorf("create container %q: %w: nil config", id, validate.ErrInvalid)
+		return nil, opError("create", id, fmt.Errorf("%w: nil config", validate.ErrInvalid))
 	}
 	phase.Mark("create:begin")
 	if os.Geteuid() != 0 && !config.RootlessEUID {
@@ -78,7 +78,7 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 		config = &cp
 	}
 	if err := validate.Validate(config); err != nil {
-		return nil, fmt.Errorf("create container %q: %w", id, err)
+		return nil, opError("create", id, err)
 	}
 	phase.Mark("create:validated")
 	root, err := filepath.Abs(root)
@@ -91,9 +91,9 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 	dir := filepath.Join(root, id)
 	if err := os.Mkdir(dir, 0o711); err != nil {
 		if errors.Is(err, os.ErrExist) {
-			return nil, fmt.Errorf("create container %q: %w", id, ErrExist)
+			return nil, opError("create", id, ErrExist)
 		}
-		return nil, fmt.Errorf("create container %q: %w", id, err)
+		return nil, opError("create", id, err)
 	}
 	c := &Container{id: id, root: root, dir: dir, cgroupAhead: newCgroupAhead(config)}
 	faults.Point("create:dir-made")
@@ -106,7 +106,7 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 	}
 	if err != nil {
 		os.RemoveAll(dir)
-		return nil, fmt.Errorf("create container %q: %w", id, err)
+		return nil, opError("create", id, err)
 	}
 	return c, nil
 }
@@ -135,7 +135,7 @@ func (c *Container) lock() (func(), error) {
 	fd, err := unix.Open(c.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
-			return nil, fmt.Errorf("container %q: %w", c.id, ErrNotExist)
+			return nil, opError("", c.id, ErrNotExist)
 		}
 		return nil, fmt.Errorf("open state directory %s: %w", c.dir, err)
 	}
@@ -153,7 +153,7 @@ func (c *Container) lock() (func(), error) {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil || st.Nlink == 0 {
 		unix.Close(fd)
-		return nil, fmt.Errorf("container %q: %w", c.id, ErrNotExist)
+		return nil, opError("", c.id, ErrNotExist)
 	}
 	return func() { unix.Close(fd) }, nil
 }

@@ -42,18 +42,18 @@ func (c *Container) Destroy() error {
 	}
 	if st != nil {
 		if err := c.teardown(st); err != nil {
-			return fmt.Errorf("destroy container %q: %w", c.id, err)
+			return opError("destroy", c.id, err)
 		}
 	}
 	faults.Point("destroy:torn-down")
 	phase.Mark("destroy:torn-down")
 	defer phase.Mark("destroy:done")
 	if err := os.RemoveAll(c.dir); err != nil {
-		return fmt.Errorf("destroy container %q: remove state: %w", c.id, err)
+		return opError("destroy", c.id, fmt.Errorf("remove state: %w", err))
 	}
 	if st != nil && st.InitProcessPid != 0 && len(st.Config.Hooks[configs.Poststop]) > 0 {
 		if err := st.Config.Hooks.Run(configs.Poststop, ociState(st, Stopped)); err != nil {
-			return fmt.Errorf("destroy container %q: %w", c.id, err)
+			return opError("destroy", c.id, err)
 		}
 	}
 	return nil

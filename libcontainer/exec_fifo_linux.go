@@ -29,7 +29,7 @@ func (c *Container) Exec() error {
 	}
 	defer unlock()
 	if status != Created {
-		return fmt.Errorf("start container %q: %w (it is %s)", c.id, ErrNotCreated, status)
+		return opError("start", c.id, fmt.Errorf("%w (it is %s)", ErrNotCreated, status))
 	}
 	faults.Point("start:before-fifo")
 	err = c.awaitStart(st)
@@ -37,7 +37,7 @@ func (c *Container) Exec() error {
 	phase.Mark("start:exec-done")
 	os.Remove(filepath.Join(c.dir, execFifoName))
 	if err != nil {
-		return fmt.Errorf("start container %q: %w", c.id, err)
+		return opError("start", c.id, err)
 	}
 	if hooks := st.Config.Hooks[configs.Poststart]; len(hooks) > 0 {
 		// The spec makes a failed poststart hook a warning only.

@@ -25,14 +25,14 @@ import (
 // created) container, as `runc exec` does.
 func (c *Container) execProcess(p *Process) error {
 	if len(p.Args) == 0 {
-		return fmt.Errorf("exec in container %q: process.args is empty", c.id)
+		return opError("exec in", c.id, errors.New("process.args is empty"))
 	}
 	ch, st, err := c.prepareExec(p)
 	if err != nil {
-		return fmt.Errorf("exec in container %q: %w", c.id, err)
+		return opError("exec in", c.id, err)
 	}
 	if err := c.runExec(ch, st); err != nil {
-		return fmt.Errorf("exec in container %q: %w", c.id, err)
+		return opError("exec in", c.id, err)
 	}
 	r := &running{proc: ch.os}
 	ch.io.started(r)

@@ -38,18 +38,18 @@ func (c *Container) freeze(want cgroups.FreezerState) error {
 	defer unlock()
 	switch {
 	case want == cgroups.Frozen && status == Paused:
-		return fmt.Errorf("%s container %q: %w", op, c.id, ErrPaused)
+		return opError(op, c.id, ErrPaused)
 	case want == cgroups.Frozen && status == Stopped:
-		return fmt.Errorf("%s container %q: %w", op, c.id, ErrNotRunning)
+		return opError(op, c.id, ErrNotRunning)
 	case want == cgroups.Thawed && status != Paused:
-		return fmt.Errorf("%s container %q: %w (it is %s)", op, c.id, ErrNotPaused, status)
+		return opError(op, c.id, fmt.Errorf("%w (it is %s)", ErrNotPaused, status))
 	}
 	m, err := c.cgroupManager(st)
 	if err != nil {
-		return fmt.Errorf("%s container %q: %w", op, c.id, err)
+		return opError(op, c.id, err)
 	}
 	if err := m.Freeze(want); err != nil {
-		return fmt.Errorf("%s container %q: %w", op, c.id, err)
+		return opError(op, c.id, err)
 	}
 	return nil
 }
@@ -63,7 +63,7 @@ func (c *Container) Stats() (*Stats, error) {
 	}
 	defer unlock()
 	if !initAlive(st) {
-		return nil, fmt.Errorf("stats of container %q: %w", c.id, ErrNotRunning)
+		return nil, opError("stats of", c.id, ErrNotRunning)
 	}
 	stats := &Stats{}
 	if st.Config.Cgroups != nil {
@@ -72,13 +72,13 @@ func (c *Container) Stats() (*Stats, error) {
 			return nil, err
 		}
 		if stats.CgroupStats, err = m.GetStats(); err != nil {
-			return nil, fmt.Errorf("stats of container %q: %w", c.id, err)
+			return nil, opError("stats of", c.id, err)
 		}
 	}
 	if st.Config.Namespaces.IsPrivate(configs.NEWNET) {
 		b, err := procfs.ReadPid(st.InitProcessPid, "net/dev")
 		if err != nil {
-			return nil, fmt.Errorf("stats of container %q: network: %w", c.id, err)
+			return nil, opError("stats of", c.id, fmt.Errorf("network: %w", err))
 		}
 		stats.Interfaces = parseNetDev(b)
 	}
@@ -113,7 +113,7 @@ func parseNetDev(b []byte) []*NetworkInterface {
 // its new configuration. Only resources can change on a live container.
 func (c *Container) Set(config configs.Config) error {
 	if err := validate.Validate(&config); err != nil {
-		return fmt.Errorf("update container %q: %w", c.id, err)
+		return opError("update", c.id, err)
 	}
 	st, unlock, err := c.lockedState()
 	if err != nil {
@@ -121,7 +121,7 @@ func (c *Container) Set(config configs.Config) error {
 	}
 	defer unlock()
 	if err := onlyResourcesChanged(&st.Config, &config); err != nil {
-		return fmt.Errorf("update container %q: %w", c.id, err)
+		return opError("update", c.id, err)
 	}
 	status, err := c.status(st)
 	if err != nil {
@@ -133,7 +133,7 @@ func (c *Container) Set(config configs.Config) error {
 			return err
 		}
 		if err := m.Set(config.Cgroups.Resources); err != nil {
-			return fmt.Errorf("update container %q: %w", c.id, err)
+			return opError("update", c.id, err)
 		}
 	}
 	st.Config = config

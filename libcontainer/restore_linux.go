@@ -41,10 +41,10 @@ const criuYardDir = "criu-cgyard"
 // given by path in the config must still exist.
 func (c *Container) Restore(p *Process, opts *CriuOpts) error {
 	if p == nil {
-		return fmt.Errorf("restore container %q: no process", c.id)
+		return opError("restore", c.id, errors.New("no process"))
 	}
 	if opts == nil || opts.ImagesDirectory == "" {
-		return fmt.Errorf("restore container %q: no images directory", c.id)
+		return opError("restore", c.id, errors.New("no images directory"))
 	}
 	st, status, unlock, err := c.lockedStatus()
 	if err != nil {
@@ -52,14 +52,14 @@ func (c *Container) Restore(p *Process, opts *CriuOpts) error {
 	}
 	defer unlock()
 	if status != Stopped {
-		return fmt.Errorf("restore container %q: %w (%s)", c.id, ErrRunning, status)
+		return opError("restore", c.id, fmt.Errorf("%w (%s)", ErrRunning, status))
 	}
 	cr := criu.New(opts.CriuPath)
 	if err := cr.CheckVersion(criu.MinVersion); err != nil {
-		return fmt.Errorf("restore container %q: %w", c.id, err)
+		return opError("restore", c.id, err)
 	}
 	if err := c.restore(cr, st, p, opts); err != nil {
-		return fmt.Errorf("restore container %q: %w", c.id, err)
+		return opError("restore", c.id, err)
 	}
 	return nil
 }

@@ -49,14 +49,14 @@ func (c *Container) SignalAll(s os.Signal) error {
 func signalInit(st *State, sig unix.Signal) error {
 	pidfd, err := openInitPidfd(st)
 	if err != nil {
-		return fmt.Errorf("signal container %q: %w", st.ID, err)
+		return opError("signal", st.ID, err)
 	}
 	defer unix.Close(pidfd)
 	if err := unix.PidfdSendSignal(pidfd, sig, nil, 0); err != nil {
 		if errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("signal container %q: %w", st.ID, ErrStopped)
+			return opError("signal", st.ID, ErrStopped)
 		}
-		return fmt.Errorf("signal container %q: %w", st.ID, err)
+		return opError("signal", st.ID, err)
 	}
 	return nil
 }
@@ -77,11 +77,11 @@ func (c *Container) signalAll(st *State, sig unix.Signal) error {
 	}
 	pids, err := m.GetAllPids()
 	if err != nil {
-		return fmt.Errorf("signal container %q: list processes: %w", st.ID, err)
+		return opError("signal", st.ID, fmt.Errorf("list processes: %w", err))
 	}
 	for _, pid := range pids {
 		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("signal container %q: pid %d: %w", st.ID, pid, err)
+			return opError("signal", st.ID, fmt.Errorf("pid %d: %w", pid, err))
 		}
 	}
 	return nil
@@ -106,7 +106,7 @@ func (c *Container) Processes() ([]int, error) {
 	}
 	pids, err := m.GetAllPids()
 	if err != nil {
-		return nil, fmt.Errorf("list processes of container %q: %w", c.id, err)
+		return nil, opError("list processes of", c.id, err)
 	}
 	return pids, nil
 }

@@ -40,10 +40,10 @@ func (c *Container) Run(p *Process) error {
 // set) and leaves it waiting, in the created state, for Exec.
 func (c *Container) Start(p *Process) error {
 	if !p.Init {
-		return fmt.Errorf("start container %q: the process is not Init; use Run for an additional process", c.id)
+		return opError("start", c.id, errors.New("the process is not Init; use Run for an additional process"))
 	}
 	if len(p.Args) == 0 {
-		return fmt.Errorf("start container %q: process.args is empty", c.id)
+		return opError("start", c.id, errors.New("process.args is empty"))
 	}
 	st, unlock, err := c.lockedState()
 	if err != nil {
@@ -51,7 +51,7 @@ func (c *Container) Start(p *Process) error {
 	}
 	defer unlock()
 	if st.Config.Rootfs == "" {
-		return fmt.Errorf("start container %q: it has no config (its creation was interrupted); delete it", c.id)
+		return opError("start", c.id, errors.New("it has no config (its creation was interrupted); delete it"))
 	}
 	if st.InitProcessPid != 0 {
 		status, err := c.status(st)
@@ -59,12 +59,12 @@ func (c *Container) Start(p *Process) error {
 			return err
 		}
 		if status != Stopped {
-			return fmt.Errorf("start container %q: %w (%s)", c.id, ErrRunning, status)
+			return opError("start", c.id, fmt.Errorf("%w (%s)", ErrRunning, status))
 		}
-		return fmt.Errorf("start container %q: it has already run; destroy it and create it again", c.id)
+		return opError("start", c.id, errors.New("it has already run; destroy it and create it again"))
 	}
 	if err := c.startInit(st, p); err != nil {
-		return fmt.Errorf("start container %q: %w", c.id, err)
+		return opError("start", c.id, err)
 	}
 	return nil
 }

@@ -57,7 +57,7 @@ func (c *Container) saveState(st *State) error {
 		c.mu.Lock()
 		c.stampOK = false
 		c.mu.Unlock()
-		return fmt.Errorf("write state of container %q: %w", c.id, err)
+		return opError("write state of", c.id, err)
 	}
 	c.remember(st)
 	return nil
@@ -120,11 +120,11 @@ func (c *Container) refreshState() (*State, error) {
 			c.mu.Unlock()
 			return st, nil
 		}
-		return nil, fmt.Errorf("read state of container %q: %w", c.id, err)
+		return nil, opError("read state of", c.id, err)
 	}
 	var st State
 	if err := reflectjson.Decode(b, &st, func() error { return json.Unmarshal(b, &st) }); err != nil {
-		return nil, fmt.Errorf("read state of container %q: %w: %w", c.id, ErrCorruptState, err)
+		return nil, opError("read state of", c.id, fmt.Errorf("%w: %w", ErrCorruptState, err))
 	}
 	// The stamp is the file just read: writers hold the lock we hold.
 	c.rememberStamp(&st, stamp, stamped)

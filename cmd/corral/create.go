@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 
 	"github.com/moby/sys/userns"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -91,11 +90,7 @@ func createContainer(g *globals, id string, o *startOpts) (*started, error) {
 	}
 	s, err := prepareContainer(g, id, o)
 	if err != nil {
-		// The library's errors name the container already.
-		if named := fmt.Sprintf("container %q: ", id); strings.Contains(err.Error(), named) {
-			return nil, err
-		}
-		return nil, fmt.Errorf("create container %q: %w", id, err)
+		return nil, withID("create", id, err)
 	}
 	return s, nil
 }

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"slices"
 	"strings"
@@ -11,7 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer"
+	"github.com/corral-oci/corral/libcontainer/specconv"
 )
 
 func TestParseSize(t *testing.T) {
@@ -153,5 +158,43 @@ func TestLogLines(t *testing.T) {
 	line := buf.String()
 	if !strings.HasPrefix(line, `time="`) || !strings.HasSuffix(line, ` level=info msg=started id=c1 pid=42 path="/a b"`+"\n") {
 		t.Errorf("text line %q", line)
+	}
+}
+
+// withID names the container only where the library's error does not.
+func TestWithID(t *testing.T) {
+	lib := &libcontainer.ContainerError{Op: "signal", ID: "web", Err: libcontainer.ErrStopped}
+	for _, tc := range []struct {
+		err  error
+		want string
+	}{
+		{nil, ""},
+		{errors.New("boom"), `kill container "web": boom`},
+		{lib, `signal container "web": container is stopped`},
+		{fmt.Errorf("wrapped: %w", lib), `wrapped: signal container "web": container is stopped`},
+		// Another container's error is not this one's name.
+		{&libcontainer.ContainerError{Op: "signal", ID: "db", Err: libcontainer.ErrStopped}, `kill container "web": signal container "db": container is stopped`},
+	} {
+		err := withID("kill", "web", tc.err)
+		if got := fmt.Sprint(err); tc.err == nil && err != nil || tc.err != nil && got != tc.want {
+			t.Errorf("withID(%v) = %q, want %q", tc.err, got, tc.want)
+		}
+		if tc.err != nil && !errors.Is(err, tc.err) {
+			t.Errorf("withID(%v) lost its cause", tc.err)
+		}
+	}
+}
+
+// exec's process is its own object: the field paths of its errors drop
+// the "process." of config.json's.
+func TestConvertProcessFieldPath(t *testing.T) {
+	bad := -1001
+	_, err := convertProcess(&specs.Process{Args: []string{"sh"}, Cwd: "/", OOMScoreAdj: &bad})
+	var fe *specconv.FieldError
+	if !errors.As(err, &fe) || fe.Field != "oomScoreAdj" {
+		t.Fatalf("convertProcess: %v, want a field error of oomScoreAdj", err)
+	}
+	if want := "oomScoreAdj: -1001 is outside [-1000, 1000]"; err.Error() != want {
+		t.Errorf("convertProcess: %q, want %q", err, want)
 	}
 }

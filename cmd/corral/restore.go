@@ -1,9 +1,8 @@
 package main
 
 import (
-	"fmt"
+	"errors"
 	"log/slog"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -77,10 +76,13 @@ func restoreContainer(g *globals, id string, o *restoreFlags) error {
 	}
 	s, err := prepareContainer(g, id, &o.start)
 	if err != nil {
-		if strings.HasPrefix(err.Error(), "restore container") {
+		// Restore's own errors say "restore container" already; the
+		// others, Create's among them, are named by restore.
+		var ce *libcontainer.ContainerError
+		if errors.As(err, &ce) && ce.Op == "restore" && ce.ID == id {
 			return err
 		}
-		return fmt.Errorf("restore container %q: %w", id, err)
+		return &libcontainer.ContainerError{Op: "restore", ID: id, Err: err}
 	}
 	if o.start.detach {
 		return nil

@@ -65,8 +65,12 @@ func convertProcess(sp *specs.Process) (*configs.Config, error) {
 		Linux:   &specs.Linux{Namespaces: []specs.LinuxNamespace{{Type: specs.MountNamespace}}},
 	}
 	conv, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: "exec", Spec: spec})
+	var fe *specconv.FieldError
+	if errors.As(err, &fe) {
+		return nil, &specconv.FieldError{Field: strings.TrimPrefix(fe.Field, "process."), Reason: fe.Reason}
+	}
 	if err != nil {
-		return nil, errors.New(strings.TrimPrefix(err.Error(), "process."))
+		return nil, err
 	}
 	return conv, nil
 }

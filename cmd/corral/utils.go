@@ -199,8 +199,15 @@ func (in inheritedFDs) listenFiles() []*os.File {
 // withID makes err name the container, as every error of corral should:
 // the library's errors mostly do already, and are left as they are.
 func withID(verb, id string, err error) error {
-	if err == nil || strings.Contains(err.Error(), strconv.Quote(id)) {
+	if err == nil || namesContainer(err, id) {
 		return err
 	}
-	return fmt.Errorf("%s container %q: %w", verb, id, err)
+	return &libcontainer.ContainerError{Op: verb, ID: id, Err: err}
+}
+
+// namesContainer reports whether err is the library's error of an
+// operation on container id, which names it.
+func namesContainer(err error, id string) bool {
+	var ce *libcontainer.ContainerError
+	return errors.As(err, &ce) && ce.ID == id
 }

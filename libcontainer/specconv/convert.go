@@ -39,10 +39,22 @@ type CreateOpts struct {
 	RootlessCgroups  bool
 }
 
-// fieldError builds an error that starts with the JSON path of the field
-// at fault, so that a user can find it in config.json without guessing.
+// FieldError is a field of the spec that cannot be converted. Its
+// message starts with the field's JSON path, so that a user can find it
+// in config.json without guessing; callers that report it about another
+// object than config.json (exec's process) rewrite Field.
+type FieldError struct {
+	// Field is the JSON path of the field: "linux.namespaces[2].type".
+	Field string
+	// Reason says what is wrong, quoting the value.
+	Reason string
+}
+
+// Error reads "field: reason".
+func (e *FieldError) Error() string { return e.Field + ": " + e.Reason }
+
 func fieldError(field, format string, args ...any) error {
-	return fmt.Errorf("%s: %s", field, fmt.Sprintf(format, args...))
+	return &FieldError{Field: field, Reason: fmt.Sprintf(format, args...)}
 }
 
 // CreateLibcontainerConfig converts opts.Spec. Errors name the JSON field
@@ -62,10 +74,10 @@ func CreateLibcontainerConfig(opts *CreateOpts) (*configs.Config, error) {
 		return nil, err
 	}
 	if spec.Root == nil {
-		return nil, errors.New("root: missing")
+		return nil, fieldError("root", "missing")
 	}
 	if spec.Root.Path == "" {
-		return nil, errors.New("root.path: empty")
+		return nil, fieldError("root.path", "empty")
 	}
 	rootfs, err := filepath.Abs(spec.Root.Path)
 	if err != nil {
@@ -179,12 +191,12 @@ func convertNamespaces(c *configs.Config, nss []specs.LinuxNamespace, rootless b
 	// The container's mounts and pivot_root would otherwise change the
 	// host's mount table.
 	if !c.Namespaces.Contains(configs.NEWNS) {
-		return errors.New("linux.namespaces: a mount namespace is required")
+		return fieldError("linux.namespaces", "a mount namespace is required")
 	}
 	// Without root on the host only a user namespace grants the
 	// capabilities that creating the other namespaces needs.
 	if rootless && !c.Namespaces.Contains(configs.NEWUSER) {
-		return errors.New("linux.namespaces: running without root needs a user namespace")
+		return fieldError("linux.namespaces", "running without root needs a user namespace")
 	}
 	// The spec gives the container no network interfaces; bringing lo up
 	// in a fresh network namespace is what every program expects.
@@ -204,10 +216,10 @@ func convertUserMappings(c *configs.Config, linux *specs.Linux) error {
 	}
 	if !c.Namespaces.Contains(configs.NEWUSER) {
 		if len(c.UIDMappings) > 0 {
-			return errors.New("linux.uidMappings: set without a user namespace")
+			return fieldError("linux.uidMappings", "set without a user namespace")
 		}
 		if len(c.GIDMappings) > 0 {
-			return errors.New("linux.gidMappings: set without a user namespace")
+			return fieldError("linux.gidMappings", "set without a user namespace")
 		}
 		return nil
 	}
@@ -215,10 +227,10 @@ func convertUserMappings(c *configs.Config, linux *specs.Linux) error {
 	// (every id is nobody) and cannot even setgid without them.
 	if c.Namespaces.IsPrivate(configs.NEWUSER) {
 		if len(c.UIDMappings) == 0 {
-			return errors.New("linux.uidMappings: a new user namespace needs uid mappings")
+			return fieldError("linux.uidMappings", "a new user namespace needs uid mappings")
 		}
 		if len(c.GIDMappings) == 0 {
-			return errors.New("linux.gidMappings: a new user namespace needs gid mappings")
+			return fieldError("linux.gidMappings", "a new user namespace needs gid mappings")
 		}
 	}
 	return nil

@@ -1,6 +1,7 @@
 package specconv
 
 import (
+	"errors"
 	"reflect"
 	"strings"
 	"testing"
@@ -261,6 +262,12 @@ func TestConvertErrors(t *testing.T) {
 			}
 			if !strings.HasPrefix(err.Error(), tt.want) {
 				t.Errorf("error %q\n  does not start with %q", err, tt.want)
+			}
+			// The path is a value as well as a prefix, for callers
+			// that report it about another object.
+			var fe *FieldError
+			if !errors.As(err, &fe) || !strings.HasPrefix(tt.want, fe.Field+":") {
+				t.Errorf("error %q is not the FieldError of %q", err, strings.SplitN(tt.want, ":", 2)[0])
 			}
 		})
 	}

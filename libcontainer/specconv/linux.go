@@ -1,7 +1,6 @@
 package specconv
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"path/filepath"
@@ -19,7 +18,7 @@ func convertLinux(c *configs.Config, linux *specs.Linux) error {
 	// configs has no NUMA policy yet; running the container without the
 	// policy it asked for would break its placement silently.
 	if linux.MemoryPolicy != nil {
-		return errors.New("linux.memoryPolicy: not supported")
+		return fieldError("linux.memoryPolicy", "not supported")
 	}
 	c.Sysctl = maps.Clone(linux.Sysctl)
 	c.MountLabel = linux.MountLabel
@@ -99,7 +98,7 @@ func convertTimeOffsets(c *configs.Config, offsets map[string]specs.LinuxTimeOff
 		return nil, nil
 	}
 	if !c.Namespaces.IsPrivate(configs.NEWTIME) {
-		return nil, errors.New("linux.timeOffsets: set without a new time namespace")
+		return nil, fieldError("linux.timeOffsets", "set without a new time namespace")
 	}
 	for _, clock := range slices.Sorted(maps.Keys(offsets)) {
 		if clock != "monotonic" && clock != "boottime" {
@@ -154,7 +153,7 @@ func convertNetDevices(c *configs.Config, devs map[string]specs.LinuxNetDevice) 
 	// Without a network namespace of its own the container already sees
 	// every host device; "moving" one would move it nowhere.
 	if !c.Namespaces.Contains(configs.NEWNET) {
-		return nil, errors.New("linux.netDevices: set without a network namespace")
+		return nil, fieldError("linux.netDevices", "set without a network namespace")
 	}
 	out := make(map[string]*configs.NetDevice, len(devs))
 	for _, host := range slices.Sorted(maps.Keys(devs)) {

@@ -1,7 +1,6 @@
 package specconv
 
 import (
-	"errors"
 	"fmt"
 	"maps"
 	"strings"
@@ -54,7 +53,7 @@ func cgroupPlace(cg *configs.Cgroup, opts *CreateOpts, path string) error {
 	if !opts.UseSystemdCgroup {
 		if path == "" {
 			if opts.CgroupName == "" {
-				return errors.New("linux.cgroupsPath: empty, and no container id to name the cgroup after")
+				return fieldError("linux.cgroupsPath", "empty, and no container id to name the cgroup after")
 			}
 			path = defaultCgroupParent + "/" + opts.CgroupName
 		}
@@ -65,7 +64,7 @@ func cgroupPlace(cg *configs.Cgroup, opts *CreateOpts, path string) error {
 	}
 	if path == "" {
 		if opts.CgroupName == "" {
-			return errors.New("linux.cgroupsPath: empty, and no container id to name the scope after")
+			return fieldError("linux.cgroupsPath", "empty, and no container id to name the scope after")
 		}
 		cg.ScopePrefix = defaultScopePrefix
 		cg.Name = opts.CgroupName

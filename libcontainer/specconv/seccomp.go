@@ -1,7 +1,6 @@
 package specconv
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 
@@ -60,7 +59,7 @@ func convertSeccomp(s *specs.LinuxSeccomp) (*configs.Seccomp, error) {
 	}
 	out.Flags = slices.Clone(s.Flags)
 	if s.ListenerMetadata != "" && s.ListenerPath == "" {
-		return nil, errors.New("linux.seccomp.listenerMetadata: set without a listenerPath")
+		return nil, fieldError("linux.seccomp.listenerMetadata", "set without a listenerPath")
 	}
 
 	for i := range s.Syscalls {
