@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/internal/reflectjson"
+	"github.com/corral-oci/corral/libcontainer/internal/deepcopy"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
 )
 
@@ -231,14 +232,15 @@ func (c *Container) frozen(st *State) (bool, error) {
 	return fs == cgroups.Frozen, nil
 }
 
-// State returns the container's persisted state.
+// State returns a copy of the container's persisted state, which the
+// caller may change freely: the container goes on with its own.
 func (c *Container) State() (*State, error) {
 	st, unlock, err := c.lockedState()
 	if err != nil {
 		return nil, err
 	}
-	unlock()
-	return st, nil
+	defer unlock()
+	return deepcopy.Of(st), nil
 }
 
 // OCIState returns the state as the OCI runtime spec defines it, the form
