@@ -40,6 +40,19 @@ func newCgroup(cfg *configs.Config) (*cgroup, error) {
 	return &cgroup{m: m, res: cc.Resources}, nil
 }
 
+// cgroupConfig returns the cgroup of cfg with non-nil resources, as the
+// cgroup managers want.
+func cgroupConfig(cfg *configs.Config) *cgroups.Cgroup {
+	if cfg.Cgroups == nil {
+		return nil
+	}
+	cg := *cfg.Cgroups
+	if cg.Resources == nil {
+		cg.Resources = &cgroups.Resources{}
+	}
+	return &cg
+}
+
 // cgroupAhead is a cgroup manager being made on another goroutine.
 // Making one reads the host's cgroup mounts, about half a millisecond the
 // first time in a process: Create begins it, and Start in the same process

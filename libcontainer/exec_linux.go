@@ -248,16 +248,3 @@ func sameNamespace(f *os.File, t configs.NamespaceType) bool {
 	}
 	return a.Dev == b.Dev && a.Ino == b.Ino
 }
-
-// sendPidfd sends a pidfd of pid over the socket, as --pidfd-socket asks.
-func sendPidfd(sock *os.File, pid int) error {
-	fd, err := unix.PidfdOpen(pid, 0)
-	if err != nil {
-		return fmt.Errorf("pidfd_open %d: %w", pid, err)
-	}
-	defer unix.Close(fd)
-	if err := unix.Sendmsg(int(sock.Fd()), []byte("pidfd"), unix.UnixRights(fd), nil, 0); err != nil {
-		return fmt.Errorf("send pidfd: %w", err)
-	}
-	return nil
-}

@@ -1,16 +1,19 @@
 package libcontainer
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/mountfd"
+	"github.com/corral-oci/corral/libcontainer/internal/procfs"
 	"github.com/corral-oci/corral/libcontainer/internal/selfexe"
 )
 
@@ -116,4 +119,76 @@ func sysIDMap(maps []configs.IDMap) []syscall.SysProcIDMap {
 		out[i] = syscall.SysProcIDMap{ContainerID: int(m.ContainerID), HostID: int(m.HostID), Size: int(m.Size)}
 	}
 	return out
+}
+
+// writeIDMaps writes the id maps of the new user namespace of pid. Root
+// writes any mapping; a user without root writes a mapping of its own
+// ids itself, and leaves ranges (granted in /etc/subuid and /etc/subgid)
+// to the setuid newuidmap and newgidmap.
+func writeIDMaps(pid int, cfg *configs.Config) error {
+	if os.Geteuid() == 0 {
+		return writeMapFiles(pid, cfg)
+	}
+	if ownIDsOnly(cfg.UIDMappings, os.Geteuid()) && ownIDsOnly(cfg.GIDMappings, os.Getegid()) {
+		// The kernel lets an unprivileged gid_map through only once
+		// setgroups(2) is off in the namespace.
+		if err := procfs.WritePid(pid, "setgroups", []byte("deny")); err != nil {
+			return fmt.Errorf("gid_mappings: deny setgroups: %w", err)
+		}
+		return writeMapFiles(pid, cfg)
+	}
+	if err := newIDMap("newuidmap", pid, cfg.UIDMappings); err != nil {
+		return fmt.Errorf("uid_mappings: %w", err)
+	}
+	if err := newIDMap("newgidmap", pid, cfg.GIDMappings); err != nil {
+		return fmt.Errorf("gid_mappings: %w", err)
+	}
+	return nil
+}
+
+func writeMapFiles(pid int, cfg *configs.Config) error {
+	if err := procfs.WritePid(pid, "uid_map", formatIDMap(cfg.UIDMappings)); err != nil {
+		return fmt.Errorf("uid_mappings: %w", err)
+	}
+	if err := procfs.WritePid(pid, "gid_map", formatIDMap(cfg.GIDMappings)); err != nil {
+		return fmt.Errorf("gid_mappings: %w", err)
+	}
+	return nil
+}
+
+// ownIDsOnly reports whether maps map exactly one id, the caller's own.
+func ownIDsOnly(maps []configs.IDMap, id int) bool {
+	return len(maps) == 1 && maps[0].HostID == int64(id) && maps[0].Size == 1
+}
+
+// newIDMap runs newuidmap or newgidmap, which check the mappings against
+// /etc/subuid or /etc/subgid.
+func newIDMap(tool string, pid int, maps []configs.IDMap) error {
+	path, err := exec.LookPath(tool)
+	if err != nil {
+		return fmt.Errorf("mapping ranges without root needs %s (Debian's uidmap package): %w", tool, err)
+	}
+	args := []string{strconv.Itoa(pid)}
+	for _, m := range maps {
+		args = append(args, strconv.FormatInt(m.ContainerID, 10), strconv.FormatInt(m.HostID, 10), strconv.FormatInt(m.Size, 10))
+	}
+	out, err := exec.Command(path, args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("%s %s: %w: %s", tool, strings.Join(args, " "), err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// formatIDMap renders mappings as /proc/<pid>/uid_map wants them.
+func formatIDMap(maps []configs.IDMap) []byte {
+	var b []byte
+	for _, m := range maps {
+		b = strconv.AppendInt(b, m.ContainerID, 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, m.HostID, 10)
+		b = append(b, ' ')
+		b = strconv.AppendInt(b, m.Size, 10)
+		b = append(b, '\n')
+	}
+	return b
 }

@@ -2,13 +2,10 @@ package libcontainer
 
 import (
 	"fmt"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
-	"github.com/corral-oci/corral/libcontainer/internal/procfs"
-	"github.com/corral-oci/corral/libcontainer/keys"
 )
 
 // setupNetworks configures the interfaces of a new network namespace.
@@ -43,28 +40,4 @@ func linkUp(name string) error {
 	}
 	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
 	return unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr)
-}
-
-// writeSysctls writes each sysctl through a private procfs, so a /proc
-// mounted by the container cannot redirect the writes.
-func writeSysctls(sysctl map[string]string) error {
-	for key, value := range sysctl {
-		path := "sys/" + strings.ReplaceAll(key, ".", "/")
-		if strings.Contains(key, "/") {
-			path = "sys/" + key
-		}
-		if err := procfs.WriteRoot(path, []byte(value)); err != nil {
-			return fmt.Errorf("sysctl %q=%q: %w", key, value, err)
-		}
-	}
-	return nil
-}
-
-// setupKeyring gives the container its own session keyring.
-func setupKeyring(s *setup) error {
-	if s.Config.NoNewKeyring {
-		return nil
-	}
-	_, err := keys.JoinSessionKeyring("_ses." + s.ID)
-	return err
 }

@@ -1,9 +1,12 @@
 package libcontainer
 
 import (
+	"fmt"
 	"io"
 	"os"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
 // running is a started process: its handle and the copies of its output.
@@ -134,4 +137,17 @@ func (s *stdio) closeAll() {
 	for _, c := range s.closeAfterWait {
 		c.Close()
 	}
+}
+
+// sendPidfd sends a pidfd of pid over the socket, as --pidfd-socket asks.
+func sendPidfd(sock *os.File, pid int) error {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return fmt.Errorf("pidfd_open %d: %w", pid, err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Sendmsg(int(sock.Fd()), []byte("pidfd"), unix.UnixRights(fd), nil, 0); err != nil {
+		return fmt.Errorf("send pidfd: %w", err)
+	}
+	return nil
 }

@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/internal/phase"
@@ -399,29 +398,4 @@ func openNamespace(path string, t configs.NamespaceType) (*os.File, error) {
 		return nil, fmt.Errorf("%s is not a %s namespace", path, t.File())
 	}
 	return f, nil
-}
-
-// formatIDMap renders mappings as /proc/<pid>/uid_map wants them.
-func formatIDMap(maps []configs.IDMap) []byte {
-	var b []byte
-	for _, m := range maps {
-		b = strconv.AppendInt(b, m.ContainerID, 10)
-		b = append(b, ' ')
-		b = strconv.AppendInt(b, m.HostID, 10)
-		b = append(b, ' ')
-		b = strconv.AppendInt(b, m.Size, 10)
-		b = append(b, '\n')
-	}
-	return b
-}
-
-// timeOffsets renders the offsets of a new time namespace.
-func timeOffsets(offsets map[string]specs.LinuxTimeOffset) string {
-	var b strings.Builder
-	for _, clock := range []string{"monotonic", "boottime"} {
-		if o, ok := offsets[clock]; ok {
-			fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
-		}
-	}
-	return b.String()
 }

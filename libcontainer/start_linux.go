@@ -1,16 +1,12 @@
 package libcontainer
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 
-	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -19,7 +15,6 @@ import (
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
-	"github.com/corral-oci/corral/libcontainer/internal/procfs"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
 )
 
@@ -230,62 +225,15 @@ func (c *Container) initBootstrap(ch *child, cfg *configs.Config) error {
 	return nil
 }
 
-// writeIDMaps writes the id maps of the new user namespace of pid. Root
-// writes any mapping; a user without root writes a mapping of its own
-// ids itself, and leaves ranges (granted in /etc/subuid and /etc/subgid)
-// to the setuid newuidmap and newgidmap.
-func writeIDMaps(pid int, cfg *configs.Config) error {
-	if os.Geteuid() == 0 {
-		return writeMapFiles(pid, cfg)
-	}
-	if ownIDsOnly(cfg.UIDMappings, os.Geteuid()) && ownIDsOnly(cfg.GIDMappings, os.Getegid()) {
-		// The kernel lets an unprivileged gid_map through only once
-		// setgroups(2) is off in the namespace.
-		if err := procfs.WritePid(pid, "setgroups", []byte("deny")); err != nil {
-			return fmt.Errorf("gid_mappings: deny setgroups: %w", err)
+// timeOffsets renders the offsets of a new time namespace.
+func timeOffsets(offsets map[string]specs.LinuxTimeOffset) string {
+	var b strings.Builder
+	for _, clock := range []string{"monotonic", "boottime"} {
+		if o, ok := offsets[clock]; ok {
+			fmt.Fprintf(&b, "%s %d %d\n", clock, o.Secs, o.Nanosecs)
 		}
-		return writeMapFiles(pid, cfg)
 	}
-	if err := newIDMap("newuidmap", pid, cfg.UIDMappings); err != nil {
-		return fmt.Errorf("uid_mappings: %w", err)
-	}
-	if err := newIDMap("newgidmap", pid, cfg.GIDMappings); err != nil {
-		return fmt.Errorf("gid_mappings: %w", err)
-	}
-	return nil
-}
-
-func writeMapFiles(pid int, cfg *configs.Config) error {
-	if err := procfs.WritePid(pid, "uid_map", formatIDMap(cfg.UIDMappings)); err != nil {
-		return fmt.Errorf("uid_mappings: %w", err)
-	}
-	if err := procfs.WritePid(pid, "gid_map", formatIDMap(cfg.GIDMappings)); err != nil {
-		return fmt.Errorf("gid_mappings: %w", err)
-	}
-	return nil
-}
-
-// ownIDsOnly reports whether maps map exactly one id, the caller's own.
-func ownIDsOnly(maps []configs.IDMap, id int) bool {
-	return len(maps) == 1 && maps[0].HostID == int64(id) && maps[0].Size == 1
-}
-
-// newIDMap runs newuidmap or newgidmap, which check the mappings against
-// /etc/subuid or /etc/subgid.
-func newIDMap(tool string, pid int, maps []configs.IDMap) error {
-	path, err := exec.LookPath(tool)
-	if err != nil {
-		return fmt.Errorf("mapping ranges without root needs %s (Debian's uidmap package): %w", tool, err)
-	}
-	args := []string{strconv.Itoa(pid)}
-	for _, m := range maps {
-		args = append(args, strconv.FormatInt(m.ContainerID, 10), strconv.FormatInt(m.HostID, 10), strconv.FormatInt(m.Size, 10))
-	}
-	out, err := exec.Command(path, args...).CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("%s %s: %w: %s", tool, strings.Join(args, " "), err, bytes.TrimSpace(out))
-	}
-	return nil
+	return b.String()
 }
 
 // recordInit saves init's identity before its setup goes on, so that a
@@ -367,17 +315,4 @@ func (c *Container) makeExecFifo() (*os.File, error) {
 		return nil, fmt.Errorf("open exec fifo: %w", err)
 	}
 	return f, nil
-}
-
-// cgroupResources returns the cgroup of cfg with non-nil resources, as the
-// cgroup managers want.
-func cgroupConfig(cfg *configs.Config) *cgroups.Cgroup {
-	if cfg.Cgroups == nil {
-		return nil
-	}
-	cg := *cfg.Cgroups
-	if cg.Resources == nil {
-		cg.Resources = &cgroups.Resources{}
-	}
-	return &cg
 }
