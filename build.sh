@@ -6,8 +6,8 @@
 # With musl (Debian's musl-tools) it links against musl rather than glibc.
 # glibc's start in a static binary asks the CPU for its features and cache
 # sizes with some fifty cpuid instructions, and in a virtual machine each
-# one traps to the hypervisor: about half a millisecond per start here, and
-# a container start runs the binary twice (the runtime and its re-executed
+# one traps to the hypervisor, on every start of the binary, and a
+# container start runs the binary twice (the runtime and its re-executed
 # init). musl asks nothing. The musl build links a libseccomp compiled for
 # musl from Debian's own source package (the version of libseccomp-dev, with
 # Debian's patches), built once into .cache/ and reused: Debian's

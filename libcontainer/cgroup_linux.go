@@ -54,9 +54,9 @@ func cgroupConfig(cfg *configs.Config) *cgroups.Cgroup {
 }
 
 // cgroupAhead is a cgroup manager being made on another goroutine.
-// Making one reads the host's cgroup mounts, about half a millisecond the
-// first time in a process: Create begins it, and Start in the same process
-// finds it made while the state was saved and the caller prepared Start.
+// Making one reads the host's cgroup mounts, which is slow the first time
+// in a process: Create begins it, and Start in the same process finds it
+// made while the state was saved and the caller prepared Start.
 type cgroupAhead struct {
 	// from is the Cgroup it is made from: a state reloaded or updated
 	// since has another, and gets a manager of its own.

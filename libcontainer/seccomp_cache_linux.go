@@ -15,8 +15,8 @@ import (
 )
 
 // seccompCacheDir holds compiled filters under the state root: compiling
-// a docker-like profile with libseccomp takes milliseconds, on every
-// start and exec, for the same few profiles.
+// a docker-like profile with libseccomp is one of the slowest steps of a
+// start or an exec, done again each time for the same few profiles.
 const seccompCacheDir = ".cache/seccomp"
 
 // The cache's directory starts with a dot, which no container id does.

@@ -126,7 +126,8 @@ func (ch *child) command() *exec.Cmd {
 		Env: []string{
 			bootstrap.EnvFD + "=" + strconv.Itoa(3+len(ch.proc.ExtraFiles)),
 			"GOMAXPROCS=1",
-			// init lives milliseconds and allocates little: no collector.
+			// init lives only until it execs, and allocates little:
+			// no collector.
 			"GOGC=off",
 		},
 		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL},

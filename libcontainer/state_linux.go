@@ -25,10 +25,9 @@ const (
 
 // saveState writes state.json atomically: a reader sees the old or the new
 // file, never a torn one, even if the runtime dies mid-write. There is no
-// fsync: it cost a start two journal commits (over a millisecond on ext4),
-// and it would only matter after a power loss, which kills every container
-// the file describes; a state file torn by one reads as corrupt, and
-// delete removes it. Filling the disk still fails here: file systems
+// fsync: it cost a start two journal commits, and it would only matter
+// after a power loss, which kills every container the file describes; a
+// state file torn by one reads as corrupt, and delete removes it. Filling the disk still fails here: file systems
 // reserve the blocks of a buffered write when it is made.
 func (c *Container) saveState(st *State) error {
 	// reflectjson writes what encoding/json would, without first building

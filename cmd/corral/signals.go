@@ -32,11 +32,11 @@ var relayed = []unix.Signal{
 // container is created, so that a signal sent meanwhile is passed on
 // once its process runs instead of killing corral and orphaning the
 // container. They are caught with internal/sigpipe, not os/signal, whose
-// registration is a round trip to a thread of its own per signal (0.3 to
-// 0.7 ms of CPU for these ten, more on a busy machine), and as much again
-// to undo. Nothing undoes it: corral exits once the process has, after
-// removing the container, and a signal meanwhile must not end corral
-// mid-removal with the signal's status instead of the process's.
+// registration is a round trip to a thread of its own per signal, paid
+// for all ten on every run and more slowly on a busy machine, and as
+// much again to undo. Nothing undoes it: corral exits once the process
+// has, after removing the container, and a signal meanwhile must not end
+// corral mid-removal with the signal's status instead of the process's.
 func newSignalRelay() (*signalRelay, error) {
 	ch, err := sigpipe.Catch(relayed...)
 	if err != nil {

@@ -14,7 +14,7 @@ import "os"
 // waits in its P's next slot, from which other Ps are slow to steal it,
 // and is pushed out to where they steal from by the next one started.
 // Started after another that held the other CPU, the warm-up began only
-// when the command first blocked, 0.6-2.1 ms in.
+// when the command first blocked, too late to be done before the spawn.
 func warmSpawn() {
 	go func() {
 		if p, err := os.FindProcess(os.Getpid()); err == nil {

@@ -4,9 +4,9 @@
 // os/signal enables each signal with a round trip to a thread of its own
 // that it locks for its signal mask: for the ten signals a foreground
 // corral relays, twenty hand-offs between threads and a thread made for
-// the occasion, 0.3-0.7 ms of CPU on an idle machine and more on a busy
-// one, on every run and exec. Here each signal costs one sigaction(2),
-// and a signal costs one write(2) and a read(2) on the other end.
+// the occasion, on every run and exec, and slower on a busy machine.
+// Here each signal costs one sigaction(2), and a signal costs one
+// write(2) and a read(2) on the other end.
 //
 // A handler installed this way replaces the Go runtime's for that
 // signal, as cgo allows (SA_ONSTACK, since Go's threads run signal

@@ -20,7 +20,7 @@ import (
 //
 // Speed. libseccomp's compile time grows faster than linearly with the
 // size of the filter; a docker-like profile on x86_64, x86 and x32 costs
-// two to three times more as one libseccomp filter than as three
+// several times more as one libseccomp filter than as three
 // single-architecture filters. So Compile has libseccomp build one
 // program per architecture, and link dispatches to them on
 // seccomp_data.arch, which libseccomp's combined program does too.

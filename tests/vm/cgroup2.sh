@@ -34,7 +34,7 @@ mkdir -p "$ship/bin"
 go test -c -o "$ship/bin/lib.test" ./tests/integration/lib
 go build -o "$ship/bin/readme" ./examples/readme
 cp -a tests/rootfs/busybox "$ship/rootfs"
-# The lane takes under a minute. A test that hangs is killed by its own
+# The timeouts are far above what the lane needs. A test that hangs is killed by its own
 # timeout, which prints where every goroutine was; a VM that has printed
 # nothing when the harness kills it (exit 124) hung while booting, which
 # happened once in a CI run here: boot it once more, showing the boot log.
