@@ -39,13 +39,13 @@ func readAll(t *testing.T, master *os.File, timeout time.Duration) string {
 func TestConsoleSocket(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"sh", "-c", "tty; echo size $(stty size)"}, func(s *specs.Spec) {
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"sh", "-c", "tty; echo size $(stty size)"}, func(s *specs.Spec) {
 		s.Process.Terminal = true
 		s.Process.ConsoleSize = &specs.Box{Height: 30, Width: 100}
 	})
 	l := itest.ListenUnix(t)
-	e.must("create", "--console-socket", l.Addr().String(), "--bundle", bundle, id)
+	e.Must("create", "--console-socket", l.Addr().String(), "--bundle", bundle, id)
 	master, name := itest.RecvFD(t, l, cmdTimeout)
 	defer master.Close()
 	if !strings.HasPrefix(name, "/dev/pts/") {
@@ -54,13 +54,13 @@ func TestConsoleSocket(t *testing.T) {
 	if _, err := unix.IoctlGetTermios(int(master.Fd()), unix.TCGETS); err != nil {
 		t.Fatalf("the fd received is not a terminal: %v", err)
 	}
-	e.must("start", id)
+	e.Must("start", id)
 	out := strings.ReplaceAll(readAll(t, master, 10*time.Second), "\r", "")
 	if !strings.Contains(out, "/dev/pts/0\n") || !strings.Contains(out, "size 30 100\n") {
 		t.Errorf("terminal output %q", out)
 	}
 	e.waitStatus(id, "stopped")
-	e.must("delete", id)
+	e.Must("delete", id)
 }
 
 // TestRunTerminal runs a terminal container in the foreground: corral
@@ -68,11 +68,11 @@ func TestConsoleSocket(t *testing.T) {
 func TestRunTerminal(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"sh", "-c", "tty; exit 2"}, func(s *specs.Spec) { s.Process.Terminal = true })
-	r := e.corral("run", "--bundle", bundle, id)
-	if r.code != 2 || !strings.Contains(r.stdout, "/dev/pts/0") {
-		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"sh", "-c", "tty; exit 2"}, func(s *specs.Spec) { s.Process.Terminal = true })
+	r := e.Corral("run", "--bundle", bundle, id)
+	if r.Code != 2 || !strings.Contains(r.Stdout, "/dev/pts/0") {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 }
 
@@ -80,29 +80,29 @@ func TestExecTTY(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	id := e.runDetached([]string{"sleep", "100"})
-	r := e.corral("exec", "-t", id, "sh", "-c", "tty; exit 5")
-	if r.code != 5 || !strings.Contains(r.stdout, "/dev/pts/") {
-		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	r := e.Corral("exec", "-t", id, "sh", "-c", "tty; exit 5")
+	if r.Code != 5 || !strings.Contains(r.Stdout, "/dev/pts/") {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 	e.fails([]string{"console-socket"}, "exec", "-t", "-d", id, "true")
 
 	l := itest.ListenUnix(t)
-	e.must("exec", "-t", "-d", "--console-socket", l.Addr().String(), id, "sh", "-c", "echo via-socket")
+	e.Must("exec", "-t", "-d", "--console-socket", l.Addr().String(), id, "sh", "-c", "echo via-socket")
 	master, _ := itest.RecvFD(t, l, cmdTimeout)
 	defer master.Close()
 	if out := readAll(t, master, 10*time.Second); !strings.Contains(out, "via-socket") {
 		t.Errorf("exec terminal output %q", out)
 	}
-	e.must("delete", "-f", id)
+	e.Must("delete", "-f", id)
 }
 
 // TestPidfdSocket receives a pidfd of init over --pidfd-socket.
 func TestPidfdSocket(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
+	id := e.ID()
 	l := itest.ListenUnix(t)
-	e.must("create", "--pidfd-socket", l.Addr().String(), "--bundle", e.bundle(id, []string{"sleep", "100"}), id)
+	e.Must("create", "--pidfd-socket", l.Addr().String(), "--bundle", e.Bundle(id, []string{"sleep", "100"}), id)
 	pidfd, _ := itest.RecvFD(t, l, cmdTimeout)
 	defer pidfd.Close()
 	link, _ := os.Readlink(filepath.Join("/proc/self/fd", itoa(int(pidfd.Fd()))))
@@ -114,5 +114,5 @@ func TestPidfdSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.waitStatus(id, "stopped")
-	e.must("delete", id)
+	e.Must("delete", id)
 }

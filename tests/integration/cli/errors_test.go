@@ -16,7 +16,7 @@ import (
 func TestBadBundle(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
+	id := e.ID()
 	missing := filepath.Join(t.TempDir(), "no-such-bundle")
 	e.fails([]string{id, missing}, "create", "--bundle", missing, id)
 	e.fails([]string{id, missing}, "run", "--bundle", missing, id)
@@ -47,14 +47,14 @@ func TestInvalidConfig(t *testing.T) {
 		}, field: "process.rlimits[0].type"},
 		{name: "no process", edit: func(s *specs.Spec) { s.Process = nil }, field: "process"},
 	} {
-		id := e.id()
-		bundle := e.bundle(id, []string{"true"})
+		id := e.ID()
+		bundle := e.Bundle(id, []string{"true"})
 		if tc.json != "" {
 			if err := os.WriteFile(filepath.Join(bundle, "config.json"), []byte(tc.json), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		} else {
-			itest.EditSpec(e.t, bundle, tc.edit)
+			itest.EditSpec(e.T, bundle, tc.edit)
 		}
 		stderr := e.fails([]string{id, tc.field}, "create", "--bundle", bundle, id)
 		if !strings.Contains(stderr, filepath.Join(bundle, "config.json")) {
@@ -66,8 +66,8 @@ func TestInvalidConfig(t *testing.T) {
 func TestConsoleSocketNotASocket(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"true"}, func(s *specs.Spec) { s.Process.Terminal = true })
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"true"}, func(s *specs.Spec) { s.Process.Terminal = true })
 	notSock := filepath.Join(t.TempDir(), "regular-file")
 	os.WriteFile(notSock, nil, 0o644)
 	e.fails([]string{id, notSock, "not a unix socket"}, "create", "--console-socket", notSock, "--bundle", bundle, id)
@@ -78,12 +78,12 @@ func TestConsoleSocketNotASocket(t *testing.T) {
 func TestTerminalRules(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	tty := e.bundle(id, []string{"true"}, func(s *specs.Spec) { s.Process.Terminal = true })
+	id := e.ID()
+	tty := e.Bundle(id, []string{"true"}, func(s *specs.Spec) { s.Process.Terminal = true })
 	e.fails([]string{id, "console-socket"}, "create", "--bundle", tty, id)
 	e.fails([]string{id, "console-socket"}, "run", "--detach", "--bundle", tty, id)
 	sock := itest.ListenUnix(t)
-	noTTY := e.bundle(id, []string{"true"})
+	noTTY := e.Bundle(id, []string{"true"})
 	e.fails([]string{id, "console socket"}, "create", "--console-socket", sock.Addr().String(), "--bundle", noTTY, id)
 	e.fails([]string{id, "console socket"}, "run", "--console-socket", sock.Addr().String(), "--bundle", tty, id)
 }
@@ -160,15 +160,15 @@ func TestJSONLog(t *testing.T) {
 func TestSingleDashFlags(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"sleep", "100"})
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"sleep", "100"})
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	r := e.runCmd(e.commandNoRoot("-root", e.root, "create", "-bundle", bundle, "-pid-file", pidFile, id))
-	if r.code != 0 {
-		t.Fatalf("create: exit %d: %s", r.code, r.stderr)
+	r := e.RunCmd(e.commandNoRoot("-root", e.Root, "create", "-bundle", bundle, "-pid-file", pidFile, id))
+	if r.Code != 0 {
+		t.Fatalf("create: exit %d: %s", r.Code, r.Stderr)
 	}
 	if _, err := os.Stat(pidFile); err != nil {
 		t.Errorf("pid file: %v", err)
 	}
-	e.must("delete", "-force", id)
+	e.Must("delete", "-force", id)
 }

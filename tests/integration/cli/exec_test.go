@@ -42,19 +42,19 @@ func TestExec(t *testing.T) {
 		{"same pid namespace", []string{id, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"}, "sleep 100 ", 0},
 		{"no new privs", []string{"--no-new-privs", id, "grep", "NoNewPrivs", "/proc/self/status"}, "NoNewPrivs:\t1\n", 0},
 	} {
-		r := e.corral(append([]string{"exec"}, tc.args...)...)
-		if r.code != tc.code {
-			t.Errorf("%s: exit %d, want %d; stderr %q", tc.name, r.code, tc.code, r.stderr)
+		r := e.Corral(append([]string{"exec"}, tc.args...)...)
+		if r.Code != tc.code {
+			t.Errorf("%s: exit %d, want %d; stderr %q", tc.name, r.Code, tc.code, r.Stderr)
 			continue
 		}
-		if !strings.HasPrefix(r.stdout, tc.want) {
-			t.Errorf("%s: stdout %q, want %q", tc.name, r.stdout, tc.want)
+		if !strings.HasPrefix(r.Stdout, tc.want) {
+			t.Errorf("%s: stdout %q, want %q", tc.name, r.Stdout, tc.want)
 		}
 	}
 
 	// --cap adds to the effective set: CAP_SYS_ADMIN is bit 21.
 	capEff := func(args ...string) uint64 {
-		out := e.must(append(append([]string{"exec"}, args...), id, "grep", "CapEff", "/proc/self/status")...)
+		out := e.Must(append(append([]string{"exec"}, args...), id, "grep", "CapEff", "/proc/self/status")...)
 		v, err := strconv.ParseUint(strings.TrimSpace(strings.TrimPrefix(out, "CapEff:")), 16, 64)
 		if err != nil {
 			t.Fatalf("CapEff %q: %v", out, err)
@@ -70,7 +70,7 @@ func TestExec(t *testing.T) {
 	if s := e.state(id); s.Status != "running" || s.Pid != initPid {
 		t.Errorf("exec changed the container: %+v", s)
 	}
-	e.must("delete", "-f", id)
+	e.Must("delete", "-f", id)
 	e.fails([]string{id}, "exec", id, "true")
 }
 
@@ -91,16 +91,16 @@ func TestExecProcessJSON(t *testing.T) {
 		Cwd:  "/etc",
 		User: specs.User{UID: 1000, GID: 1000},
 	})
-	r := e.corral("exec", "--process", good, id)
-	if r.code != 6 || r.stdout != "from-json\n1000\n/etc\n" {
-		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	r := e.Corral("exec", "--process", good, id)
+	if r.Code != 6 || r.Stdout != "from-json\n1000\n/etc\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 	noArgs := write("noargs.json", specs.Process{Cwd: "/"})
 	e.fails([]string{noArgs, "args"}, "exec", "-p", noArgs, id)
 	badRlimit := write("rlimit.json", specs.Process{Args: []string{"true"}, Cwd: "/", Rlimits: []specs.POSIXRlimit{{Type: "RLIMIT_NOPE"}}})
 	e.fails([]string{badRlimit, "rlimits[0].type"}, "exec", "-p", badRlimit, id)
 	e.fails([]string{"--process"}, "exec", "-p", filepath.Join(dir, "missing.json"), id)
-	e.must("delete", "-f", id)
+	e.Must("delete", "-f", id)
 }
 
 // TestExecDetach starts a process that must outlive the corral that
@@ -110,7 +110,7 @@ func TestExecDetach(t *testing.T) {
 	e := newEnv(t)
 	id := e.runDetached([]string{"sleep", "100"})
 	pidFile := filepath.Join(t.TempDir(), "exec.pid")
-	e.must("exec", "--detach", "--pid-file", pidFile, id, "sleep", "100")
+	e.Must("exec", "--detach", "--pid-file", pidFile, id, "sleep", "100")
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
 		t.Fatal(err)
@@ -123,11 +123,11 @@ func TestExecDetach(t *testing.T) {
 	if !itest.Alive(pid) {
 		t.Errorf("the detached process %d died with the corral that started it", pid)
 	}
-	out := e.must("ps", "--format", "json", id)
+	out := e.Must("ps", "--format", "json", id)
 	if !strings.Contains(out, strconv.Itoa(pid)) {
 		t.Errorf("ps %s lacks the exec'd pid %d", out, pid)
 	}
-	e.must("delete", "-f", id)
+	e.Must("delete", "-f", id)
 }
 
 func TestExecStopped(t *testing.T) {
@@ -136,7 +136,7 @@ func TestExecStopped(t *testing.T) {
 	id := e.runDetached([]string{"true"})
 	e.waitStatus(id, "stopped")
 	e.fails([]string{id, "stopped"}, "exec", id, "true")
-	e.must("delete", id)
+	e.Must("delete", id)
 }
 
 // TestExecCreated runs a process in a container that was created but not
@@ -144,10 +144,10 @@ func TestExecStopped(t *testing.T) {
 func TestExecCreated(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	e.must("create", "--bundle", e.bundle(id, []string{"sleep", "100"}), id)
-	if out := e.must("exec", id, "echo", "in-created"); out != "in-created\n" {
+	id := e.ID()
+	e.Must("create", "--bundle", e.Bundle(id, []string{"sleep", "100"}), id)
+	if out := e.Must("exec", id, "echo", "in-created"); out != "in-created\n" {
 		t.Errorf("stdout %q", out)
 	}
-	e.must("delete", id)
+	e.Must("delete", id)
 }

@@ -32,30 +32,30 @@ func TestPreserveFDs(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 
-	id := e.id()
-	cmd := e.command(ctx, "run", "--preserve-fds", "1", "--bundle", e.bundle(id, []string{"sh", "-c", script}), id)
+	id := e.ID()
+	cmd := e.Command(ctx, "run", "--preserve-fds", "1", "--bundle", e.Bundle(id, []string{"sh", "-c", script}), id)
 	cmd.ExtraFiles = []*os.File{dataFile(t, "from-fd-3\n"), dataFile(t, "not passed")}
-	if r := e.runCmd(cmd); r.code != 0 || r.stdout != "from-fd-3\nfd4-closed\n" {
-		t.Errorf("run: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	if r := e.RunCmd(cmd); r.Code != 0 || r.Stdout != "from-fd-3\nfd4-closed\n" {
+		t.Errorf("run: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 
 	// Without the flag, fd 3 stays out of the container.
-	id = e.id()
-	cmd = e.command(ctx, "run", "--bundle", e.bundle(id, []string{"sh", "-c", "[ -e /proc/self/fd/3 ] && echo leaked || echo closed"}), id)
+	id = e.ID()
+	cmd = e.Command(ctx, "run", "--bundle", e.Bundle(id, []string{"sh", "-c", "[ -e /proc/self/fd/3 ] && echo leaked || echo closed"}), id)
 	cmd.ExtraFiles = []*os.File{dataFile(t, "secret")}
-	if r := e.runCmd(cmd); r.code != 0 || r.stdout != "closed\n" {
-		t.Errorf("run without --preserve-fds: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	if r := e.RunCmd(cmd); r.Code != 0 || r.Stdout != "closed\n" {
+		t.Errorf("run without --preserve-fds: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 
 	// exec passes them too.
 	id = e.runDetached([]string{"sleep", "100"})
-	cmd = e.command(ctx, "exec", "--preserve-fds", "1", id, "sh", "-c", "cat <&3")
+	cmd = e.Command(ctx, "exec", "--preserve-fds", "1", id, "sh", "-c", "cat <&3")
 	cmd.ExtraFiles = []*os.File{dataFile(t, "exec-fd-3")}
-	if r := e.runCmd(cmd); r.code != 0 || r.stdout != "exec-fd-3" {
-		t.Errorf("exec: exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	if r := e.RunCmd(cmd); r.Code != 0 || r.Stdout != "exec-fd-3" {
+		t.Errorf("exec: exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 	e.fails([]string{"fd 3 is not open"}, "exec", "--preserve-fds", "1", id, "true")
-	e.must("delete", "-f", id)
+	e.Must("delete", "-f", id)
 }
 
 // TestListenFDs passes systemd's socket activation through: the fds of
@@ -63,16 +63,16 @@ func TestPreserveFDs(t *testing.T) {
 func TestListenFDs(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; cat <&3"})
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"sh", "-c", "echo $LISTEN_FDS $LISTEN_PID; cat <&3"})
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
 	// LISTEN_PID must be corral's own pid: the shell execs corral.
-	cmd := e.command(ctx)
+	cmd := e.Command(ctx)
 	cmd.Path = "/bin/sh"
-	cmd.Args = []string{"sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"`, corralBin, "--root", e.root, "run", "--bundle", bundle, id}
+	cmd.Args = []string{"sh", "-c", `LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" "$@"`, corralBin, "--root", e.Root, "run", "--bundle", bundle, id}
 	cmd.ExtraFiles = []*os.File{dataFile(t, "activated\n")}
-	if r := e.runCmd(cmd); r.code != 0 || r.stdout != "1 1\nactivated\n" {
-		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	if r := e.RunCmd(cmd); r.Code != 0 || r.Stdout != "1 1\nactivated\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 }

@@ -17,7 +17,7 @@ import (
 func TestVersion(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	out := e.must("version")
+	out := e.Must("version")
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	want := []string{"corral version 0.1.0", "commit: ", "spec: " + specs.Version, "go: " + runtime.Version(), "libseccomp: "}
 	if len(lines) != len(want) {
@@ -29,7 +29,7 @@ func TestVersion(t *testing.T) {
 		}
 	}
 	for _, flag := range []string{"--version", "-v"} {
-		if got := e.must(flag); got != out {
+		if got := e.Must(flag); got != out {
 			t.Errorf("%s:\n%s\nversion:\n%s", flag, got, out)
 		}
 	}
@@ -39,7 +39,7 @@ func TestSpec(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	dir := t.TempDir()
-	e.must("spec", "--bundle", dir)
+	e.Must("spec", "--bundle", dir)
 	path := filepath.Join(dir, "config.json")
 	b, err := os.ReadFile(path)
 	if err != nil {
@@ -61,8 +61,8 @@ func TestSpec(t *testing.T) {
 	dir = t.TempDir()
 	cmd := e.commandNoRoot("spec", "--rootless")
 	cmd.Dir = dir
-	if r := e.runCmd(cmd); r.code != 0 {
-		t.Fatalf("spec --rootless: %s", r.stderr)
+	if r := e.RunCmd(cmd); r.Code != 0 {
+		t.Fatalf("spec --rootless: %s", r.Stderr)
 	}
 	b, _ = os.ReadFile(filepath.Join(dir, "config.json"))
 	s = specs.Spec{}
@@ -77,7 +77,7 @@ func TestFeatures(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	var f features.Features
-	if err := json.Unmarshal([]byte(e.must("features")), &f); err != nil {
+	if err := json.Unmarshal([]byte(e.Must("features")), &f); err != nil {
 		t.Fatal(err)
 	}
 	if f.OCIVersionMin != "1.0.0" || f.OCIVersionMax != specs.Version {
@@ -105,23 +105,23 @@ func TestFeatures(t *testing.T) {
 func TestList(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	if out := e.must("list", "--format", "json"); out != "null\n" {
+	if out := e.Must("list", "--format", "json"); out != "null\n" {
 		t.Errorf("empty list as JSON: %q", out)
 	}
-	if out := e.must("list"); out != "ID          PID         STATUS      BUNDLE      CREATED     OWNER\n" {
+	if out := e.Must("list"); out != "ID          PID         STATUS      BUNDLE      CREATED     OWNER\n" {
 		t.Errorf("empty table: %q", out)
 	}
 	running := e.runDetached([]string{"sleep", "100"})
-	created := e.id()
-	e.must("create", "--bundle", e.bundle(created, []string{"true"}), created)
+	created := e.ID()
+	e.Must("create", "--bundle", e.Bundle(created, []string{"true"}), created)
 	// Not a container (not a valid id): skipped, with a warning.
-	os.Mkdir(filepath.Join(e.root, "not-a-container!"), 0o700)
+	os.Mkdir(filepath.Join(e.Root, "not-a-container!"), 0o700)
 	// A creation killed before it wrote its state: a stopped container
 	// that delete removes.
-	interrupted := e.id()
-	os.Mkdir(filepath.Join(e.root, interrupted), 0o711)
+	interrupted := e.ID()
+	os.Mkdir(filepath.Join(e.Root, interrupted), 0o711)
 
-	ids := strings.Fields(e.must("ls", "-q"))
+	ids := strings.Fields(e.Must("ls", "-q"))
 	slices.Sort(ids)
 	want := []string{created, running, interrupted}
 	slices.Sort(want)
@@ -130,7 +130,7 @@ func TestList(t *testing.T) {
 	}
 
 	var states []state
-	if err := json.Unmarshal([]byte(e.must("list", "-f", "json")), &states); err != nil {
+	if err := json.Unmarshal([]byte(e.Must("list", "-f", "json")), &states); err != nil {
 		t.Fatal(err)
 	}
 	byID := map[string]state{}
@@ -141,10 +141,10 @@ func TestList(t *testing.T) {
 		t.Errorf("list json: %+v", states)
 	}
 
-	r := e.corral("list")
-	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	r := e.Corral("list")
+	lines := strings.Split(strings.TrimSpace(r.Stdout), "\n")
 	if len(lines) != 4 || !strings.HasPrefix(lines[0], "ID ") || !strings.Contains(lines[0], "OWNER") {
-		t.Fatalf("table:\n%s", r.stdout)
+		t.Fatalf("table:\n%s", r.Stdout)
 	}
 	for _, l := range lines[1:] {
 		f := strings.Fields(l)
@@ -155,16 +155,16 @@ func TestList(t *testing.T) {
 			t.Errorf("table line %q", l)
 		}
 	}
-	if !strings.Contains(r.stderr, "not-a-container") {
-		t.Errorf("no warning about the stray directory: %q", r.stderr)
+	if !strings.Contains(r.Stderr, "not-a-container") {
+		t.Errorf("no warning about the stray directory: %q", r.Stderr)
 	}
 	if st := byID[interrupted]; st.Status != "stopped" || st.Pid != 0 {
 		t.Errorf("interrupted creation listed as %+v, want stopped", st)
 	}
-	os.Remove(filepath.Join(e.root, "not-a-container!"))
-	e.must("delete", "-f", running)
-	e.must("delete", created)
-	e.must("delete", interrupted)
+	os.Remove(filepath.Join(e.Root, "not-a-container!"))
+	e.Must("delete", "-f", running)
+	e.Must("delete", created)
+	e.Must("delete", interrupted)
 }
 
 func TestPs(t *testing.T) {
@@ -174,25 +174,25 @@ func TestPs(t *testing.T) {
 	initPid := e.state(id).Pid
 
 	var pids []int
-	if err := json.Unmarshal([]byte(e.must("ps", "--format", "json", id)), &pids); err != nil {
+	if err := json.Unmarshal([]byte(e.Must("ps", "--format", "json", id)), &pids); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(pids, []int{initPid}) {
 		t.Errorf("ps json %v, want [%d]", pids, initPid)
 	}
 
-	out := e.must("ps", id)
+	out := e.Must("ps", id)
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 2 || !strings.Contains(lines[0], "PID") || !strings.Contains(lines[1], " "+strconv.Itoa(initPid)+" ") {
 		t.Errorf("ps:\n%s", out)
 	}
 	// Options after the id are ps(1)'s.
-	out = e.must("ps", id, "-o", "pid,comm")
+	out = e.Must("ps", id, "-o", "pid,comm")
 	if want := "PID COMMAND\n" + strconv.Itoa(initPid) + " sleep"; strings.Join(strings.Fields(out), " ") != strings.Join(strings.Fields(want), " ") {
 		t.Errorf("ps -o pid,comm:\n%s", out)
 	}
 	e.fails([]string{"PID"}, "ps", id, "-o", "comm")
-	e.must("delete", "-f", id)
+	e.Must("delete", "-f", id)
 }
 
 // TestCheckpointRestoreErrors checks the errors of checkpoint and restore

@@ -22,12 +22,12 @@ import (
 func TestCreateStartKillDelete(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"sleep", "100"}, func(s *specs.Spec) {
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"sleep", "100"}, func(s *specs.Spec) {
 		s.Annotations = map[string]string{"org.example.key": "value"}
 	})
 	pidFile := filepath.Join(t.TempDir(), "init.pid")
-	e.must("create", "--bundle", bundle, "--pid-file", pidFile, id)
+	e.Must("create", "--bundle", bundle, "--pid-file", pidFile, id)
 
 	s := e.state(id)
 	if s.Status != "created" || s.ID != id || s.Bundle != bundle || s.Rootfs != busybox {
@@ -42,7 +42,7 @@ func TestCreateStartKillDelete(t *testing.T) {
 	if s.Created.IsZero() || time.Since(s.Created) > time.Minute || s.Created.Location() != time.UTC {
 		t.Errorf("created %v", s.Created)
 	}
-	raw := e.must("state", id)
+	raw := e.Must("state", id)
 	if !strings.Contains(raw, "\n  \"id\": ") {
 		t.Errorf("state is not indented with two spaces:\n%s", raw)
 	}
@@ -57,18 +57,18 @@ func TestCreateStartKillDelete(t *testing.T) {
 		t.Errorf("init %d is not alive after create", s.Pid)
 	}
 
-	e.must("start", id)
+	e.Must("start", id)
 	if s := e.state(id); s.Status != "running" {
 		t.Errorf("status after start: %s", s.Status)
 	}
 	e.fails([]string{id}, "start", id)
 
-	e.must("kill", id, "KILL")
+	e.Must("kill", id, "KILL")
 	s = e.waitStatus(id, "stopped")
 	if s.Pid != 0 {
 		t.Errorf("pid of a stopped container: %d", s.Pid)
 	}
-	e.must("delete", id)
+	e.Must("delete", id)
 	e.fails([]string{id, "does not exist"}, "state", id)
 }
 
@@ -77,10 +77,10 @@ func TestCreateStartKillDelete(t *testing.T) {
 func TestDeleteCreated(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	e.must("create", "--bundle", e.bundle(id, []string{"true"}), id)
+	id := e.ID()
+	e.Must("create", "--bundle", e.Bundle(id, []string{"true"}), id)
 	pid := e.state(id).Pid
-	e.must("delete", id)
+	e.Must("delete", id)
 	if itest.Alive(pid) {
 		t.Errorf("init %d survived delete", pid)
 	}
@@ -96,7 +96,7 @@ func TestDeleteRunningNeedsForce(t *testing.T) {
 		t.Fatalf("a refused delete changed the container: %s", s.Status)
 	}
 	// Flags after the container id are flags too.
-	e.must("delete", id, "--force")
+	e.Must("delete", id, "--force")
 	if itest.Alive(pid) {
 		t.Errorf("init %d survived delete --force", pid)
 	}
@@ -106,8 +106,8 @@ func TestDeleteUnknown(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	e.fails([]string{"no-such", "does not exist"}, "delete", "no-such")
-	if r := e.corral("delete", "--force", "no-such"); r.code != 0 || r.stderr != "" {
-		t.Errorf("delete --force of an unknown container: exit %d, stderr %q", r.code, r.stderr)
+	if r := e.Corral("delete", "--force", "no-such"); r.Code != 0 || r.Stderr != "" {
+		t.Errorf("delete --force of an unknown container: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 }
 
@@ -117,7 +117,7 @@ func TestStartStopped(t *testing.T) {
 	id := e.runDetached([]string{"true"})
 	e.waitStatus(id, "stopped")
 	e.fails([]string{id}, "start", id)
-	e.must("delete", id)
+	e.Must("delete", id)
 }
 
 func TestKill(t *testing.T) {
@@ -131,25 +131,25 @@ func TestKill(t *testing.T) {
 		if sig != "" {
 			args = append(args, sig)
 		}
-		e.must(args...)
+		e.Must(args...)
 		e.waitStatus(id, "stopped")
-		e.must("delete", id)
+		e.Must("delete", id)
 	}
 	id := e.runDetached([]string{"sleep", "100"})
 	e.fails([]string{"unknown signal"}, "kill", id, "NOSUCHSIG")
-	e.must("kill", "--all", id, "KILL")
+	e.Must("kill", "--all", id, "KILL")
 	e.waitStatus(id, "stopped")
 	e.fails([]string{id, "not running"}, "kill", id)
-	e.must("delete", id)
+	e.Must("delete", id)
 	e.fails([]string{"no-such"}, "kill", "no-such")
 }
 
 func TestDuplicateID(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"sleep", "100"})
-	e.must("create", "--bundle", bundle, id)
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"sleep", "100"})
+	e.Must("create", "--bundle", bundle, id)
 	pid := e.state(id).Pid
 	e.fails([]string{id, "already exists"}, "create", "--bundle", bundle, id)
 	e.fails([]string{id, "already exists"}, "run", "--detach", "--bundle", bundle, id)
@@ -157,7 +157,7 @@ func TestDuplicateID(t *testing.T) {
 	if s.Status != "created" || s.Pid != pid || !itest.Alive(pid) {
 		t.Errorf("the first container changed: %+v", s)
 	}
-	e.must("delete", id)
+	e.Must("delete", id)
 }
 
 // TestCgroupOfAnother runs a container whose cgroup path is that of a
@@ -169,9 +169,9 @@ func TestCgroupOfAnother(t *testing.T) {
 	first, second := newEnv(t), newEnv(t)
 	id := first.runDetached([]string{"sleep", "100"})
 	pid := first.state(id).Pid
-	bundle := second.bundle(id, []string{"true"})
+	bundle := second.Bundle(id, []string{"true"})
 	second.fails([]string{"already holds processes", strconv.Itoa(pid)}, "run", "--bundle", bundle, id)
-	if entries, _ := os.ReadDir(second.root); len(entries) > 0 {
+	if entries, _ := os.ReadDir(second.Root); len(entries) > 0 {
 		t.Errorf("the failed run left %s in its state root", entries[0].Name())
 	}
 	if s := first.state(id); s.Status != "running" || !itest.Alive(pid) {
@@ -185,13 +185,13 @@ func TestCgroupOfAnother(t *testing.T) {
 	if err != nil || !strings.Contains(string(procs), strconv.Itoa(pid)) {
 		t.Errorf("the other container's cgroup lost its init %d: %q %v", pid, procs, err)
 	}
-	first.must("delete", "--force", id)
+	first.Must("delete", "--force", id)
 }
 
 func TestInvalidID(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	bundle := e.bundle("invalid", []string{"true"})
+	bundle := e.Bundle("invalid", []string{"true"})
 	e.fails([]string{"invalid container ID"}, "create", "--bundle", bundle, "../escape")
 	e.fails([]string{"invalid container ID"}, "state", "a/b")
 }
@@ -201,8 +201,8 @@ func TestInvalidID(t *testing.T) {
 func TestRelativeRootfs(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"cat", "/etc/hostname"}, func(s *specs.Spec) {
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"cat", "/etc/hostname"}, func(s *specs.Spec) {
 		s.Root = &specs.Root{Path: "rootfs", Readonly: true}
 	})
 	if out, err := exec.Command("cp", "-a", busybox, filepath.Join(bundle, "rootfs")).CombinedOutput(); err != nil {
@@ -210,11 +210,11 @@ func TestRelativeRootfs(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := e.command(ctx, "run", id)
+	cmd := e.Command(ctx, "run", id)
 	cmd.Dir = bundle
-	r := e.runCmd(cmd)
-	if r.code != 0 || r.stdout != "corral-test\n" {
-		t.Fatalf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	r := e.RunCmd(cmd)
+	if r.Code != 0 || r.Stdout != "corral-test\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 }
 
@@ -230,32 +230,32 @@ func TestRunExitCodes(t *testing.T) {
 		{"exit 3", 3},
 		{"exit 255", 255},
 	} {
-		id := e.id()
-		r := e.corral("run", "--bundle", e.bundle(id, []string{"sh", "-c", tc.script}), id)
-		if r.code != tc.code {
-			t.Errorf("%q: exit %d, want %d (stderr %q)", tc.script, r.code, tc.code, r.stderr)
+		id := e.ID()
+		r := e.Corral("run", "--bundle", e.Bundle(id, []string{"sh", "-c", tc.script}), id)
+		if r.Code != tc.code {
+			t.Errorf("%q: exit %d, want %d (stderr %q)", tc.script, r.Code, tc.code, r.Stderr)
 		}
-		if tc.code == 0 && (r.stdout != "out\n" || r.stderr != "err\n") {
-			t.Errorf("%q: stdout %q, stderr %q", tc.script, r.stdout, r.stderr)
+		if tc.code == 0 && (r.Stdout != "out\n" || r.Stderr != "err\n") {
+			t.Errorf("%q: stdout %q, stderr %q", tc.script, r.Stdout, r.Stderr)
 		}
 	}
 	// A program that is not there fails the start, with an error.
-	id := e.id()
-	e.fails([]string{"nosuchprogram"}, "run", "--bundle", e.bundle(id, []string{"nosuchprogram"}), id)
+	id := e.ID()
+	e.fails([]string{"nosuchprogram"}, "run", "--bundle", e.Bundle(id, []string{"nosuchprogram"}), id)
 }
 
 func TestRunKeep(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	r := e.corral("run", "--keep", "--bundle", e.bundle(id, []string{"sh", "-c", "exit 4"}), id)
-	if r.code != 4 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	id := e.ID()
+	r := e.Corral("run", "--keep", "--bundle", e.Bundle(id, []string{"sh", "-c", "exit 4"}), id)
+	if r.Code != 4 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
 	if s := e.state(id); s.Status != "stopped" {
 		t.Errorf("kept container is %s", s.Status)
 	}
-	e.must("delete", id)
+	e.Must("delete", id)
 }
 
 // TestRunForwardsSignals sends corral SIGTERM: the container's init gets
@@ -278,18 +278,18 @@ func sendSignals(t *testing.T, cmd *exec.Cmd) {
 func TestRunForwardsSignals(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"sh", "-c", trapScript})
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"sh", "-c", trapScript})
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := e.command(ctx, "run", "--bundle", bundle, id)
-	done := make(chan result, 1)
-	go func() { done <- e.runCmd(cmd) }()
+	cmd := e.Command(ctx, "run", "--bundle", bundle, id)
+	done := make(chan itest.Result, 1)
+	go func() { done <- e.RunCmd(cmd) }()
 	waitTrap(t, e.waitStatus(id, "running").Pid, syscall.SIGTERM)
 	sendSignals(t, cmd)
 	r := <-done
-	if r.code != 7 || r.stdout != "hup\nusr1\nusr2\n" {
-		t.Fatalf("exit %d, want 7; stdout %q, want hup, usr1, usr2; stderr %q", r.code, r.stdout, r.stderr)
+	if r.Code != 7 || r.Stdout != "hup\nusr1\nusr2\n" {
+		t.Fatalf("exit %d, want 7; stdout %q, want hup, usr1, usr2; stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 }
 
@@ -300,14 +300,14 @@ func TestExecForwardsSignals(t *testing.T) {
 	initPid := e.state(id).Pid
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := e.command(ctx, "exec", id, "sh", "-c", trapScript)
-	done := make(chan result, 1)
-	go func() { done <- e.runCmd(cmd) }()
+	cmd := e.Command(ctx, "exec", id, "sh", "-c", trapScript)
+	done := make(chan itest.Result, 1)
+	go func() { done <- e.RunCmd(cmd) }()
 	var pid int
 	deadline := time.Now().Add(10 * time.Second)
 	for pid == 0 && time.Now().Before(deadline) {
 		var pids []int
-		if err := json.Unmarshal([]byte(e.must("ps", "--format", "json", id)), &pids); err != nil {
+		if err := json.Unmarshal([]byte(e.Must("ps", "--format", "json", id)), &pids); err != nil {
 			t.Fatal(err)
 		}
 		for _, p := range pids {
@@ -324,10 +324,10 @@ func TestExecForwardsSignals(t *testing.T) {
 	waitTrap(t, pid, syscall.SIGTERM)
 	sendSignals(t, cmd)
 	r := <-done
-	if r.code != 7 || r.stdout != "hup\nusr1\nusr2\n" {
-		t.Fatalf("exit %d, want 7; stdout %q, want hup, usr1, usr2; stderr %q", r.code, r.stdout, r.stderr)
+	if r.Code != 7 || r.Stdout != "hup\nusr1\nusr2\n" {
+		t.Fatalf("exit %d, want 7; stdout %q, want hup, usr1, usr2; stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
-	e.must("delete", "--force", id)
+	e.Must("delete", "--force", id)
 }
 
 // TestRunKilledExitCode kills a foreground container: corral exits with
@@ -335,30 +335,30 @@ func TestExecForwardsSignals(t *testing.T) {
 func TestRunKilledExitCode(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"sleep", "100"})
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"sleep", "100"})
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	done := make(chan result, 1)
-	go func() { done <- e.runCmd(e.command(ctx, "run", "--bundle", bundle, id)) }()
+	done := make(chan itest.Result, 1)
+	go func() { done <- e.RunCmd(e.Command(ctx, "run", "--bundle", bundle, id)) }()
 	e.waitStatus(id, "running")
-	e.must("kill", id, "KILL")
-	if r := <-done; r.code != 137 {
-		t.Fatalf("exit %d, want 137; stderr %q", r.code, r.stderr)
+	e.Must("kill", id, "KILL")
+	if r := <-done; r.Code != 137 {
+		t.Fatalf("exit %d, want 137; stderr %q", r.Code, r.Stderr)
 	}
 }
 
 func TestRunDetachPidFile(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
+	id := e.ID()
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	e.must("run", "-d", "--pid-file", pidFile, "--bundle", e.bundle(id, []string{"sleep", "100"}), id)
+	e.Must("run", "-d", "--pid-file", pidFile, "--bundle", e.Bundle(id, []string{"sleep", "100"}), id)
 	b, _ := os.ReadFile(pidFile)
 	if s := e.state(id); s.Status != "running" || strconv.Itoa(s.Pid) != string(b) {
 		t.Errorf("state %+v, pid file %q", s, b)
 	}
-	e.must("delete", "-f", id)
+	e.Must("delete", "-f", id)
 }
 
 // TestNoPivotNoNewKeyring runs with the flags that change how the root
@@ -366,10 +366,10 @@ func TestRunDetachPidFile(t *testing.T) {
 func TestNoPivotNoNewKeyring(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	r := e.corral("run", "--no-pivot", "--no-new-keyring", "--bundle", e.bundle(id, []string{"cat", "/etc/hostname"}), id)
-	if r.code != 0 || r.stdout != "corral-test\n" {
-		t.Errorf("exit %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
+	id := e.ID()
+	r := e.Corral("run", "--no-pivot", "--no-new-keyring", "--bundle", e.Bundle(id, []string{"cat", "/etc/hostname"}), id)
+	if r.Code != 0 || r.Stdout != "corral-test\n" {
+		t.Errorf("exit %d, stdout %q, stderr %q", r.Code, r.Stdout, r.Stderr)
 	}
 }
 
@@ -377,10 +377,10 @@ func TestDebugLog(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	log := filepath.Join(t.TempDir(), "log")
-	id := e.id()
-	r := e.corral("--debug", "--log", log, "run", "--bundle", e.bundle(id, []string{"sh", "-c", "exit 9"}), id)
-	if r.code != 9 {
-		t.Fatalf("exit %d: %s", r.code, r.stderr)
+	id := e.ID()
+	r := e.Corral("--debug", "--log", log, "run", "--bundle", e.Bundle(id, []string{"sh", "-c", "exit 9"}), id)
+	if r.Code != 9 {
+		t.Fatalf("exit %d: %s", r.Code, r.Stderr)
 	}
 	b, _ := os.ReadFile(log)
 	if !strings.Contains(string(b), "level=debug") {
@@ -394,15 +394,15 @@ func TestDebugLog(t *testing.T) {
 func TestStartExecFails(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
+	id := e.ID()
 	prog := filepath.Join(t.TempDir(), "notaprogram")
 	if err := os.WriteFile(prog, []byte("neither ELF nor a script\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	bundle := e.bundle(id, []string{"/notaprogram"}, func(s *specs.Spec) {
+	bundle := e.Bundle(id, []string{"/notaprogram"}, func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/notaprogram", Type: "bind", Source: prog, Options: []string{"bind", "ro"}})
 	})
-	e.must("create", "--bundle", bundle, id)
+	e.Must("create", "--bundle", bundle, id)
 	out := e.fails([]string{"exec format error", id}, "start", id)
 	if !strings.Contains(out, "/notaprogram") {
 		t.Errorf("start's error does not name the program: %q", out)
@@ -410,5 +410,5 @@ func TestStartExecFails(t *testing.T) {
 	if s := e.state(id); s.Status != "stopped" {
 		t.Errorf("status after a failed start: %s", s.Status)
 	}
-	e.must("delete", id)
+	e.Must("delete", id)
 }

@@ -14,15 +14,15 @@ import (
 func TestPhaseTrace(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"true"})
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"true"})
 	trace := filepath.Join(t.TempDir(), "phases")
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := e.command(ctx, "run", "--bundle", bundle, id)
+	cmd := e.Command(ctx, "run", "--bundle", bundle, id)
 	cmd.Env = append(os.Environ(), "CORRAL_PHASES="+trace)
-	if r := e.runCmd(cmd); r.code != 0 {
-		t.Fatalf("run: exit %d: %s", r.code, r.stderr)
+	if r := e.RunCmd(cmd); r.Code != 0 {
+		t.Fatalf("run: exit %d: %s", r.Code, r.Stderr)
 	}
 	b, err := os.ReadFile(trace)
 	if err != nil {

@@ -37,14 +37,14 @@ type event struct {
 }
 
 func (e *env) stats(id string) event {
-	e.t.Helper()
-	out := e.must("events", "--stats", id)
+	e.T.Helper()
+	out := e.Must("events", "--stats", id)
 	var ev event
 	if err := json.Unmarshal([]byte(out), &ev); err != nil {
-		e.t.Fatalf("events --stats: %v\n%s", err, out)
+		e.T.Fatalf("events --stats: %v\n%s", err, out)
 	}
 	if ev.Type != "stats" || ev.ID != id || ev.Data == nil {
-		e.t.Fatalf("events --stats: %s", out)
+		e.T.Fatalf("events --stats: %s", out)
 	}
 	return ev
 }
@@ -53,27 +53,27 @@ func TestPauseResume(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	id := e.runDetached([]string{"sleep", "100"})
-	e.must("pause", id)
+	e.Must("pause", id)
 	if s := e.state(id); s.Status != "paused" {
 		t.Fatalf("status after pause: %s", s.Status)
 	}
 	e.fails([]string{id, "paused", "--ignore-paused"}, "exec", id, "true")
-	e.must("resume", id)
+	e.Must("resume", id)
 	if s := e.state(id); s.Status != "running" {
 		t.Errorf("status after resume: %s", s.Status)
 	}
-	e.must("exec", id, "true")
+	e.Must("exec", id, "true")
 	// A paused container is deleted with --force only.
-	e.must("pause", id)
+	e.Must("pause", id)
 	e.fails([]string{id, "paused"}, "delete", id)
-	e.must("delete", "--force", id)
+	e.Must("delete", "--force", id)
 }
 
 func TestUpdate(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	id := e.runDetached([]string{"sleep", "100"})
-	e.must("update", "--memory", "64m", "--pids-limit", "50", "--cpu-share", "512", id)
+	e.Must("update", "--memory", "64m", "--pids-limit", "50", "--cpu-share", "512", id)
 	ev := e.stats(id)
 	if ev.Data.Memory.Usage.Limit != 64<<20 || ev.Data.Pids.Limit != 50 {
 		t.Errorf("after update: memory limit %d, pids limit %d", ev.Data.Memory.Usage.Limit, ev.Data.Pids.Limit)
@@ -82,26 +82,26 @@ func TestUpdate(t *testing.T) {
 	// --resources from stdin changes what it names and nothing else.
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := e.command(ctx, "update", "--resources", "-", id)
+	cmd := e.Command(ctx, "update", "--resources", "-", id)
 	cmd.Stdin = strings.NewReader(`{"pids": {"limit": 42}}`)
-	if r := e.runCmd(cmd); r.code != 0 {
-		t.Fatalf("update -r -: %s", r.stderr)
+	if r := e.RunCmd(cmd); r.Code != 0 {
+		t.Fatalf("update -r -: %s", r.Stderr)
 	}
 	ev = e.stats(id)
 	if ev.Data.Pids.Limit != 42 || ev.Data.Memory.Usage.Limit != 64<<20 {
 		t.Errorf("after update -r: pids limit %d, memory limit %d", ev.Data.Pids.Limit, ev.Data.Memory.Usage.Limit)
 	}
-	r := e.corral("update", "--kernel-memory", "1m", id)
-	if r.code != 0 || !strings.Contains(r.stderr, "kernel-memory") {
-		t.Errorf("--kernel-memory: exit %d, stderr %q", r.code, r.stderr)
+	r := e.Corral("update", "--kernel-memory", "1m", id)
+	if r.Code != 0 || !strings.Contains(r.Stderr, "kernel-memory") {
+		t.Errorf("--kernel-memory: exit %d, stderr %q", r.Code, r.Stderr)
 	}
 	e.fails([]string{"--memory", "not a size"}, "update", "--memory", "lots", id)
-	e.must("delete", "-f", id)
+	e.Must("delete", "-f", id)
 
 	stopped := e.runDetached([]string{"true"})
 	e.waitStatus(stopped, "stopped")
 	e.fails([]string{stopped, "stopped"}, "update", "--memory", "1m", stopped)
-	e.must("delete", stopped)
+	e.Must("delete", stopped)
 }
 
 // TestEvents reads the stats stream and checks it ends with the
@@ -116,7 +116,7 @@ func TestEvents(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
 	defer cancel()
-	cmd := e.command(ctx, "events", "--interval", "50ms", id)
+	cmd := e.Command(ctx, "events", "--interval", "50ms", id)
 	r, w, err := os.Pipe()
 	if err != nil {
 		t.Fatal(err)
@@ -137,7 +137,7 @@ func TestEvents(t *testing.T) {
 			t.Fatalf("event %q: %v", lines.Text(), err)
 		}
 	}
-	e.must("delete", "-f", id)
+	e.Must("delete", "-f", id)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
 	select {
@@ -158,13 +158,13 @@ func TestExecIgnorePaused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	id := e.runDetached([]string{"sleep", "100"})
-	e.must("pause", id)
+	e.Must("pause", id)
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	e.must("exec", "--ignore-paused", "--detach", "--pid-file", pidFile, id, "sleep", "100")
-	e.must("resume", id)
+	e.Must("exec", "--ignore-paused", "--detach", "--pid-file", pidFile, id, "sleep", "100")
+	e.Must("resume", id)
 	b, _ := os.ReadFile(pidFile)
 	if pid, err := strconv.Atoi(string(b)); err != nil || !itest.Alive(pid) {
 		t.Errorf("pid file %q: the process does not run", b)
 	}
-	e.must("delete", "-f", id)
+	e.Must("delete", "-f", id)
 }

@@ -18,12 +18,12 @@ import (
 func TestInitThreadsDropRoot(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, []string{"true"}, func(s *specs.Spec) {
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"true"}, func(s *specs.Spec) {
 		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 6}}
 	})
-	e.must("create", "--bundle", bundle, id)
-	defer e.must("delete", "--force", id)
+	e.Must("create", "--bundle", bundle, id)
+	defer e.Must("delete", "--force", id)
 	problems, err := itest.ThreadCredentials(e.state(id).Pid, "1000", "5 6")
 	if err != nil {
 		t.Fatal(err)

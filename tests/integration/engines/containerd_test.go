@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // containerdImage is the name the test image is imported under.
@@ -107,7 +109,7 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 		c.cmd.Wait()
 		close(c.exited)
 	}()
-	ready := waitFor(20*time.Second, func() bool {
+	ready := itest.WaitFor(20*time.Second, func() bool {
 		select {
 		case <-c.exited:
 			return true
@@ -132,20 +134,20 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 }
 
 // ctr runs ctr against the test's containerd and namespace.
-func (c *containerd) ctr(args ...string) result {
+func (c *containerd) ctr(args ...string) itest.Result {
 	return c.ctrInput("", args...)
 }
 
 // ctrInput is ctr with input on its stdin.
-func (c *containerd) ctrInput(input string, args ...string) result {
+func (c *containerd) ctrInput(input string, args ...string) itest.Result {
 	return runCmdInput(input, cmdTimeout, nil, "ctr", append([]string{"--address", c.sock, "--namespace", c.ns}, args...)...)
 }
 
 // must runs ctr and fails the test, with the logs, unless it succeeds.
-func (c *containerd) must(id string, args ...string) result {
+func (c *containerd) must(id string, args ...string) itest.Result {
 	c.t.Helper()
 	r := c.ctr(args...)
-	if r.code != 0 {
+	if r.Code != 0 {
 		c.fatal(id, r, "ctr failed")
 	}
 	return r
@@ -153,7 +155,7 @@ func (c *containerd) must(id string, args ...string) result {
 
 // fatal fails the test with what went wrong, the command r and what the
 // logs say about container id.
-func (c *containerd) fatal(id string, r result, format string, args ...any) {
+func (c *containerd) fatal(id string, r itest.Result, format string, args ...any) {
 	c.t.Helper()
 	c.t.Fatalf("%s\n%s\n%s", fmt.Sprintf(format, args...), r, c.logs(id))
 }
@@ -215,20 +217,20 @@ func (c *containerd) runFlags() []string {
 
 // exec runs a process in task id through ctr task exec; args are ctr's,
 // from its flags on.
-func (c *containerd) exec(execID string, args ...string) result {
+func (c *containerd) exec(execID string, args ...string) itest.Result {
 	return c.execInput("", execID, args...)
 }
 
 // execInput is exec with input on ctr's stdin, which it passes on.
-func (c *containerd) execInput(input, execID string, args ...string) result {
+func (c *containerd) execInput(input, execID string, args ...string) itest.Result {
 	return c.ctrInput(input, append([]string{"task", "exec", "--fifo-dir", c.fifoDir(), "--exec-id", execID}, args...)...)
 }
 
 // mustExec is exec that must succeed.
-func (c *containerd) mustExec(id, execID string, args ...string) result {
+func (c *containerd) mustExec(id, execID string, args ...string) itest.Result {
 	c.t.Helper()
 	r := c.exec(execID, args...)
-	if r.code != 0 {
+	if r.Code != 0 {
 		c.fatal(id, r, "ctr failed")
 	}
 	return r
@@ -240,7 +242,7 @@ func (c *containerd) fifoDir() string { return filepath.Join(c.dir, "fifo") }
 // taskStatus is the task's STATUS column of ctr task ls, and its pid.
 func (c *containerd) taskStatus(id string) (status string, pid int) {
 	r := c.ctr("task", "ls")
-	for _, l := range strings.Split(r.stdout, "\n") {
+	for _, l := range strings.Split(r.Stdout, "\n") {
 		f := strings.Fields(l)
 		if len(f) == 3 && f[0] == id {
 			pid, _ := strconv.Atoi(f[1])
@@ -255,7 +257,7 @@ func (c *containerd) waitStatus(id, status string) int {
 	c.t.Helper()
 	var got string
 	var pid int
-	if !waitFor(10*time.Second, func() bool {
+	if !itest.WaitFor(10*time.Second, func() bool {
 		got, pid = c.taskStatus(id)
 		return got == status
 	}) {
@@ -318,7 +320,7 @@ func (c *containerd) cleanup() {
 			if st, _ := c.taskStatus(id); st != "" {
 				t.Logf("cleanup: task %s is %s: killing it", id, st)
 				c.ctr("task", "kill", "--signal", "KILL", id)
-				waitFor(5*time.Second, func() bool { st, _ := c.taskStatus(id); return st == "STOPPED" })
+				itest.WaitFor(5*time.Second, func() bool { st, _ := c.taskStatus(id); return st == "STOPPED" })
 				c.ctr("task", "delete", "--force", id)
 			}
 			c.ctr("container", "delete", id)
@@ -386,8 +388,8 @@ func (c *containerd) importImage() {
 	}
 	c.must("", "images", "import", path)
 	r := c.must("", "images", "ls", "--quiet")
-	if !strings.Contains(r.stdout, containerdImage) {
-		c.t.Fatalf("image %s is not listed after the import: %q", containerdImage, r.stdout)
+	if !strings.Contains(r.Stdout, containerdImage) {
+		c.t.Fatalf("image %s is not listed after the import: %q", containerdImage, r.Stdout)
 	}
 }
 
@@ -404,13 +406,13 @@ func TestContainerd(t *testing.T) {
 		c := c.with(t)
 		id := c.newID("run")
 		r := c.must(id, c.run("--rm", id, "sh", "-c", linger("echo hello"))...)
-		if r.stdout != "hello\n" {
-			c.fatal(id, r, "ctr run: stdout %q, want %q", r.stdout, "hello\n")
+		if r.Stdout != "hello\n" {
+			c.fatal(id, r, "ctr run: stdout %q, want %q", r.Stdout, "hello\n")
 		}
 		// The exit code of the container's program is ctr's.
 		id = c.newID("exit")
 		r = c.ctr(c.run("--rm", id, "sh", "-c", linger("echo to-stderr >&2; exit 3"))...)
-		if r.code != 3 || !strings.Contains(r.stderr, "to-stderr") {
+		if r.Code != 3 || !strings.Contains(r.Stderr, "to-stderr") {
 			c.fatal(id, r, "ctr run: want exit 3 and to-stderr on stderr")
 		}
 	})
@@ -421,7 +423,7 @@ func TestContainerd(t *testing.T) {
 		c := c.with(t)
 		id := c.newID("noexec")
 		r := c.ctr(c.run("--rm", id, "/nonexistent")...)
-		if r.code == 0 || !strings.Contains(r.stderr, "OCI runtime create failed") || !strings.Contains(r.stderr, `"/nonexistent": no such file or directory`) {
+		if r.Code == 0 || !strings.Contains(r.Stderr, "OCI runtime create failed") || !strings.Contains(r.Stderr, `"/nonexistent": no such file or directory`) {
 			c.fatal(id, r, "ctr run of a missing program: want corral's error through the shim")
 		}
 		c.checkGone(id)
@@ -430,7 +432,7 @@ func TestContainerd(t *testing.T) {
 		c.must(id, c.run("--detach", id, "sleep", "1000")...)
 		c.waitStatus(id, "RUNNING")
 		r = c.exec("x1", "--cwd", "/nonexistent", id, "true")
-		if r.code == 0 || !strings.Contains(r.stderr, "OCI runtime exec failed") || !strings.Contains(r.stderr, `"/nonexistent": no such file or directory`) {
+		if r.Code == 0 || !strings.Contains(r.Stderr, "OCI runtime exec failed") || !strings.Contains(r.Stderr, `"/nonexistent": no such file or directory`) {
 			c.fatal(id, r, "ctr task exec --cwd /nonexistent: want corral's error through the shim")
 		}
 		c.must(id, "task", "delete", "--force", id)
@@ -451,18 +453,18 @@ func TestContainerd(t *testing.T) {
 		}
 		// corral, not runc, runs it: its state root has the container.
 		r := runCmd(cmdTimeout, nil, corralBin, "--root", filepath.Join(c.runcRoot, c.ns), "state", id)
-		if r.code != 0 || !strings.Contains(r.stdout, `"status": "running"`) || !strings.Contains(r.stdout, fmt.Sprintf(`"pid": %d,`, pid)) {
+		if r.Code != 0 || !strings.Contains(r.Stdout, `"status": "running"`) || !strings.Contains(r.Stdout, fmt.Sprintf(`"pid": %d,`, pid)) {
 			c.fatal(id, r, "corral state: want the task running with pid %d", pid)
 		}
 
 		// exec: output, stderr and exit code, in the container's pid
 		// namespace.
 		r = c.exec("e1", id, "sh", "-c", linger("echo out; cat /proc/1/comm; echo err >&2; exit 5"))
-		if r.code != 5 || r.stdout != "out\nsh\n" || !strings.Contains(r.stderr, "err") {
+		if r.Code != 5 || r.Stdout != "out\nsh\n" || !strings.Contains(r.Stderr, "err") {
 			c.fatal(id, r, "ctr task exec: want exit 5, stdout %q, err on stderr", "out\nsh\n")
 		}
 		r = c.mustExec(id, "e2", id, "sh", "-c", linger("id"))
-		if !strings.HasPrefix(r.stdout, "uid=0(root) gid=0(root)") {
+		if !strings.HasPrefix(r.Stdout, "uid=0(root) gid=0(root)") {
 			c.fatal(id, r, "ctr task exec id: want uid=0(root) gid=0(root)")
 		}
 		// --user uid:gid. (ctr looks a bare uid or a name up itself, in
@@ -473,24 +475,24 @@ func TestContainerd(t *testing.T) {
 		// stays clear of it.) corral finds the user's home in the
 		// container's /etc/passwd.
 		r = c.mustExec(id, "e3", "--user", "1000:1000", id, "sh", "-c", linger("id; echo $HOME"))
-		if !strings.HasPrefix(r.stdout, "uid=1000(user1) gid=1000(user1)") || !strings.HasSuffix(r.stdout, "\n/home/user1\n") {
+		if !strings.HasPrefix(r.Stdout, "uid=1000(user1) gid=1000(user1)") || !strings.HasSuffix(r.Stdout, "\n/home/user1\n") {
 			c.fatal(id, r, "ctr task exec --user 1000:1000: want uid=1000(user1) gid=1000(user1) and HOME /home/user1")
 		}
 		// stdin: ctr closes the process's stdin at its own EOF.
 		r = c.execInput("from stdin\n", "e4", id, "sh", "-c", linger("cat"))
-		if r.code != 0 || r.stdout != "from stdin\n" {
+		if r.Code != 0 || r.Stdout != "from stdin\n" {
 			c.fatal(id, r, "ctr task exec with input: want it back from cat")
 		}
 
 		// ps: corral ps --format json, the pids seen from the host.
 		r = c.must(id, "task", "ps", id)
-		if !strings.Contains(r.stdout, strconv.Itoa(pid)) {
+		if !strings.Contains(r.Stdout, strconv.Itoa(pid)) {
 			c.fatal(id, r, "ctr task ps: init pid %d is not listed", pid)
 		}
 
 		// metrics: the shim reads the container's cgroup.
 		r = c.must(id, "task", "metrics", id)
-		if strings.TrimSpace(r.stdout) == "" {
+		if strings.TrimSpace(r.Stdout) == "" {
 			c.fatal(id, r, "ctr task metrics: empty")
 		}
 
@@ -499,7 +501,7 @@ func TestContainerd(t *testing.T) {
 		c.must(id, "task", "resume", id)
 		c.waitStatus(id, "RUNNING")
 		r = c.mustExec(id, "e5", id, "sh", "-c", linger("echo resumed"))
-		if r.stdout != "resumed\n" {
+		if r.Stdout != "resumed\n" {
 			c.fatal(id, r, "ctr task exec after resume")
 		}
 
@@ -509,7 +511,7 @@ func TestContainerd(t *testing.T) {
 		r = c.must(id, "task", "delete", id)
 		// ctr reports the exit status of a task it deletes only as a
 		// warning.
-		if !strings.Contains(r.stderr, "exit code 7") {
+		if !strings.Contains(r.Stderr, "exit code 7") {
 			c.fatal(id, r, "ctr task delete: the task's exit code 7 is not reported")
 		}
 		c.must(id, "container", "delete", id)
@@ -524,7 +526,7 @@ func TestContainerd(t *testing.T) {
 		ctr := append([]string{"ctr", "--address", c.sock, "--namespace", c.ns, "run", "--rm", "--tty"}, c.runFlags()...)
 		ctr = append(ctr, containerdImage, id, "sh", "-c", linger("tty"))
 		r := runCmd(cmdTimeout, nil, "script", "--quiet", "--return", "--command", shellQuote(ctr), "/dev/null")
-		if r.code != 0 || !strings.Contains(r.stdout, "/dev/pts/0") {
+		if r.Code != 0 || !strings.Contains(r.Stdout, "/dev/pts/0") {
 			c.fatal(id, r, "ctr run --tty: want the program's stdin to be /dev/pts/0")
 		}
 
@@ -534,7 +536,7 @@ func TestContainerd(t *testing.T) {
 		c.waitStatus(id, "RUNNING")
 		ctr = []string{"ctr", "--address", c.sock, "--namespace", c.ns, "task", "exec", "--tty", "--fifo-dir", c.fifoDir(), "--exec-id", "t1", id, "sh", "-c", linger("tty; exit 4")}
 		r = runCmd(cmdTimeout, nil, "script", "--quiet", "--return", "--command", shellQuote(ctr), "/dev/null")
-		if r.code != 4 || !strings.Contains(r.stdout, "/dev/pts/") {
+		if r.Code != 4 || !strings.Contains(r.Stdout, "/dev/pts/") {
 			c.fatal(id, r, "ctr task exec --tty: want a /dev/pts terminal and exit 4")
 		}
 		c.must(id, "task", "kill", "--signal", "KILL", id)
@@ -555,11 +557,11 @@ func TestContainerd(t *testing.T) {
 		// already finished"), which its clients take as done, only
 		// when corral says "container not running" as runc does.
 		r := c.ctr("task", "kill", "--signal", "KILL", id)
-		if r.code == 0 || !strings.Contains(r.stderr, "process already finished") || !strings.Contains(r.stderr, "not found") {
+		if r.Code == 0 || !strings.Contains(r.Stderr, "process already finished") || !strings.Contains(r.Stderr, "not found") {
 			c.fatal(id, r, "ctr task kill of a stopped task: want the shim's NotFound, process already finished")
 		}
 		r = c.must(id, "task", "delete", id)
-		if !strings.Contains(r.stderr, "exit code 137") {
+		if !strings.Contains(r.Stderr, "exit code 137") {
 			c.fatal(id, r, "ctr task delete: the task's exit code 137 is not reported")
 		}
 		c.must(id, "container", "delete", id)
@@ -574,9 +576,9 @@ func TestContainerd(t *testing.T) {
 		// A detached exec, then signalled by its exec id.
 		c.mustExec(id, "bg", "--detach", id, "sleep", "1000")
 		c.must(id, "task", "kill", "--exec-id", "bg", "--signal", "KILL", id)
-		if !waitFor(10*time.Second, func() bool {
+		if !itest.WaitFor(10*time.Second, func() bool {
 			r := c.ctr("task", "ps", id)
-			return r.code == 0 && strings.Count(r.stdout, "\n") == 1+3
+			return r.Code == 0 && strings.Count(r.Stdout, "\n") == 1+3
 		}) {
 			r := c.ctr("task", "ps", id)
 			c.fatal(id, r, "ctr task ps: want the shell and its two sleeps, the exec gone")
@@ -613,7 +615,7 @@ func (c *containerd) checkGone(id string) {
 		t.Errorf("task %s still listed: %s", id, st)
 	}
 	r := c.ctr("container", "ls", "--quiet")
-	if strings.Contains(r.stdout, id) {
+	if strings.Contains(r.Stdout, id) {
 		t.Errorf("container %s still listed", id)
 	}
 	if _, err := os.Stat(filepath.Join(c.runcRoot, c.ns, id)); err == nil {
@@ -623,10 +625,10 @@ func (c *containerd) checkGone(id string) {
 		t.Errorf("mounts left: %v", m)
 	}
 	// The shim exits once its task is deleted.
-	if !waitFor(5*time.Second, func() bool { return len(c.shimsOf(id)) == 0 }) {
+	if !itest.WaitFor(5*time.Second, func() bool { return len(c.shimsOf(id)) == 0 }) {
 		t.Errorf("shim of %s still running: %v", id, c.shimsOf(id))
 	}
-	if d := cgroupDirs(filepath.Join(c.ns, id)); len(d) > 0 {
+	if d := itest.CgroupDirs(filepath.Join(c.ns, id)); len(d) > 0 {
 		t.Errorf("cgroups left: %v", d)
 	}
 }

@@ -1,7 +1,6 @@
 package engines
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -14,100 +13,31 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // cmdTimeout bounds one engine command: a hang is a failure, not a stuck
 // test run.
 const cmdTimeout = 30 * time.Second
 
-// result is what one command did.
-type result struct {
-	args           []string
-	stdout, stderr string
-	// code is the exit code, -1 when the command did not run to its
-	// end (err says why).
-	code int
-	err  error
-}
-
-func (r result) String() string {
-	s := fmt.Sprintf("%q: exit %d", r.args, r.code)
-	if r.err != nil {
-		s += fmt.Sprintf(" (%v)", r.err)
-	}
-	return s + fmt.Sprintf("\nstdout: %s\nstderr: %s", r.stdout, r.stderr)
-}
-
 // runCmd runs name with args and env added to the test's environment, to
-// its end or until timeout. Its stdout and stderr are files, never pipes:
-// an engine's detached helpers (a shim, conmon) may inherit them, and a
-// pipe they hold would keep Wait waiting.
-func runCmd(timeout time.Duration, env []string, name string, args ...string) result {
+// its end or until timeout.
+func runCmd(timeout time.Duration, env []string, name string, args ...string) itest.Result {
 	return runCmdInput("", timeout, env, name, args...)
 }
 
 // runCmdInput is runCmd with input on the command's stdin (/dev/null
 // when empty).
-func runCmdInput(input string, timeout time.Duration, env []string, name string, args ...string) result {
-	r := result{args: append([]string{name}, args...), code: -1}
-	dir, err := os.MkdirTemp("", "corral-engines-out-")
-	if err != nil {
-		r.err = err
-		return r
-	}
-	defer os.RemoveAll(dir)
-	stdout, err := os.Create(filepath.Join(dir, "stdout"))
-	if err != nil {
-		r.err = err
-		return r
-	}
-	defer stdout.Close()
-	stderr, err := os.Create(filepath.Join(dir, "stderr"))
-	if err != nil {
-		r.err = err
-		return r
-	}
-	defer stderr.Close()
-
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
+func runCmdInput(input string, timeout time.Duration, env []string, name string, args ...string) itest.Result {
+	cmd := exec.Command(name, args...)
 	cmd.Env = append(os.Environ(), env...)
-	cmd.Stdout, cmd.Stderr = stdout, stderr
 	if input != "" {
 		cmd.Stdin = strings.NewReader(input)
 	}
+	// The copy of the input must not outlive the command by much.
 	cmd.WaitDelay = 5 * time.Second
-	err = cmd.Run()
-	var ee *exec.ExitError
-	switch {
-	case ctx.Err() != nil:
-		r.err = fmt.Errorf("timed out after %v", timeout)
-	case errors.As(err, &ee):
-		r.code = ee.ExitCode()
-	case err != nil:
-		r.err = err
-	default:
-		r.code = 0
-	}
-	o, _ := os.ReadFile(stdout.Name())
-	e, _ := os.ReadFile(stderr.Name())
-	r.stdout, r.stderr = string(o), string(e)
-	return r
-}
-
-// waitFor polls cond every 20ms until it holds or timeout passes.
-func waitFor(timeout time.Duration, cond func() bool) bool {
-	deadline := time.Now().Add(timeout)
-	for {
-		if cond() {
-			return true
-		}
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	return itest.Run(cmd, timeout)
 }
 
 // mountsUnder lists the mount points at or under dir, deepest first: the
@@ -173,23 +103,6 @@ func unmountAll(t *testing.T, dir string) {
 	}
 }
 
-// cgroupDirs are the directories of cgroup rel (relative to a
-// hierarchy's root) that exist: one per cgroup v1 hierarchy, or the one
-// of the unified hierarchy.
-func cgroupDirs(rel string) []string {
-	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", rel))
-	if d := filepath.Join("/sys/fs/cgroup", rel); isDir(d) {
-		dirs = append(dirs, d)
-	}
-	var out []string
-	for _, d := range dirs {
-		if isDir(d) {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
 // cgroupV2 reports whether /sys/fs/cgroup is the unified hierarchy.
 func cgroupV2() bool {
 	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
@@ -201,7 +114,7 @@ func cgroupV2() bool {
 // test made are passed here.
 func removeCgroups(t *testing.T, rel string) {
 	t.Helper()
-	for _, d := range cgroupDirs(rel) {
+	for _, d := range itest.CgroupDirs(rel) {
 		var all []string
 		filepath.WalkDir(d, func(p string, de os.DirEntry, err error) error {
 			if err == nil && de.IsDir() {
@@ -220,7 +133,7 @@ func removeCgroups(t *testing.T, rel string) {
 					}
 				}
 			}
-			if !waitFor(2*time.Second, func() bool {
+			if !itest.WaitFor(2*time.Second, func() bool {
 				err := os.Remove(p)
 				return err == nil || errors.Is(err, os.ErrNotExist)
 			}) {
@@ -228,11 +141,6 @@ func removeCgroups(t *testing.T, rel string) {
 			}
 		}
 	}
-}
-
-func isDir(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && fi.IsDir()
 }
 
 // copyTree copies the directory tree src to dst (which must not exist):

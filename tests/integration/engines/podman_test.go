@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // podman is rootful podman with configuration, storage, state and cgroups
@@ -109,7 +111,7 @@ runroot = %q
 
 // podman runs podman with the test's configuration and corral as the
 // runtime.
-func (p *podman) podman(args ...string) result {
+func (p *podman) podman(args ...string) itest.Result {
 	return runCmdInput(p.input, cmdTimeout, p.env, "podman", append(p.globalArgs(), args...)...)
 }
 
@@ -128,7 +130,7 @@ func (p *podman) globalArgs() []string {
 
 // inTerminal runs podman with args in a terminal that script(1) makes:
 // --tty wants one on podman's stdin.
-func (p *podman) inTerminal(args ...string) result {
+func (p *podman) inTerminal(args ...string) itest.Result {
 	cmd := append(append([]string{"podman"}, p.globalArgs()...), args...)
 	return runCmd(cmdTimeout, p.env, "script", "--quiet", "--return", "--command", shellQuote(cmd), "/dev/null")
 }
@@ -141,10 +143,10 @@ func (p *podman) withInput(input string) *podman {
 }
 
 // must runs podman and fails the test unless it succeeds.
-func (p *podman) must(args ...string) result {
+func (p *podman) must(args ...string) itest.Result {
 	p.t.Helper()
 	r := p.podman(args...)
-	if r.code != 0 {
+	if r.Code != 0 {
 		p.fatal(r, "podman failed")
 	}
 	return r
@@ -152,7 +154,7 @@ func (p *podman) must(args ...string) result {
 
 // fatal fails the test with what went wrong, podman's command r and
 // corral's logs.
-func (p *podman) fatal(r result, format string, args ...any) {
+func (p *podman) fatal(r itest.Result, format string, args ...any) {
 	p.t.Helper()
 	p.fatalf("%s\n%s", fmt.Sprintf(format, args...), r)
 }
@@ -199,19 +201,19 @@ func (p *podman) runArgs(flags []string, args ...string) []string {
 // inspect is the podman inspect field of container name, per format.
 func (p *podman) inspect(name, format string) string {
 	p.t.Helper()
-	return strings.TrimSpace(p.must("inspect", "--format", format, name).stdout)
+	return strings.TrimSpace(p.must("inspect", "--format", format, name).Stdout)
 }
 
 // corralState is corral's own view of container id, in the state root
 // podman lets it use.
-func corralState(id string) result {
+func corralState(id string) itest.Result {
 	return runCmd(cmdTimeout, nil, corralBin, "--root", corralRoot, "state", id)
 }
 
 // containerIDs are the full ids of every container podman knows.
 func (p *podman) containerIDs() []string {
 	r := p.podman("ps", "--all", "--quiet", "--no-trunc")
-	return strings.Fields(r.stdout)
+	return strings.Fields(r.Stdout)
 }
 
 // conmons are the pids of the conmon processes that serve this test's
@@ -240,13 +242,13 @@ func (p *podman) cleanup() {
 	t := p.t
 	ids := p.containerIDs()
 	if len(ids) > 0 {
-		if r := p.podman("rm", "--force", "--all", "--time", "0"); r.code != 0 {
+		if r := p.podman("rm", "--force", "--all", "--time", "0"); r.Code != 0 {
 			t.Logf("cleanup: podman %s", r)
 		}
 	}
 	// conmon ends after its container, once it has run podman's
 	// cleanup for it.
-	waitFor(10*time.Second, func() bool { return len(p.conmons()) == 0 })
+	itest.WaitFor(10*time.Second, func() bool { return len(p.conmons()) == 0 })
 	for _, pid := range p.conmons() {
 		t.Logf("cleanup: conmon %d is still running after 10s: killing it", pid)
 		syscall.Kill(pid, syscall.SIGKILL)
@@ -275,18 +277,18 @@ func TestPodman(t *testing.T) {
 	needBinaries(t, "podman", "conmon")
 	t.Parallel()
 	p := newPodman(t)
-	if r := p.podman("info"); r.code != 0 {
+	if r := p.podman("info"); r.Code != 0 {
 		p.fatal(r, "podman does not work here")
 	}
 
 	t.Run("Run", func(t *testing.T) {
 		p := p.with(t)
 		r := p.must(p.runArgs([]string{"--rm"}, "echo", "hi")...)
-		if r.stdout != "hi\n" {
-			p.fatal(r, "podman run: stdout %q, want %q", r.stdout, "hi\n")
+		if r.Stdout != "hi\n" {
+			p.fatal(r, "podman run: stdout %q, want %q", r.Stdout, "hi\n")
 		}
 		r = p.podman(p.runArgs([]string{"--rm"}, "sh", "-c", "echo to-stderr >&2; exit 3")...)
-		if r.code != 3 || !strings.Contains(r.stderr, "to-stderr") {
+		if r.Code != 3 || !strings.Contains(r.Stderr, "to-stderr") {
 			p.fatal(r, "podman run: want exit 3 and to-stderr on stderr")
 		}
 	})
@@ -297,11 +299,11 @@ func TestPodman(t *testing.T) {
 		// as for runc.
 		p := p.with(t)
 		r := p.podman(p.runArgs([]string{"--rm"}, "/nonexistent")...)
-		if r.code != 127 || !strings.Contains(r.stderr, `"/nonexistent": no such file or directory`) {
+		if r.Code != 127 || !strings.Contains(r.Stderr, `"/nonexistent": no such file or directory`) {
 			p.fatal(r, "podman run of a missing program: want exit 127 and corral's error")
 		}
 		r = p.podman(p.runArgs([]string{"--rm"}, "/etc/passwd")...)
-		if r.code != 126 || !strings.Contains(r.stderr, `"/etc/passwd": permission denied`) {
+		if r.Code != 126 || !strings.Contains(r.Stderr, `"/etc/passwd": permission denied`) {
 			p.fatal(r, "podman run of a file that is no program: want exit 126 and corral's error")
 		}
 		if ids := p.containerIDs(); len(ids) != 0 {
@@ -313,31 +315,31 @@ func TestPodman(t *testing.T) {
 		p := p.with(t)
 		name := "corral-x"
 		script := `trap "exit 0" TERM; while :; do sleep 0.1; done`
-		id := strings.TrimSpace(p.must(p.runArgs([]string{"--detach", "--name", name}, "sh", "-c", script)...).stdout)
+		id := strings.TrimSpace(p.must(p.runArgs([]string{"--detach", "--name", name}, "sh", "-c", script)...).Stdout)
 		if got := p.inspect(name, "{{.State.Status}}"); got != "running" {
 			t.Fatalf("status %q after run --detach", got)
 		}
 		// corral runs it: its default state root has it.
 		pid := p.inspect(name, "{{.State.Pid}}")
 		r := corralState(id)
-		if r.code != 0 || !strings.Contains(r.stdout, `"status": "running"`) || !strings.Contains(r.stdout, `"pid": `+pid+",") {
+		if r.Code != 0 || !strings.Contains(r.Stdout, `"status": "running"`) || !strings.Contains(r.Stdout, `"pid": `+pid+",") {
 			p.fatal(r, "corral state: want %s running with pid %s", id, pid)
 		}
 
 		r = p.podman("exec", name, "sh", "-c", "echo out; cat /proc/1/comm; echo err >&2; exit 5")
-		if r.code != 5 || r.stdout != "out\nsh\n" || !strings.Contains(r.stderr, "err") {
+		if r.Code != 5 || r.Stdout != "out\nsh\n" || !strings.Contains(r.Stderr, "err") {
 			p.fatal(r, "podman exec: want exit 5, stdout %q, err on stderr", "out\nsh\n")
 		}
 		r = p.must("exec", "--user", "1000", name, "id")
-		if !strings.HasPrefix(r.stdout, "uid=1000(user1) gid=1000(user1)") {
+		if !strings.HasPrefix(r.Stdout, "uid=1000(user1) gid=1000(user1)") {
 			p.fatal(r, "podman exec --user 1000: want uid=1000(user1) gid=1000(user1)")
 		}
 		r = p.withInput("from stdin\n").must("exec", "--interactive", name, "cat")
-		if r.stdout != "from stdin\n" {
+		if r.Stdout != "from stdin\n" {
 			p.fatal(r, "podman exec --interactive: want the input back from cat")
 		}
 		r = p.must("exec", "--env", "FOO=bar", "--workdir", "/tmp", name, "sh", "-c", `echo $FOO; pwd`)
-		if r.stdout != "bar\n/tmp\n" {
+		if r.Stdout != "bar\n/tmp\n" {
 			p.fatal(r, "podman exec --env --workdir: want bar and /tmp")
 		}
 
@@ -389,14 +391,14 @@ func TestPodman(t *testing.T) {
 		needBinaries(t, "script")
 		p := p.with(t)
 		r := p.inTerminal(p.runArgs([]string{"--rm", "--tty"}, "tty")...)
-		if r.code != 0 || !strings.Contains(r.stdout, "/dev/pts/0") {
+		if r.Code != 0 || !strings.Contains(r.Stdout, "/dev/pts/0") {
 			p.fatal(r, "podman run --tty: want the program's stdin to be /dev/pts/0")
 		}
 
 		name := "corral-tty"
-		id := strings.TrimSpace(p.must(p.runArgs([]string{"--detach", "--name", name}, "sleep", "1000")...).stdout)
+		id := strings.TrimSpace(p.must(p.runArgs([]string{"--detach", "--name", name}, "sleep", "1000")...).Stdout)
 		r = p.inTerminal("exec", "--tty", name, "sh", "-c", "tty; exit 6")
-		if r.code != 6 || !strings.Contains(r.stdout, "/dev/pts/") {
+		if r.Code != 6 || !strings.Contains(r.Stdout, "/dev/pts/") {
 			p.fatal(r, "podman exec --tty: want a /dev/pts terminal and exit 6")
 		}
 
@@ -412,7 +414,7 @@ func TestPodman(t *testing.T) {
 			p.fatalf("status %q after start", got)
 		}
 		r = p.must("exec", name, "cat", "/proc/1/cmdline")
-		if r.stdout != "sleep\x001000\x00" {
+		if r.Stdout != "sleep\x001000\x00" {
 			p.fatal(r, "podman exec after start: want init's cmdline")
 		}
 		p.must("rm", "--force", "--time", "0", name)
@@ -423,7 +425,7 @@ func TestPodman(t *testing.T) {
 		p := p.with(t)
 		name := "corral-sleep"
 		// sleep as pid 1 ignores SIGTERM: stop falls back to SIGKILL.
-		id := strings.TrimSpace(p.must(p.runArgs([]string{"--detach", "--name", name}, "sleep", "1000")...).stdout)
+		id := strings.TrimSpace(p.must(p.runArgs([]string{"--detach", "--name", name}, "sleep", "1000")...).Stdout)
 		p.must("stop", "--time", "1", name)
 		if got := p.inspect(name, "{{.State.Status}} {{.State.ExitCode}}"); got != "exited 137" {
 			p.fatalf("status and exit code %q after stop, want %q", got, "exited 137")
@@ -453,7 +455,7 @@ func (p *podman) checkGone(id string) {
 	if _, err := os.Stat(filepath.Join(corralRoot, id)); err == nil {
 		t.Errorf("corral state of %s left in %s", id, corralRoot)
 	}
-	if d := cgroupDirs(filepath.Join(p.cgroupParent, "libpod-"+id)); len(d) > 0 {
+	if d := itest.CgroupDirs(filepath.Join(p.cgroupParent, "libpod-"+id)); len(d) > 0 {
 		t.Errorf("cgroups left: %v", d)
 	}
 }

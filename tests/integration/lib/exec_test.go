@@ -17,6 +17,8 @@ import (
 
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/configs"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // execIn runs args as an extra process in c and returns its output and
@@ -35,7 +37,7 @@ func execIn(t *testing.T, c *libcontainer.Container, args []string, opts ...runO
 	if err != nil {
 		t.Fatal(err)
 	}
-	return out.String(), exitCode(st)
+	return out.String(), itest.ExitCode(st)
 }
 
 func TestExecSeesTheContainer(t *testing.T) {
@@ -127,7 +129,9 @@ func TestExecTerminal(t *testing.T) {
 		}
 	}()
 	p.Wait()
-	waitFor(t, func() bool { return strings.Contains(out.String(), "/dev/pts/") })
+	if !itest.WaitFor(10*time.Second, func() bool { return strings.Contains(out.String(), "/dev/pts/") }) {
+		t.Fatalf("no terminal name in the output after 10s: %q", out.String())
+	}
 	if !strings.Contains(out.String(), "got:hello") {
 		t.Fatalf("terminal output %q", out.String())
 	}

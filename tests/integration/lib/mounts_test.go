@@ -119,12 +119,12 @@ func TestRecursiveReadonlyBind(t *testing.T) {
 }
 
 func TestMountPropagationDoesNotReachHost(t *testing.T) {
-	before := mountPoints(t)
+	before := itest.MountPoints(t, itest.TestMount)
 	cfg := newConfig(t, busybox)
 	sh(t, cfg, `mount -t tmpfs none /mnt && echo mounted`, func(p *libcontainer.Process) {
 		p.Capabilities = &configs.Capabilities{Bounding: []string{"CAP_SYS_ADMIN"}, Effective: []string{"CAP_SYS_ADMIN"}, Permitted: []string{"CAP_SYS_ADMIN"}}
 	})
-	if d := itest.Diff(before, mountPoints(t)); d != "" {
+	if d := itest.Diff(before, itest.MountPoints(t, itest.TestMount)); d != "" {
 		t.Fatalf("a mount in the container reached the host: %s", d)
 	}
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/configs/validate"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -55,7 +57,9 @@ func TestMemoryLimitOOMKill(t *testing.T) {
 	case <-time.After(20 * time.Second):
 		t.Fatalf("no OOM event; output: %s", out.String())
 	}
-	waitFor(t, func() bool { return strings.Contains(out.String(), "status=") })
+	if !itest.WaitFor(10*time.Second, func() bool { return strings.Contains(out.String(), "status=") }) {
+		t.Fatalf("no exit status of the allocating process after 10s: %s", out.String())
+	}
 	if !strings.Contains(out.String(), "status=137") {
 		t.Errorf("the allocating process was not killed: %s", out.String())
 	}
@@ -75,11 +79,13 @@ func TestPidsLimitStopsForkBomb(t *testing.T) {
 	// sleeps stay behind, and the outer shell needs no more forks.
 	c, _, _ := startScript(t, cfg, `sh -c 'for i in $(seq 40); do sleep 1000 & done' 2>/dev/null; exec sleep 1000`)
 	var stats *libcontainer.Stats
-	waitFor(t, func() bool {
+	if !itest.WaitFor(10*time.Second, func() bool {
 		var err error
 		stats, err = c.Stats()
 		return err == nil && stats.CgroupStats.PidsStats.Current >= 15
-	})
+	}) {
+		t.Fatalf("the fork bomb has not 15 processes after 10s: %+v", stats)
+	}
 	time.Sleep(300 * time.Millisecond)
 	stats, _ = c.Stats()
 	if ps := stats.CgroupStats.PidsStats; ps.Current > 20 || ps.Limit != 20 {
@@ -111,7 +117,9 @@ func TestCPUQuotaThrottles(t *testing.T) {
 
 func TestPauseResume(t *testing.T) {
 	c, _, out := startScript(t, newConfig(t, busybox), `i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done`)
-	waitFor(t, func() bool { return strings.Count(out.String(), "\n") > 2 })
+	if !itest.WaitFor(10*time.Second, func() bool { return strings.Count(out.String(), "\n") > 2 }) {
+		t.Fatalf("the counter does not count after 10s: %q", out.String())
+	}
 	if err := c.Pause(); err != nil {
 		t.Fatal(err)
 	}
@@ -132,7 +140,9 @@ func TestPauseResume(t *testing.T) {
 	if s, _ := c.Status(); s != libcontainer.Running {
 		t.Fatalf("status %s, want running", s)
 	}
-	waitFor(t, func() bool { return strings.Count(out.String(), "\n") > n+3 })
+	if !itest.WaitFor(10*time.Second, func() bool { return strings.Count(out.String(), "\n") > n+3 }) {
+		t.Fatalf("the counter does not count again after 10s: %q", out.String())
+	}
 }
 
 func TestPauseStoppedContainer(t *testing.T) {
@@ -156,7 +166,7 @@ func TestDestroyPausedContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Wait()
-	checkNoLeaks(t, hostState{mounts: mountPoints(t), fds: openFDs(t)}, t.TempDir(), "x", cfg)
+	checkNoLeaks(t, hostState{mounts: itest.MountPoints(t, itest.TestMount), fds: openFDs(t)}, t.TempDir(), "x", cfg)
 }
 
 func TestSetRaisesMemoryLimit(t *testing.T) {
@@ -197,7 +207,9 @@ func TestStatsMoveWithWorkload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, func() bool { return strings.Contains(out.String(), "done") })
+	if !itest.WaitFor(10*time.Second, func() bool { return strings.Contains(out.String(), "done") }) {
+		t.Fatalf("the workload has not finished after 10s: %q", out.String())
+	}
 	after, err := c.Stats()
 	if err != nil {
 		t.Fatal(err)
@@ -256,18 +268,6 @@ func TestCgroupInUseRefused(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "already holds processes") {
 		t.Fatalf("got %v, want a refusal of the busy cgroup", err)
 	}
-}
-
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, cond func() bool) {
-	t.Helper()
-	for i := 0; i < 200; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("timed out")
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader.

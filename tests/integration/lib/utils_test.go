@@ -11,7 +11,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 
 	"github.com/opencontainers/cgroups"
@@ -129,7 +128,7 @@ func run(t *testing.T, cfg *configs.Config, args []string, opts ...runOpts) (res
 		var st *os.ProcessState
 		st, err = p.Wait()
 		if st != nil {
-			res.Code = exitCode(st)
+			res.Code = itest.ExitCode(st)
 		}
 	}
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()
@@ -159,13 +158,6 @@ func sh(t *testing.T, cfg *configs.Config, script string, opts ...runOpts) strin
 	return mustRun(t, cfg, []string{"/bin/sh", "-c", script}, opts...)
 }
 
-func exitCode(st *os.ProcessState) int {
-	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return st.ExitCode()
-}
-
 // hostState is what a container could leak on the host.
 type hostState struct {
 	mounts   []string
@@ -175,34 +167,7 @@ type hostState struct {
 
 func snapshot(t *testing.T) hostState {
 	t.Helper()
-	return hostState{mounts: mountPoints(t), fds: openFDs(t), children: children(t)}
-}
-
-func mountPoints(t *testing.T) []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if f := strings.Fields(l); len(f) > 4 && ownedMount(f[4]) {
-			out = append(out, f[4])
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-// ownedMount says whether a host mount point is one this suite could
-// leak: under a test's temporary directory or the busybox rootfs, or a
-// top-level host path a container mount could escape to. Mounts other
-// suites running at the same time (go test runs packages in parallel)
-// make in their own directories are not this suite's.
-func ownedMount(path string) bool {
-	if strings.HasPrefix(path, os.TempDir()+"/Test") || strings.Contains(path, "/tests/rootfs/") {
-		return true
-	}
-	return strings.Count(path, "/") <= 2
+	return hostState{mounts: itest.MountPoints(t, itest.TestMount), fds: openFDs(t), children: children(t)}
 }
 
 func openFDs(t *testing.T) []string {

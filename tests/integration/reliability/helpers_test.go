@@ -12,7 +12,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,50 +26,44 @@ import (
 
 // cmdTimeout bounds one corral invocation: a hang is a failure, not a
 // stuck test run.
-const cmdTimeout = 60 * time.Second
+const cmdTimeout = itest.CmdTimeout
 
 // env is a test's corral: its own state root, the containers and markers
 // it made, and the leak checks that run when the test ends.
 type env struct {
+	*itest.Env
+	// t and root are the Env's T and Root, by the names the tests use.
 	t    *testing.T
 	root string
 	// tmp holds the test's temporary directories.
 	tmp string
 
 	mu      sync.Mutex
-	ids     []string
 	markers []string
 }
 
 // newEnv makes the test's state root and registers the leak checks.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	return newEnvAt(t, t.TempDir())
+	return newEnvAt(t, "")
 }
 
-// newEnvAt is newEnv with the state root root (which the caller made).
+// newEnvAt is newEnv with the state root root (which the caller made),
+// or a new one when root is empty.
 func newEnvAt(t *testing.T, root string) *env {
 	t.Helper()
-	e := &env{t: t, root: root, tmp: filepath.Dir(t.TempDir())}
-	before := mountPoints(t)
+	ie := itest.NewEnv(t, itest.Suite{Bin: corralBin, Rootfs: busybox, CgroupParent: cgroupParent})
+	if root != "" {
+		ie.Root = root
+	}
+	e := &env{Env: ie, t: t, root: ie.Root, tmp: filepath.Dir(t.TempDir())}
+	before := itest.MountPoints(t, nil)
 	t.Cleanup(func() { e.checkNoLeaks(before) })
 	return e
 }
 
 // id returns a container id unique to this test run.
-func (e *env) id() string {
-	name := strings.ToLower(e.t.Name())
-	name = strings.NewReplacer("/", "-", "_", "-", "#", "-").Replace(name)
-	name = strings.TrimPrefix(name, "test")
-	if len(name) > 40 {
-		name = name[:40]
-	}
-	id := name + "-" + randHex(4)
-	e.mu.Lock()
-	e.ids = append(e.ids, id)
-	e.mu.Unlock()
-	return id
-}
+func (e *env) id() string { return e.ID() }
 
 func randHex(n int) string {
 	b := make([]byte, n)
@@ -94,23 +87,10 @@ func (e *env) marker() string {
 // cgroupsPath is the absolute cgroup of container id.
 func cgroupsPath(id string) string { return "/" + cgroupParent + "/" + id }
 
-// bundle writes a bundle for container id that runs args: `corral spec`,
-// then the busybox rootfs (read-only, shared), no terminal, the test
-// cgroup, and whatever mods change.
+// bundle writes a bundle for container id that runs args (Env.Bundle).
 func (e *env) bundle(id string, args []string, mods ...func(*specs.Spec)) string {
 	e.t.Helper()
-	dir := e.t.TempDir()
-	e.must("spec", "--bundle", dir)
-	itest.EditSpec(e.t, dir, func(s *specs.Spec) {
-		s.Root = &specs.Root{Path: busybox, Readonly: true}
-		s.Process.Terminal = false
-		s.Process.Args = args
-		s.Linux.CgroupsPath = cgroupsPath(id)
-		for _, m := range mods {
-			m(s)
-		}
-	})
-	return dir
+	return e.Bundle(id, args, mods...)
 }
 
 // result is what one corral invocation did.
@@ -135,8 +115,7 @@ func (r result) String() string {
 // never pipes: a detached container inherits them, and a pipe it holds
 // open would keep exec.Cmd.Wait waiting for the container's end.
 func (e *env) command(ctx context.Context, extraEnv []string, args ...string) *exec.Cmd {
-	cmd := exec.CommandContext(ctx, corralBin, append([]string{"--root", e.root}, args...)...)
-	cmd.Stdin = nil // /dev/null
+	cmd := e.Command(ctx, args...)
 	if len(extraEnv) > 0 {
 		cmd.Env = append(os.Environ(), extraEnv...)
 	}
@@ -151,34 +130,16 @@ func (e *env) corral(args ...string) result {
 // corralT runs corral with a timeout and extra environment. It may be
 // called from any goroutine.
 func (e *env) corralT(timeout time.Duration, extraEnv []string, args ...string) result {
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
-	defer cancel()
-	cmd := e.command(ctx, extraEnv, args...)
-	out, err := outputFiles()
-	if err != nil {
-		return result{args: args, code: -1, stderr: err.Error()}
-	}
-	defer out.remove()
-	cmd.Stdout, cmd.Stderr = out.stdout, out.stderr
-	start := time.Now()
-	err = cmd.Run()
-	res := result{args: args, elapsed: time.Since(start), hung: ctx.Err() != nil}
-	var ee *exec.ExitError
-	switch {
-	case errors.As(err, &ee):
-		res.code = ee.ExitCode()
-	case err != nil:
-		res.code = -1
-		res.stderr = err.Error()
-	}
-	res.stdout, res.stderr = out.read()
-	if err != nil && !errors.As(err, &ee) {
-		res.stderr += "\n" + err.Error()
+	r := itest.Run(e.command(context.Background(), extraEnv, args...), timeout)
+	res := result{args: args, stdout: r.Stdout, stderr: r.Stderr, code: r.Code, hung: r.Hung, elapsed: r.Elapsed}
+	if r.Err != nil && !r.Hung {
+		res.stderr += "\n" + r.Err.Error()
 	}
 	return res
 }
 
-// outFiles are the stdout and stderr files of one command.
+// outFiles are the stdout and stderr files of a command in the
+// background.
 type outFiles struct {
 	dir            string
 	stdout, stderr *os.File
@@ -216,14 +177,10 @@ func (o *outFiles) remove() {
 	os.RemoveAll(o.dir)
 }
 
-// must runs corral and fails the test unless it succeeds.
+// must runs corral and fails the test unless it succeeds (Env.Must).
 func (e *env) must(args ...string) string {
 	e.t.Helper()
-	r := e.corral(args...)
-	if r.code != 0 {
-		e.t.Fatalf("%v", r)
-	}
-	return r.stdout
+	return e.Must(args...)
 }
 
 // fails runs corral, expects it to fail (exit 1, in time) with an error
@@ -361,8 +318,8 @@ func (e *env) checkNoLeaks(before []string) {
 	}
 	e.mu.Lock()
 	markers := append([]string(nil), e.markers...)
-	ids := append([]string(nil), e.ids...)
 	e.mu.Unlock()
+	ids := e.IDs()
 	// Processes first: a live one keeps its cgroup.
 	for _, p := range leakedProcs(markers) {
 		t.Errorf("process left behind: %s", p)
@@ -386,7 +343,7 @@ func (e *env) checkNoLeaks(before []string) {
 // mount under /tmp: only the test's own directories there count.
 func (e *env) newMounts(before []string) []string {
 	var out []string
-	for _, m := range itest.Extra(before, mountPoints(e.t)) {
+	for _, m := range itest.Extra(before, itest.MountPoints(e.t, nil)) {
 		if strings.HasPrefix(m, "/tmp/") && !strings.HasPrefix(m, "/tmp/corral-rel-") && !strings.HasPrefix(m, e.tmp+"/") {
 			continue
 		}
@@ -397,21 +354,7 @@ func (e *env) newMounts(before []string) []string {
 
 // cgroupDirs lists the cgroup directories of container id, in every
 // hierarchy.
-func cgroupDirs(id string) []string {
-	var out []string
-	for _, p := range []string{
-		"/sys/fs/cgroup/*/" + cgroupParent + "/" + id,
-		"/sys/fs/cgroup/" + cgroupParent + "/" + id,
-	} {
-		m, _ := filepath.Glob(p)
-		for _, d := range m {
-			if st, err := os.Stat(d); err == nil && st.IsDir() {
-				out = append(out, d)
-			}
-		}
-	}
-	return out
-}
+func cgroupDirs(id string) []string { return itest.CgroupDirs(cgroupsPath(id)) }
 
 // removeCgroup removes a cgroup directory, killing what is in it.
 func removeCgroup(dir string) {
@@ -494,43 +437,20 @@ func markerProcs(marker string) []proc {
 	return out
 }
 
-// waitNoMarker waits until no process has marker as an argument.
+// waitNoMarker waits until no process has marker as an argument, and
+// returns those that still have it.
 func waitNoMarker(marker string, timeout time.Duration) []proc {
-	deadline := time.Now().Add(timeout)
-	for {
-		ps := markerProcs(marker)
-		if len(ps) == 0 || time.Now().After(deadline) {
-			return ps
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-}
-
-func mountPoints(t *testing.T) []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		if f := strings.Fields(l); len(f) > 4 {
-			out = append(out, f[4])
-		}
-	}
-	sort.Strings(out)
-	return out
+	var ps []proc
+	itest.WaitFor(timeout, func() bool {
+		ps = markerProcs(marker)
+		return len(ps) == 0
+	})
+	return ps
 }
 
 // waitDead waits until pid is gone or a zombie.
 func waitDead(pid int, timeout time.Duration) bool {
-	deadline := time.Now().Add(timeout)
-	for itest.Alive(pid) {
-		if time.Now().After(deadline) {
-			return false
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return true
+	return itest.WaitFor(timeout, func() bool { return !itest.Alive(pid) })
 }
 
 // stateFiles lists what is in the container's state directory, for

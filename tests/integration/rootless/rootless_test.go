@@ -7,7 +7,6 @@ package rootless
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -19,6 +18,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // userName is the unprivileged user the tests create and run as.
@@ -169,14 +170,12 @@ func newEnv(t *testing.T) *env {
 
 // corral runs corral as the user and returns its combined output.
 func (e *env) corral(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, corral, args...)
+	cmd := exec.Command(corral, args...)
 	cmd.Dir = e.bundle
 	cmd.Env = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "XDG_RUNTIME_DIR=" + e.xdg, "HOME=" + e.dir}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-	// A file, not a pipe: a created container's init keeps the runtime's
-	// stdio, and a pipe would not reach EOF while it runs.
+	// One file for both, in the order a terminal would show them,
+	// owned by the user like the container's own files.
 	f, err := os.CreateTemp(e.dir, "out-")
 	if err != nil {
 		return "", err
@@ -185,10 +184,13 @@ func (e *env) corral(args ...string) (string, error) {
 	defer f.Close()
 	f.Chown(uid, gid)
 	cmd.Stdout, cmd.Stderr = f, f
-	err = cmd.Run()
+	r := itest.Run(cmd, itest.CmdTimeout)
 	out, _ := os.ReadFile(f.Name())
-	if err != nil {
-		return string(out), fmt.Errorf("corral %s: %w: %s", strings.Join(args, " "), err, out)
+	if r.Err != nil {
+		return string(out), fmt.Errorf("corral %s: %w: %s", strings.Join(args, " "), r.Err, out)
+	}
+	if r.Code != 0 {
+		return string(out), fmt.Errorf("corral %s: exit status %d: %s", strings.Join(args, " "), r.Code, out)
 	}
 	return string(out), nil
 }

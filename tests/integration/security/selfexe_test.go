@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/corral-oci/corral/libcontainer"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // The CVE-2019-5736 attacker (testdata/syscaller exeattack) runs as the
@@ -194,7 +196,9 @@ func TestCVE_2019_5736_OverwriteExitedRuntime(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(rootfs, goFile), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "the attacker's report", func() bool { return strings.Contains(readFile(job.Output), "DONE") })
+	if !itest.WaitFor(10*time.Second, func() bool { return strings.Contains(readFile(job.Output), "DONE") }) {
+		t.Fatal("no report from the attacker after 10s")
+	}
 	report := readFile(job.Output)
 	t.Logf("attacker's report:\n%s", report)
 	checkExeReport(t, report)

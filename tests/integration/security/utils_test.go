@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -164,7 +163,7 @@ func run(t *testing.T, cfg *configs.Config, args []string, opts ...runOpts) (res
 		var st *os.ProcessState
 		st, err = waitTimeout(p, 20*time.Second)
 		if st != nil {
-			res.Code = exitCode(st)
+			res.Code = itest.ExitCode(st)
 		}
 	}
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()
@@ -273,14 +272,7 @@ func execIn(t *testing.T, c *libcontainer.Container, args []string, opts ...runO
 	if err != nil {
 		return out.String(), -1, err
 	}
-	return out.String(), exitCode(st), nil
-}
-
-func exitCode(st *os.ProcessState) int {
-	if ws, ok := st.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-		return 128 + int(ws.Signal())
-	}
-	return st.ExitCode()
+	return out.String(), itest.ExitCode(st), nil
 }
 
 // hostState is what a container could leak on the host.
@@ -291,27 +283,7 @@ type hostState struct {
 
 func snapshot(t *testing.T) hostState {
 	t.Helper()
-	return hostState{mounts: mountPoints(t), fds: openFDs(t)}
-}
-
-func mountPoints(t *testing.T) []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	return mountinfoPoints(string(b))
-}
-
-// mountinfoPoints lists the mount points of a mountinfo text, sorted.
-func mountinfoPoints(mountinfo string) []string {
-	var out []string
-	for _, l := range strings.Split(strings.TrimSpace(mountinfo), "\n") {
-		if f := strings.Fields(l); len(f) > 4 {
-			out = append(out, f[4])
-		}
-	}
-	sort.Strings(out)
-	return out
+	return hostState{mounts: itest.MountPoints(t, nil), fds: openFDs(t)}
 }
 
 func openFDs(t *testing.T) []string {
@@ -364,9 +336,9 @@ func checkNoLeaks(t *testing.T, before hostState, root, id string, cfg *configs.
 // Call it first so that it runs after every other cleanup.
 func guardMounts(t *testing.T) {
 	t.Helper()
-	before := mountPoints(t)
+	before := itest.MountPoints(t, nil)
 	t.Cleanup(func() {
-		if d := ourMounts(t, itest.Diff(before, mountPoints(t))); d != "" {
+		if d := ourMounts(t, itest.Diff(before, itest.MountPoints(t, nil))); d != "" {
 			t.Errorf("the host has new mounts after the test: %s", d)
 		}
 	})
@@ -436,18 +408,6 @@ func recvFile(sock *os.File) (*os.File, []byte, error) {
 		return nil, nil, errors.New("no fd")
 	}
 	return os.NewFile(uintptr(fds[0]), "received"), buf[:n], nil
-}
-
-// waitFor polls cond for up to 10 s.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	for i := 0; i < 200; i++ {
-		if cond() {
-			return
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("timed out waiting for %s", what)
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader.

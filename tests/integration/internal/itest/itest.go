@@ -1,8 +1,10 @@
-// Package itest is the setup the integration test packages share: the
-// corral binary under test, the busybox root filesystem, the handles that
-// libraries keep for the life of a process, and the cgroup parent a
-// package's containers live under. Paths are relative to a test package's
-// directory, tests/integration/<package>.
+// Package itest is what the integration test packages share: the setup
+// (the corral binary under test, the busybox root filesystem, the handles
+// that libraries keep for the life of a process, the cgroup parent a
+// package's containers live under), running a command with a timeout and
+// its output in files (Run), a test's own corral (Env), and what leak
+// checks compare (MountPoints, CgroupDirs). Paths are relative to a test
+// package's directory, tests/integration/<package>.
 package itest
 
 import (
@@ -67,6 +69,21 @@ func RemoveCgroupParent(name string) {
 		os.Remove(d)
 	}
 	os.Remove("/sys/fs/cgroup/" + name)
+}
+
+// CgroupDirs lists the directories of cgroup rel (its path from a
+// hierarchy's root) that exist: one per cgroup v1 hierarchy, and the one
+// of the unified hierarchy.
+func CgroupDirs(rel string) []string {
+	dirs, _ := filepath.Glob(filepath.Join("/sys/fs/cgroup/*", rel))
+	dirs = append(dirs, filepath.Join("/sys/fs/cgroup", rel))
+	var out []string
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // Fail prints err and returns the exit code of a failed setup.
