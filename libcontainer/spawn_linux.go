@@ -280,14 +280,22 @@ func hostRootIDs(pid int) (uid, gid int, err error) {
 		if err != nil {
 			return -1, -1, fmt.Errorf("read id map of init: %w", err)
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			var inside, outside, size int64
-			if n, _ := fmt.Sscan(line, &inside, &outside, &size); n == 3 && inside == 0 && size > 0 {
-				*m.id = int(outside)
-			}
-		}
+		*m.id = rootID(b)
 	}
 	return uid, gid, nil
+}
+
+// rootID returns the host id that idMap, the text of a uid_map or
+// gid_map, maps id 0 to, or -1.
+func rootID(idMap []byte) int {
+	id := -1
+	for _, line := range strings.Split(string(idMap), "\n") {
+		var inside, outside, size int64
+		if n, _ := fmt.Sscan(line, &inside, &outside, &size); n == 3 && inside == 0 && size > 0 {
+			id = int(outside)
+		}
+	}
+	return id
 }
 
 // bootstrapSync answers the C bootstrap until it reports the pid of init.

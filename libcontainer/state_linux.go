@@ -198,8 +198,14 @@ func initExeced(pid int) bool {
 	if err != nil {
 		return false
 	}
-	args := strings.Split(string(b), "\x00")
-	return len(args) < 2 || args[1] != "init"
+	return !runsInit(b)
+}
+
+// runsInit reports whether cmdline, the text of /proc/<pid>/cmdline, is
+// that of this binary run as init.
+func runsInit(cmdline []byte) bool {
+	args := strings.Split(string(cmdline), "\x00")
+	return len(args) >= 2 && args[1] == "init"
 }
 
 // initAlive reports whether the process recorded as init is still it.
