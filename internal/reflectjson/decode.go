@@ -124,7 +124,8 @@ func has(m map[string]int, k string) bool {
 }
 
 // foldName is encoding/json's: ASCII letters to upper case, other runes
-// to the upper case of their lower case.
+// to the smallest of their fold set, so that names fold alike exactly
+// when strings.EqualFold says they are equal.
 func foldName(s string) string {
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); {
@@ -137,10 +138,21 @@ func foldName(s string) string {
 			continue
 		}
 		r, n := utf8.DecodeRuneInString(s[i:])
-		out = utf8.AppendRune(out, unicode.ToUpper(unicode.ToLower(r)))
+		out = utf8.AppendRune(out, foldRune(r))
 		i += n
 	}
 	return string(out)
+}
+
+// foldRune returns the smallest rune of r's fold set.
+func foldRune(r rune) rune {
+	for {
+		r2 := unicode.SimpleFold(r)
+		if r2 <= r {
+			return r2
+		}
+		r = r2
+	}
 }
 
 func (d *decoder) space() {

@@ -101,6 +101,8 @@ var decodeCases = []string{
 	`{"linux":{"resources":{"memory":{"limit":-}}}}`,
 	`{"process":{"rlimits":[{"type":"RLIMIT_NOFILE","hard":1024,"soft":1024}],"capabilities":{"bounding":["CAP_KILL"]}}}`,
 	`{"\u006fciVersion":"escaped key"}`,
+	`{"doma\u0130nname":"dotted capital I: no field"}`,
+	`{"ho\u017ftname":"long s: hostname"}`,
 	`{"ociVersion":"` + "\u2028\u2029" + `"}`,
 }
 
