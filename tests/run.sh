@@ -37,6 +37,10 @@ staticcheck ./...
 step "unit and integration tests"
 go test $short -count=1 -timeout 20m ./...
 
+step "unit tests with encoding/json alone (-tags corral_stdjson)"
+go test $short -count=1 -tags corral_stdjson ./internal/... ./libcontainer/ \
+	./libcontainer/specconv/ ./libcontainer/internal/posenc/ ./cmd/corral/
+
 if [ -z "$short" ]; then
 	step "cgroup v2 lane (VM)"
 	tests/vm/cgroup2.sh

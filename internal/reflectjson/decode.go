@@ -39,17 +39,6 @@ func Unmarshal(data []byte, v any) error {
 	return nil
 }
 
-// Decode decodes data into *v with Unmarshal, which builds no codecs,
-// and where Unmarshal refuses, zeroes *v and calls slow to decode it
-// again with encoding/json, whose result (and its errors) it returns.
-func Decode(data []byte, v any, slow func() error) error {
-	if Unmarshal(data, v) == nil {
-		return nil
-	}
-	reflect.ValueOf(v).Elem().SetZero()
-	return slow()
-}
-
 type decoder struct {
 	in  []byte
 	pos int

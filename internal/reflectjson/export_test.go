@@ -2,3 +2,6 @@ package reflectjson
 
 // Fill is fill, for the tests of package reflectjson_test.
 var Fill = fill
+
+// StdJSON is stdJSON, for the tests of package reflectjson_test.
+const StdJSON = stdJSON
