@@ -126,14 +126,3 @@ func TestDecodeCases(t *testing.T) {
 			accepted, valid, duplicateKeys)
 	}
 }
-
-// FuzzDecode: whatever Unmarshal accepts, encoding/json accepts, with the
-// same result.
-func FuzzDecode(f *testing.F) {
-	for _, c := range decodeCases {
-		f.Add([]byte(c))
-	}
-	f.Fuzz(func(t *testing.T, data []byte) {
-		decodeBoth[linuxSpec](t, data)
-	})
-}
