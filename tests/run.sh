@@ -37,6 +37,12 @@ staticcheck ./...
 step "unit and integration tests"
 go test $short -count=1 -timeout 20m ./...
 
+# reflectjson must match encoding/json, or refuse, in a build where
+# encoding/json is encoding/json/v2 underneath too.
+step "reflectjson and its callers on encoding/json v2"
+GOEXPERIMENT=jsonv2 go test $short -count=1 ./internal/reflectjson/ ./libcontainer/ \
+	./libcontainer/internal/posenc/ ./cmd/corral/
+
 step "unit tests with encoding/json alone (-tags corral_stdjson)"
 go test $short -count=1 -tags corral_stdjson ./internal/... ./libcontainer/ \
 	./libcontainer/specconv/ ./libcontainer/internal/posenc/ ./cmd/corral/

@@ -76,6 +76,10 @@ func lookupFields(t reflect.Type) (*structFields, error) {
 		for i, f := range list {
 			if k := foldName(f.name); !has(folded, k) {
 				folded[k] = i
+			} else if jsonV2 {
+				// encoding/json v2 takes the first breadth-first (an
+				// outer field before an embedded one's), not the first.
+				folded[k] = ambiguous
 			}
 		}
 		return folded
@@ -90,21 +94,29 @@ func lookupFields(t reflect.Type) (*structFields, error) {
 	return sf, nil
 }
 
-// index returns the index in list of the field for key.
-func (sf *structFields) index(key string) (int, bool) {
+// ambiguous marks a folded name that more than one field has, where
+// encoding/json v2 chooses another field than encoding/json.
+const ambiguous = -1
+
+// index returns the index in list of the field for key, or ok false for
+// none.
+func (sf *structFields) index(key string) (i int, ok bool, err error) {
 	if sf.exact != nil {
 		if i, ok := sf.exact[key]; ok {
-			return i, true
+			return i, true, nil
 		}
 	} else {
 		for i := range sf.list {
 			if sf.list[i].name == key {
-				return i, true
+				return i, true, nil
 			}
 		}
 	}
-	i, ok := sf.folded()[foldName(key)]
-	return i, ok
+	i, ok = sf.folded()[foldName(key)]
+	if ok && i == ambiguous {
+		return 0, false, errDecode
+	}
+	return i, ok, nil
 }
 
 func has(m map[string]int, k string) bool {
@@ -256,7 +268,10 @@ func (d *decoder) object(v reflect.Value, depth int) error {
 	}
 	var seen []bool
 	return d.members(func(key string) error {
-		i, ok := sf.index(key)
+		i, ok, err := sf.index(key)
+		if err != nil {
+			return err
+		}
 		if !ok {
 			return d.skip(depth)
 		}

@@ -126,3 +126,23 @@ func TestDecodeCases(t *testing.T) {
 			accepted, valid, duplicateKeys)
 	}
 }
+
+type foldDeep struct {
+	Name int `json:"nAme"`
+}
+
+// foldTwice has two fields whose names fold alike. encoding/json decodes
+// a key that is neither name exactly into the first in field order, the
+// embedded one; built on encoding/json/v2, into the first breadth-first.
+type foldTwice struct {
+	foldDeep
+	NAME int
+}
+
+// TestFoldedNameTwice: Unmarshal decodes as encoding/json does, or
+// refuses on encoding/json v2.
+func TestFoldedNameTwice(t *testing.T) {
+	if decodeBoth[foldTwice](t, []byte(`{"name":1}`)) == reflectjson.JSONV2 {
+		t.Errorf("Unmarshal accepted: %t, want %t (encoding/json v2: %t)", !reflectjson.JSONV2, reflectjson.JSONV2, reflectjson.JSONV2)
+	}
+}

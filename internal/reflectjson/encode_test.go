@@ -72,9 +72,7 @@ type everything struct {
 	Tagged  string `json:"renamed"`
 	Skipped string `json:"-"`
 	//lint:ignore SA5008 encoding/json names this field "-", which is what is tested
-	Dash string `json:"-,"`
-	//lint:ignore SA5008 an invalid name, which encoding/json replaces by the field's, is what is tested
-	Bad         string            `json:"a b\"c"`
+	Dash        string            `json:"-,"`
 	Empty       string            `json:",omitempty"`
 	Ptr         *int              `json:"ptr,omitempty"`
 	NilPtr      *int              `json:"nilptr"`
@@ -131,7 +129,6 @@ func TestTypes(t *testing.T) {
 			Tagged:     s,
 			Skipped:    s,
 			Dash:       s,
-			Bad:        s,
 			Ptr:        &n,
 			Slice:      []string{s, s + "x"},
 			EmptySlice: []string{},
@@ -182,6 +179,31 @@ func twice() any {
 		v.Field(i).SetString(t.Field(i).Name)
 	}
 	return v.Interface()
+}
+
+// badTag has a tag's name that encoding/json finds invalid, and replaces
+// by the field's; on encoding/json v2 it is taken nearly as it is.
+type badTag struct {
+	A string `json:"a"`
+	//lint:ignore SA5008 an invalid name is what is tested
+	Bad string `json:"a b\"c"`
+}
+
+// TestInvalidTagName: the field's name, as encoding/json has it, or
+// ErrUnsupported on encoding/json v2.
+func TestInvalidTagName(t *testing.T) {
+	v := badTag{A: "a", Bad: "bad"}
+	if !jsonV2 {
+		same(t, v)
+		return
+	}
+	if _, err := Marshal(v); !errors.Is(err, ErrUnsupported) {
+		t.Errorf("Marshal on encoding/json v2: %v, want ErrUnsupported", err)
+	}
+	var got badTag
+	if err := Unmarshal([]byte(`{"Bad":"x"}`), &got); err == nil {
+		t.Errorf("Unmarshal on encoding/json v2 took a field with an invalid tag: %+v", got)
+	}
 }
 
 // TestUnsupported: what it cannot encode as encoding/json does is said,

@@ -71,7 +71,10 @@ func resolveFields(t reflect.Type) ([]field, error) {
 				} else if !sf.IsExported() {
 					continue
 				}
-				name, opts, skip := jsonTag(sf)
+				name, opts, skip, err := jsonTag(s.typ, sf)
+				if err != nil {
+					return nil, err
+				}
 				if skip {
 					continue
 				}
@@ -155,7 +158,10 @@ func plainFields(t reflect.Type) (fields []field, ok bool, err error) {
 		if !sf.IsExported() {
 			continue
 		}
-		name, opts, skip := jsonTag(sf)
+		name, opts, skip, err := jsonTag(t, sf)
+		if err != nil {
+			return nil, true, err
+		}
 		if skip {
 			continue
 		}
@@ -176,16 +182,19 @@ func plainFields(t reflect.Type) (fields []field, ok bool, err error) {
 // jsonTag returns the name sf's json tag gives it (empty for none, or for
 // one encoding/json ignores) and the tag's options; skip is true for a
 // field the tag leaves out.
-func jsonTag(sf reflect.StructField) (name, opts string, skip bool) {
+func jsonTag(owner reflect.Type, sf reflect.StructField) (name, opts string, skip bool, err error) {
 	tag := sf.Tag.Get("json")
 	if tag == "-" {
-		return "", "", true
+		return "", "", true, nil
 	}
 	name, opts, _ = strings.Cut(tag, ",")
 	if !isValidTag(name) {
+		if jsonV2 && name != "" {
+			return "", "", false, unsupported("tag name %q of %s.%s", name, owner, sf.Name)
+		}
 		name = ""
 	}
-	return name, opts, false
+	return name, opts, false, nil
 }
 
 // newField is sf, a field of owner reached through index, named name or
