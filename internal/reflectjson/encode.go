@@ -14,7 +14,10 @@
 // the caller uses encoding/json. Unmarshal decodes what json.Unmarshal
 // would, or fails: for anything it does not know, and for any input
 // json.Unmarshal would refuse, the caller decodes again with
-// encoding/json, which gives its result and its error.
+// encoding/json, which gives its result and its error. Encode and Decode
+// do that falling back; built with the tag corral_stdjson, they leave
+// everything to encoding/json. "encoding/json" is whichever the build
+// has: with GOEXPERIMENT=jsonv2, the one built on encoding/json/v2.
 package reflectjson
 
 import (
