@@ -11,12 +11,12 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/criu"
-	"github.com/corral-oci/corral/libcontainer/criu/criurpc"
 	"github.com/corral-oci/corral/libcontainer/internal/procfs"
 )
 
@@ -127,45 +127,43 @@ func (c *Container) checkpoint(cr *criu.Criu, st *State, status Status, opts *Cr
 		defer workDir.Close()
 	}
 	pid := st.InitProcessPid
-	ro := &criurpc.Opts{
-		ImagesDirFd:   int32(imgDir.Fd()),
-		WorkDirFd:     int32(workDir.Fd()),
-		LogLevel:      criuLogLevel,
-		LogFile:       dumpLog,
-		Pid:           int32(pid),
-		Root:          cfg.Rootfs,
-		ManageCgroups: criurpc.On,
-		LeaveRunning:  criurpc.FlagOf(opts.LeaveRunning || opts.PreDump),
+	ro := &rpc.CriuOpts{
+		ImagesDirFd:   new(int32(imgDir.Fd())),
+		WorkDirFd:     new(int32(workDir.Fd())),
+		LogLevel:      new(int32(criuLogLevel)),
+		LogFile:       new(dumpLog),
+		Pid:           new(int32(pid)),
+		Root:          ifSet(cfg.Rootfs),
+		ManageCgroups: new(true),
+		LeaveRunning:  new(opts.LeaveRunning || opts.PreDump),
 	}
 	applyCommonOpts(ro, opts)
 	if opts.ParentImage != "" {
-		ro.ParentImg = opts.ParentImage
-		ro.TrackMem = criurpc.On
+		ro.ParentImg = new(opts.ParentImage)
+		ro.TrackMem = new(true)
 	}
 	if opts.PreDump {
-		ro.TrackMem = criurpc.On
+		ro.TrackMem = new(true)
 	}
 	if opts.PageServer.Address != "" {
-		ro.Ps = &criurpc.PageServerInfo{
-			Address: opts.PageServer.Address,
-			Port:    opts.PageServer.Port,
+		ro.Ps = &rpc.CriuPageServerInfo{
+			Address: new(opts.PageServer.Address),
+			Port:    ifSet(opts.PageServer.Port),
 		}
 	}
 	if status == Paused {
 		// Frozen tasks cannot be seized one by one: criu works through
 		// the freezer, and leaves it as it found it.
-		if path := freezerPath(st); path != "" {
-			ro.FreezeCgroup = path
-		}
+		ro.FreezeCgroup = ifSet(freezerPath(st))
 	}
 
 	rec, err := declareExternals(ro, cfg, pid)
 	if err != nil {
 		return err
 	}
-	typ := criurpc.Dump
+	typ := rpc.CriuReqType_DUMP
 	if opts.PreDump {
-		typ = criurpc.PreDump
+		typ = rpc.CriuReqType_PRE_DUMP
 	}
 	req := &criu.Request{Type: typ, Opts: ro, Notify: statusNotify(opts), PrivateMounts: cfg.Namespaces.Contains(configs.NEWNS)}
 	if _, err := cr.Do(req); err != nil {
@@ -177,7 +175,7 @@ func (c *Container) checkpoint(cr *criu.Criu, st *State, status Status, opts *Cr
 // declareExternals tells criu what of the container is outside it: the
 // network namespace given by path, mounts of host paths, init's stdio;
 // the record says how restore finds them again.
-func declareExternals(ro *criurpc.Opts, cfg *configs.Config, pid int) (*checkpointRecord, error) {
+func declareExternals(ro *rpc.CriuOpts, cfg *configs.Config, pid int) (*checkpointRecord, error) {
 	rec := &checkpointRecord{}
 	if path := cfg.Namespaces.PathOf(configs.NEWNET); path != "" {
 		var ns unix.Stat_t
@@ -193,7 +191,7 @@ func declareExternals(ro *criurpc.Opts, cfg *configs.Config, pid int) (*checkpoi
 	}
 	for _, m := range mounts {
 		if externalMount(cfg, m) {
-			ro.ExtMnt = append(ro.ExtMnt, criurpc.ExtMountMap{Key: m.Mountpoint, Val: m.Mountpoint})
+			ro.ExtMnt = append(ro.ExtMnt, &rpc.ExtMountMap{Key: new(m.Mountpoint), Val: new(m.Mountpoint)})
 			rec.ExternalMounts = append(rec.ExternalMounts, m.Mountpoint)
 		}
 	}
@@ -212,30 +210,42 @@ func declareExternals(ro *criurpc.Opts, cfg *configs.Config, pid int) (*checkpoi
 // applyCommonOpts sets the options checkpoint and restore share. The
 // flags go to criu either way, false included, so that criu's
 // configuration files do not decide them.
-func applyCommonOpts(ro *criurpc.Opts, opts *CriuOpts) {
-	ro.TcpEstablished = criurpc.FlagOf(opts.TcpEstablished)
-	ro.TcpSkipInFlight = criurpc.FlagOf(opts.TcpSkipInFlight)
-	ro.LinkRemap = criurpc.FlagOf(opts.LinkRemap)
-	ro.ExtUnixSk = criurpc.FlagOf(opts.ExternalUnixConnections)
-	ro.ShellJob = criurpc.FlagOf(opts.ShellJob)
-	ro.FileLocks = criurpc.FlagOf(opts.FileLocks)
-	ro.AutoDedup = criurpc.FlagOf(opts.AutoDedup)
-	ro.LazyPages = criurpc.FlagOf(opts.LazyPages)
-	ro.ManageCgroupsMode = cgroupsModes[opts.ManageCgroupsMode]
+func applyCommonOpts(ro *rpc.CriuOpts, opts *CriuOpts) {
+	ro.TcpEstablished = new(opts.TcpEstablished)
+	ro.TcpSkipInFlight = new(opts.TcpSkipInFlight)
+	ro.LinkRemap = new(opts.LinkRemap)
+	ro.ExtUnixSk = new(opts.ExternalUnixConnections)
+	ro.ShellJob = new(opts.ShellJob)
+	ro.FileLocks = new(opts.FileLocks)
+	ro.AutoDedup = new(opts.AutoDedup)
+	ro.LazyPages = new(opts.LazyPages)
+	if m, ok := cgroupsModes[opts.ManageCgroupsMode]; ok {
+		ro.ManageCgroupsMode = m.Enum()
+	}
 	var empty uint32
 	for _, t := range opts.EmptyNs {
 		empty |= t.CloneFlag()
 	}
-	ro.EmptyNs = empty
+	ro.EmptyNs = ifSet(empty)
 }
 
 // cgroupsModes are criu's names of the modes; the default, missing
 // here, is left to criu.
-var cgroupsModes = map[CgroupsMode]criurpc.CgMode{
-	CgroupsModeSoft:   criurpc.CgSoft,
-	CgroupsModeFull:   criurpc.CgFull,
-	CgroupsModeStrict: criurpc.CgStrict,
-	CgroupsModeIgnore: criurpc.CgIgnore,
+var cgroupsModes = map[CgroupsMode]rpc.CriuCgMode{
+	CgroupsModeSoft:   rpc.CriuCgMode_SOFT,
+	CgroupsModeFull:   rpc.CriuCgMode_FULL,
+	CgroupsModeStrict: rpc.CriuCgMode_STRICT,
+	CgroupsModeIgnore: rpc.CriuCgMode_IGNORE,
+}
+
+// ifSet is v for an option of criu, or nil when v is zero: not sent, so
+// that criu's configuration files or its default decide.
+func ifSet[T comparable](v T) *T {
+	var zero T
+	if v == zero {
+		return nil
+	}
+	return &v
 }
 
 // statusNotify writes the '\0' of opts.StatusFd when criu reports that a
@@ -268,11 +278,11 @@ func checkJoinedNamespaces(cfg *configs.Config) error {
 
 // checkMemTracking tells why a pre-dump cannot run before criu fails.
 func checkMemTracking(cr *criu.Criu) error {
-	f, err := cr.Features(&criurpc.Features{MemTrack: criurpc.On})
+	f, err := cr.Features(&rpc.CriuFeatures{MemTrack: new(true)})
 	if err != nil {
 		return fmt.Errorf("pre-dump: check memory tracking: %w", err)
 	}
-	if f.MemTrack != criurpc.On {
+	if !f.GetMemTrack() {
 		return errors.New("pre-dump needs the kernel's memory change tracking (soft-dirty pages), which this kernel lacks")
 	}
 	return nil

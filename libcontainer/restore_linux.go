@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/criu"
-	"github.com/corral-oci/corral/libcontainer/criu/criurpc"
 )
 
 // criuRootDir is where criu finds the rootfs to restore the root from,
@@ -154,10 +154,7 @@ func (c *Container) restore(cr *criu.Criu, st *State, p *Process, opts *CriuOpts
 	if err != nil {
 		return criuFailure(err, filepath.Join(workDir.Name(), restoreLog))
 	}
-	var pid int
-	if resp.Restore != nil {
-		pid = int(resp.Restore.Pid)
-	}
+	pid := int(resp.GetRestore().GetPid())
 	if pid <= 0 {
 		return errors.New("criu restore: no pid in its answer")
 	}
@@ -175,18 +172,18 @@ func (c *Container) restore(cr *criu.Criu, st *State, p *Process, opts *CriuOpts
 
 // newRestoring starts the restore request from opts.
 func newRestoring(opts *CriuOpts, imgDir, workDir *os.File) *restoring {
-	ro := &criurpc.Opts{
-		ImagesDirFd:     int32(imgDir.Fd()),
-		WorkDirFd:       int32(workDir.Fd()),
-		LogLevel:        criuLogLevel,
-		LogFile:         restoreLog,
-		ManageCgroups:   criurpc.On,
-		RstSibling:      criurpc.On,
-		LsmProfile:      opts.LsmProfile,
-		LsmMountContext: opts.LsmMountContext,
+	ro := &rpc.CriuOpts{
+		ImagesDirFd:     new(int32(imgDir.Fd())),
+		WorkDirFd:       new(int32(workDir.Fd())),
+		LogLevel:        new(int32(criuLogLevel)),
+		LogFile:         new(restoreLog),
+		ManageCgroups:   new(true),
+		RstSibling:      new(true),
+		LsmProfile:      ifSet(opts.LsmProfile),
+		LsmMountContext: ifSet(opts.LsmMountContext),
 	}
 	applyCommonOpts(ro, opts)
-	return &restoring{req: &criu.Request{Type: criurpc.Restore, Opts: ro}}
+	return &restoring{req: &criu.Request{Type: rpc.CriuReqType_RESTORE, Opts: ro}}
 }
 
 // externalMounts maps each external mount of the checkpoint to the host
@@ -200,7 +197,7 @@ func (r *restoring) externalMounts(cfg *configs.Config, rec *checkpointRecord) e
 		if !ok || src == "" {
 			return fmt.Errorf("the checkpoint has an external mount on %s that the container's config does not have", mp)
 		}
-		r.req.Opts.ExtMnt = append(r.req.Opts.ExtMnt, criurpc.ExtMountMap{Key: mp, Val: src})
+		r.req.Opts.ExtMnt = append(r.req.Opts.ExtMnt, &rpc.ExtMountMap{Key: new(mp), Val: new(src)})
 	}
 	return nil
 }
@@ -257,7 +254,7 @@ func (r *restoring) joinNetNS(cfg *configs.Config, rec *checkpointRecord) error 
 		return err
 	}
 	r.closeFile(f)
-	r.req.Opts.InheritFd = append(r.req.Opts.InheritFd, criurpc.InheritFd{Key: extNetNSKey, Fd: r.req.AddFile(f)})
+	r.req.Opts.InheritFd = append(r.req.Opts.InheritFd, &rpc.InheritFd{Key: new(extNetNSKey), Fd: new(r.req.AddFile(f))})
 	return nil
 }
 
@@ -270,7 +267,7 @@ func (r *restoring) inheritStdio(rec *checkpointRecord, io *stdio, p *Process) e
 			return
 		}
 		inherited[key] = true
-		r.req.Opts.InheritFd = append(r.req.Opts.InheritFd, criurpc.InheritFd{Key: key, Fd: r.req.AddFile(f)})
+		r.req.Opts.InheritFd = append(r.req.Opts.InheritFd, &rpc.InheritFd{Key: new(key), Fd: new(r.req.AddFile(f))})
 	}
 	var devNull *os.File
 	for i, s := range rec.Stdio {
@@ -399,8 +396,8 @@ func prepareMountTargets(cfg *configs.Config) error {
 
 // criuCgroupRoots tells criu to restore the tree's cgroups under the
 // container's: each controller's path inside its hierarchy.
-func criuCgroupRoots(paths map[string]string) ([]criurpc.CgroupRoot, error) {
-	var roots []criurpc.CgroupRoot
+func criuCgroupRoots(paths map[string]string) ([]*rpc.CgroupRoot, error) {
+	var roots []*rpc.CgroupRoot
 	for ctrl, dir := range paths {
 		if ctrl == "" {
 			// The v2 hierarchy, which criu names "": alone, or beside
@@ -413,7 +410,7 @@ func criuCgroupRoots(paths map[string]string) ([]criurpc.CgroupRoot, error) {
 			if err != nil {
 				return nil, err
 			}
-			roots = append(roots, criurpc.CgroupRoot{Ctrl: "", Path: "/" + rel})
+			roots = append(roots, &rpc.CgroupRoot{Ctrl: new(""), Path: new("/" + rel)})
 			continue
 		}
 		mnt, root, err := cgroups.FindCgroupMountpointAndRoot(dir, ctrl)
@@ -426,7 +423,7 @@ func criuCgroupRoots(paths map[string]string) ([]criurpc.CgroupRoot, error) {
 		if err != nil {
 			return nil, err
 		}
-		roots = append(roots, criurpc.CgroupRoot{Ctrl: ctrl, Path: filepath.Join(root, rel)})
+		roots = append(roots, &rpc.CgroupRoot{Ctrl: new(ctrl), Path: new(filepath.Join(root, rel))})
 	}
 	return roots, nil
 }
@@ -452,8 +449,8 @@ func (c *Container) privateCriuMounts(r *restoring, cfg *configs.Config) error {
 		r.closers = append(r.closers, func() { removeMountPoints(dir) })
 	}
 	root := filepath.Join(c.dir, criuRootDir)
-	r.req.Opts.Root = root
-	r.req.Opts.CgroupYard = filepath.Join(c.dir, criuYardDir)
+	r.req.Opts.Root = new(root)
+	r.req.Opts.CgroupYard = new(filepath.Join(c.dir, criuYardDir))
 	r.req.PrivateMounts = true
 	r.req.Wrap = func(bin string, args []string) *exec.Cmd {
 		b, _ := json.Marshal(&criuRoot{Criu: bin, Args: args, Rootfs: cfg.Rootfs, Root: root, Readonly: cfg.Readonlyfs})

@@ -8,6 +8,15 @@
 // namespaces, mounts and files a container's checkpoint must declare is
 // libcontainer's business (checkpoint_linux.go, restore_linux.go).
 //
+// The messages are go-criu's (github.com/checkpoint-restore/go-criu/v8/rpc):
+// code generated from criu's rpc.proto without reflection and without
+// registering descriptors at init, so that linking it costs every start
+// of the binary, also `corral run` and `corral exec`, which never talk to
+// criu, no more than the maps of its enums' names. A field left nil is
+// not sent: criu's configuration files
+// (/etc/criu/default.conf, ~/.criu/default.conf, $CRIU_CONFIG_FILE, which
+// `criu swrk` reads too) or its defaults decide it.
+//
 // Do not use it to checkpoint a single process of your own: the criu
 // command line does that better. It is for programs that must pass open
 // files to CRIU and answer its notifications.
@@ -19,7 +28,7 @@ import (
 	"os/exec"
 	"sync"
 
-	"github.com/corral-oci/corral/libcontainer/criu/criurpc"
+	"github.com/checkpoint-restore/go-criu/v8/rpc"
 )
 
 // DefaultPath is the criu binary used when none is given: looked up in
@@ -117,7 +126,7 @@ func (c *Criu) Version() (Version, error) {
 		return *v, nil
 	}
 	c.mu.Unlock()
-	resp, err := c.Do(&Request{Type: criurpc.Version})
+	resp, err := c.Do(&Request{Type: rpc.CriuReqType_VERSION})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
 			return Version{}, err
@@ -129,10 +138,10 @@ func (c *Criu) Version() (Version, error) {
 		return Version{}, fmt.Errorf("criu %s: version answer without a version", c.path)
 	}
 	v := Version{
-		Major:    int(rv.Major),
-		Minor:    int(rv.Minor),
-		Sublevel: int(rv.Sublevel),
-		GitID:    rv.GitID,
+		Major:    int(rv.GetMajorNumber()),
+		Minor:    int(rv.GetMinorNumber()),
+		Sublevel: int(rv.GetSublevel()),
+		GitID:    rv.GetGitid(),
 	}
 	c.mu.Lock()
 	c.version = &v
@@ -154,11 +163,12 @@ func (c *Criu) CheckVersion(min int) error {
 	return nil
 }
 
-// Features asks which of the features set (On) in want this criu and
-// kernel support: the answer has those that are available On, the others
-// Off.
-func (c *Criu) Features(want *criurpc.Features) (*criurpc.Features, error) {
-	resp, err := c.Do(&Request{Type: criurpc.FeatureCheck, Features: want})
+// Features asks which of the features set (true) in want this criu and
+// kernel support: the answer has those that are available true, the
+// others false; a feature left nil in the answer is one criu did not
+// say anything about.
+func (c *Criu) Features(want *rpc.CriuFeatures) (*rpc.CriuFeatures, error) {
+	resp, err := c.Do(&Request{Type: rpc.CriuReqType_FEATURE_CHECK, Features: want})
 	if err != nil {
 		return nil, err
 	}

@@ -9,9 +9,8 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	"golang.org/x/sys/unix"
-
-	"github.com/corral-oci/corral/libcontainer/criu/criurpc"
 )
 
 // swrkFD is the fd of the RPC socket in criu: `criu swrk 3`.
@@ -23,15 +22,16 @@ const maxMessage = 1 << 16
 // Request is one RPC request, the files criu gets with it, and the
 // callbacks that answer its notifications.
 //
+// Opts must set ImagesDirFd (-1 to use ImagesDir), which criu requires.
 // Fds in Opts are of two kinds. ImagesDirFd, WorkDirFd and the like are
 // the caller's own fd numbers: criu opens them through
 // /proc/<caller>/fd. InheritFd entries and other swrk-only fds are fds of
 // the criu process: pass the file with AddFile and use the number it
 // returns.
 type Request struct {
-	Type     criurpc.ReqType
-	Opts     *criurpc.Opts
-	Features *criurpc.Features
+	Type     rpc.CriuReqType
+	Opts     *rpc.CriuOpts
+	Features *rpc.CriuFeatures
 
 	// Notify, when set, is called for every notification criu sends;
 	// an error aborts the request. Setting it turns criu's notify
@@ -84,7 +84,7 @@ type Notification struct {
 
 // Do runs one `criu swrk` for req and returns criu's answer. A request
 // criu refused or failed is an error naming criu's message and errno.
-func (c *Criu) Do(req *Request) (*criurpc.Resp, error) {
+func (c *Criu) Do(req *Request) (*rpc.CriuResp, error) {
 	bin, err := c.binary()
 	if err != nil {
 		return nil, err
@@ -155,16 +155,16 @@ func lastWords(f *os.File) string {
 
 // converse sends the request and answers notifications until criu's
 // final answer.
-func converse(sock *os.File, req *Request, pid int) (*criurpc.Resp, error) {
+func converse(sock *os.File, req *Request, pid int) (*rpc.CriuResp, error) {
 	if req.Started != nil {
 		if err := req.Started(pid); err != nil {
 			unix.Kill(pid, unix.SIGKILL)
 			return nil, err
 		}
 	}
-	msg := &criurpc.Req{Type: req.Type, Opts: req.Opts, Features: req.Features}
+	msg := &rpc.CriuReq{Type: new(req.Type), Opts: req.Opts, Features: req.Features}
 	if req.Notify != nil && req.Opts != nil {
-		req.Opts.NotifyScripts = criurpc.On
+		req.Opts.NotifyScripts = new(true)
 	}
 	name := strings.ToLower(strings.ReplaceAll(req.Type.String(), "_", "-"))
 	var notifyErr error
@@ -179,24 +179,25 @@ func converse(sock *os.File, req *Request, pid int) (*criurpc.Resp, error) {
 			}
 			return nil, fmt.Errorf("criu %s: %w", name, err)
 		}
-		if resp.Type != criurpc.Notify {
+		if resp.GetType() != rpc.CriuReqType_NOTIFY {
 			if file != nil {
 				file.Close()
 			}
 			if notifyErr != nil {
 				return resp, notifyErr
 			}
-			if !resp.Success {
-				return resp, &Error{Op: name, Msg: cleanMessage(resp.CrErrmsg), Errno: unix.Errno(resp.CrErrno)}
+			if !resp.GetSuccess() {
+				return resp, &Error{Op: name, Msg: cleanMessage(resp.GetCrErrmsg()), Errno: unix.Errno(resp.GetCrErrno())}
 			}
-			if resp.Type != req.Type {
-				return resp, fmt.Errorf("criu %s: unexpected %s answer", name, resp.Type)
+			if resp.GetType() != req.Type {
+				return resp, fmt.Errorf("criu %s: unexpected %s answer", name, resp.GetType())
 			}
 			return resp, nil
 		}
-		n := &Notification{File: file}
-		if resp.Notify != nil {
-			n.Script, n.Pid = resp.Notify.Script, int(resp.Notify.Pid)
+		n := &Notification{
+			File:   file,
+			Script: resp.GetNotify().GetScript(),
+			Pid:    int(resp.GetNotify().GetPid()),
 		}
 		ok := true
 		if req.Notify != nil && notifyErr == nil {
@@ -207,17 +208,21 @@ func converse(sock *os.File, req *Request, pid int) (*criurpc.Resp, error) {
 		} else if file != nil {
 			file.Close()
 		}
-		msg = &criurpc.Req{Type: criurpc.Notify, NotifySuccess: ok}
+		msg = &rpc.CriuReq{Type: new(rpc.CriuReqType_NOTIFY), NotifySuccess: new(ok)}
 	}
 }
 
-func send(sock *os.File, msg *criurpc.Req) error {
-	_, err := sock.Write(msg.Marshal())
+func send(sock *os.File, msg *rpc.CriuReq) error {
+	b, err := msg.MarshalVT()
+	if err != nil {
+		return fmt.Errorf("encode: %w", err)
+	}
+	_, err = sock.Write(b)
 	return err
 }
 
 // recv reads one answer and the fd that may come with it.
-func recv(sock *os.File) (*criurpc.Resp, *os.File, error) {
+func recv(sock *os.File) (*rpc.CriuResp, *os.File, error) {
 	buf := make([]byte, maxMessage)
 	oob := make([]byte, unix.CmsgSpace(4))
 	var n, oobn, flags int
@@ -262,8 +267,8 @@ func recv(sock *os.File) (*criurpc.Resp, *os.File, error) {
 		}
 		return nil, nil, errors.New("answer truncated")
 	}
-	resp, err := criurpc.UnmarshalResp(buf[:n])
-	if err != nil {
+	resp := &rpc.CriuResp{}
+	if err := resp.UnmarshalVT(buf[:n]); err != nil {
 		if file != nil {
 			file.Close()
 		}

@@ -7,11 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/checkpoint-restore/go-criu/v7/rpc"
+	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
-
-	"github.com/corral-oci/corral/libcontainer/criu/criurpc"
 )
 
 // fakeEnv makes the test binary a fake `criu swrk` that plays the
@@ -41,11 +38,11 @@ func fakeCriu(scenario string) error {
 		return err
 	}
 	var req rpc.CriuReq
-	if err := proto.Unmarshal(buf[:n], &req); err != nil {
+	if err := req.UnmarshalVT(buf[:n]); err != nil {
 		return err
 	}
 	reply := func(resp *rpc.CriuResp, fd int) error {
-		b, err := proto.Marshal(resp)
+		b, err := resp.MarshalVT()
 		if err != nil {
 			return err
 		}
@@ -57,18 +54,18 @@ func fakeCriu(scenario string) error {
 	}
 	switch scenario {
 	case "version-3.10":
-		return reply(&rpc.CriuResp{Type: rpc.CriuReqType_VERSION.Enum(), Success: proto.Bool(true),
-			Version: &rpc.CriuVersion{MajorNumber: proto.Int32(3), MinorNumber: proto.Int32(10)}}, -1)
+		return reply(&rpc.CriuResp{Type: rpc.CriuReqType_VERSION.Enum(), Success: new(true),
+			Version: &rpc.CriuVersion{MajorNumber: new(int32(3)), MinorNumber: new(int32(10))}}, -1)
 	case "version-4.1":
-		return reply(&rpc.CriuResp{Type: rpc.CriuReqType_VERSION.Enum(), Success: proto.Bool(true),
-			Version: &rpc.CriuVersion{MajorNumber: proto.Int32(4), MinorNumber: proto.Int32(1), Sublevel: proto.Int32(1)}}, -1)
+		return reply(&rpc.CriuResp{Type: rpc.CriuReqType_VERSION.Enum(), Success: new(true),
+			Version: &rpc.CriuVersion{MajorNumber: new(int32(4)), MinorNumber: new(int32(1)), Sublevel: new(int32(1))}}, -1)
 	case "notify":
 		// The inherited file (fd 4) goes back with the notification.
 		if !req.GetOpts().GetNotifyScripts() {
 			return errors.New("notify scripts are off")
 		}
-		err := reply(&rpc.CriuResp{Type: rpc.CriuReqType_NOTIFY.Enum(), Success: proto.Bool(true),
-			Notify: &rpc.CriuNotify{Script: proto.String("orphan-pts-master"), Pid: proto.Int32(42)}}, 4)
+		err := reply(&rpc.CriuResp{Type: rpc.CriuReqType_NOTIFY.Enum(), Success: new(true),
+			Notify: &rpc.CriuNotify{Script: new("orphan-pts-master"), Pid: new(int32(42))}}, 4)
 		if err != nil {
 			return err
 		}
@@ -76,24 +73,24 @@ func fakeCriu(scenario string) error {
 			return err
 		}
 		var ack rpc.CriuReq
-		if err := proto.Unmarshal(buf[:n], &ack); err != nil {
+		if err := ack.UnmarshalVT(buf[:n]); err != nil {
 			return err
 		}
 		if ack.GetType() != rpc.CriuReqType_NOTIFY || !ack.GetNotifySuccess() {
 			return fmt.Errorf("bad notify answer %v", &ack)
 		}
-		return reply(&rpc.CriuResp{Type: req.GetType().Enum(), Success: proto.Bool(true)}, -1)
+		return reply(&rpc.CriuResp{Type: req.GetType().Enum(), Success: new(true)}, -1)
 	case "features":
 		// Only the features asked about are answered.
 		f := req.GetFeatures()
 		if req.GetType() != rpc.CriuReqType_FEATURE_CHECK || f == nil || !f.GetMemTrack() || f.LazyPages != nil || f.PidfdStore != nil {
 			return fmt.Errorf("bad feature check %v", &req)
 		}
-		return reply(&rpc.CriuResp{Type: rpc.CriuReqType_FEATURE_CHECK.Enum(), Success: proto.Bool(true),
-			Features: &rpc.CriuFeatures{MemTrack: proto.Bool(false)}}, -1)
+		return reply(&rpc.CriuResp{Type: rpc.CriuReqType_FEATURE_CHECK.Enum(), Success: new(true),
+			Features: &rpc.CriuFeatures{MemTrack: new(false)}}, -1)
 	case "fail":
-		return reply(&rpc.CriuResp{Type: req.GetType().Enum(), Success: proto.Bool(false),
-			CrErrmsg: proto.String("Error (criu/util.c:1533): rlimit: Can't setup RLIMIT_NOFILE for self"), CrErrno: proto.Int32(int32(unix.EIO))}, -1)
+		return reply(&rpc.CriuResp{Type: req.GetType().Enum(), Success: new(false),
+			CrErrmsg: new("Error (criu/util.c:1533): rlimit: Can't setup RLIMIT_NOFILE for self"), CrErrno: new(int32(unix.EIO))}, -1)
 	case "die":
 		fmt.Fprintln(os.Stderr, "cannot run on this kernel")
 		os.Exit(3)
@@ -159,7 +156,7 @@ func TestNotify(t *testing.T) {
 	}
 	defer r.Close()
 	defer w.Close()
-	req := &Request{Type: criurpc.Restore, Opts: &criurpc.Opts{ImagesDirFd: -1}}
+	req := &Request{Type: rpc.CriuReqType_RESTORE, Opts: &rpc.CriuOpts{ImagesDirFd: new(int32(-1))}}
 	if fd := req.AddFile(w); fd != 4 {
 		t.Fatalf("first file is fd %d in criu, want 4", fd)
 	}
@@ -185,17 +182,17 @@ func TestNotify(t *testing.T) {
 }
 
 func TestFeatures(t *testing.T) {
-	f, err := fake(t, "features").Features(&criurpc.Features{MemTrack: criurpc.On})
+	f, err := fake(t, "features").Features(&rpc.CriuFeatures{MemTrack: new(true)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if *f != (criurpc.Features{MemTrack: criurpc.Off}) {
-		t.Errorf("features %+v, want memory tracking Off", f)
+	if !f.EqualVT(&rpc.CriuFeatures{MemTrack: new(false)}) {
+		t.Errorf("features %v, want memory tracking false", f)
 	}
 }
 
 func TestFailure(t *testing.T) {
-	_, err := fake(t, "fail").Do(&Request{Type: criurpc.Dump, Opts: &criurpc.Opts{ImagesDirFd: -1}})
+	_, err := fake(t, "fail").Do(&Request{Type: rpc.CriuReqType_DUMP, Opts: &rpc.CriuOpts{ImagesDirFd: new(int32(-1))}})
 	var ce *Error
 	if !errors.As(err, &ce) || !errors.Is(err, unix.EIO) {
 		t.Fatalf("got %v, want an *Error with EIO", err)
@@ -207,7 +204,7 @@ func TestFailure(t *testing.T) {
 }
 
 func TestDiesWithoutAnswer(t *testing.T) {
-	_, err := fake(t, "die").Do(&Request{Type: criurpc.Dump, Opts: &criurpc.Opts{ImagesDirFd: -1}})
+	_, err := fake(t, "die").Do(&Request{Type: rpc.CriuReqType_DUMP, Opts: &rpc.CriuOpts{ImagesDirFd: new(int32(-1))}})
 	if err == nil || !strings.Contains(err.Error(), "cannot run on this kernel") || !strings.Contains(err.Error(), "exit status 3") {
 		t.Fatalf("got %v, want criu's last words and exit status", err)
 	}
