@@ -110,6 +110,9 @@ func (c *Container) checkpoint(cr *criu.Criu, st *State, status Status, opts *Cr
 		return err
 	}
 	if opts.PreDump {
+		if err := cr.CheckVersion(criu.SinglePreDumpVersion); err != nil {
+			return fmt.Errorf("pre-dump: %w", err)
+		}
 		if err := checkMemTracking(cr); err != nil {
 			return err
 		}
@@ -163,7 +166,7 @@ func (c *Container) checkpoint(cr *criu.Criu, st *State, status Status, opts *Cr
 	}
 	typ := rpc.CriuReqType_DUMP
 	if opts.PreDump {
-		typ = rpc.CriuReqType_PRE_DUMP
+		typ = rpc.CriuReqType_SINGLE_PRE_DUMP
 	}
 	req := &criu.Request{Type: typ, Opts: ro, Notify: statusNotify(opts), PrivateMounts: cfg.Namespaces.Contains(configs.NEWNS)}
 	if _, err := cr.Do(req); err != nil {

@@ -40,6 +40,12 @@ const DefaultPath = "criu"
 // ("net[inode]:key") that restoring into a namespace given by path needs.
 const MinVersion = 31100
 
+// SinglePreDumpVersion is the oldest CRIU that pre-dumps once over RPC
+// and ends (SINGLE_PRE_DUMP, criu 3.17): an older one answers a PRE_DUMP
+// and then waits for the next pre-dump or the final dump on the same
+// socket, and fails when it is closed instead.
+const SinglePreDumpVersion = 31700
+
 var (
 	// ErrNotFound is returned when the criu binary is missing.
 	ErrNotFound = errors.New("criu not found")
