@@ -209,8 +209,11 @@ func (e *libEnv) checkNoLeaks(cfgs ...*configs.Config) {
 	}
 	for _, cfg := range cfgs {
 		rel := filepath.Join(cfg.Cgroups.Parent, cfg.Cgroups.Name)
-		if leaked, _ := filepath.Glob("/sys/fs/cgroup/*/" + rel); len(leaked) > 0 {
-			t.Errorf("cgroups left behind: %v", leaked)
+		// The v1 hierarchies, and the v2 one of a cgroup v2 host.
+		for _, p := range []string{"/sys/fs/cgroup/*/" + rel, "/sys/fs/cgroup/" + rel} {
+			if leaked, _ := filepath.Glob(p); len(leaked) > 0 {
+				t.Errorf("cgroups left behind: %v", leaked)
+			}
 		}
 	}
 }

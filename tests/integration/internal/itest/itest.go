@@ -21,8 +21,13 @@ import (
 
 // BuildCorral builds cmd/corral into dir as build.sh does, so that the
 // tests run the binary that ships (static, with musl where it is
-// installed), and returns the binary's path.
+// installed), and returns the binary's path. CORRAL_TEST_BINARY names one
+// built so beforehand instead, where there is no Go to build it (as in
+// the VM of tests/vm/criu.sh).
 func BuildCorral(dir string) (string, error) {
+	if bin := os.Getenv("CORRAL_TEST_BINARY"); bin != "" {
+		return bin, nil
+	}
 	bin := filepath.Join(dir, "corral")
 	build := exec.Command("./build.sh", bin)
 	build.Dir = "../../.."
