@@ -50,4 +50,6 @@ go test $short -count=1 -tags corral_stdjson ./internal/... ./libcontainer/ \
 if [ -z "$short" ]; then
 	step "cgroup v2 lane (VM)"
 	tests/vm/cgroup2.sh
+	step "criu lane (VM)"
+	tests/vm/criu.sh
 fi

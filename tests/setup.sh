@@ -17,12 +17,13 @@ cd "$(dirname "$0")/.."
 #   jq runc crun                   the drop-in corpus compares against runc
 #   containerd podman docker.io    the engine suites drive corral through them
 #   qemu-system-x86 xz-utils       the cgroup v2 lane in ../shared/vm
+#   criu                           the criu lane: run-in-vm.sh --criu ships it
 #   mmdebstrap e2fsprogs kmod      the systemd guest of ../shared/vm
 #   dpkg-dev gperf make            libseccomp built for musl (build.sh)
 packages=(
 	busybox-static libseccomp-dev gcc libc6-dev musl-tools pkg-config
 	git ca-certificates iproute2 uidmap jq runc crun containerd podman
-	docker.io qemu-system-x86 xz-utils mmdebstrap e2fsprogs kmod dpkg-dev gperf make
+	docker.io qemu-system-x86 xz-utils criu mmdebstrap e2fsprogs kmod dpkg-dev gperf make
 )
 
 missing=()

@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Runs the checkpoint/restore suite (tests/integration/criu) where criu
+# works: in the VM of ../shared/vm (Debian 12's 6.1 kernel, pure cgroup
+# v2), with the host's Debian criu shipped in (run-in-vm.sh --criu). On
+# some host kernels every criu dump hangs, and there the suite skips.
+#
+# The VM has no Go: the test binary and corral (./build.sh, as it ships)
+# are built here and shipped, with the busybox rootfs. The lane takes 2 to
+# 8 minutes here, as busy as the host is: most of it is criu's own work
+# under emulation (a dump or a restore of a container takes seconds).
+#
+#   tests/vm/criu.sh [-test.run REGEXP]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+vm=${CORRAL_VM:-}
+for candidate in "$PWD/../shared/vm/run-in-vm.sh" /work/shared/vm/run-in-vm.sh; do
+	[ -n "$vm" ] || ! [ -x "$candidate" ] || vm=$candidate
+done
+if ! [ -x "$vm" ]; then
+	echo "skipping the criu lane: no VM runner at $vm (set CORRAL_VM)"
+	exit 0
+fi
+if ! command -v qemu-system-x86_64 >/dev/null; then
+	echo "skipping the criu lane: qemu-system-x86 is not installed"
+	exit 0
+fi
+if ! command -v criu >/dev/null; then
+	echo "criu lane: criu is not installed (tests/setup.sh installs Debian's)" >&2
+	exit 1
+fi
+
+run=.
+if [ "${1:-}" = "-test.run" ]; then
+	run=$2
+fi
+
+ship=$(mktemp -d)
+out=$(mktemp)
+trap 'rm -rf "$ship" "$out"' EXIT
+chmod 755 "$ship"
+tests/rootfs/build.sh
+mkdir -p "$ship/bin"
+go test -c -o "$ship/bin/criu.test" ./tests/integration/criu
+./build.sh "$ship/bin/corral"
+cp -a tests/rootfs/busybox "$ship/rootfs"
+# run-in-vm.sh --criu ships the criu in $PATH (Debian's, not the one
+# ../shared/criu/install.sh puts in /opt), where the suite finds it.
+lane() {
+	"$vm" --criu --timeout 1200 --mem 2G "$@" \
+		-e CORRAL_TEST_ROOTFS=/ship/rootfs -e CORRAL_TEST_BINARY=/ship/bin/corral \
+		"$ship" criu.test -test.v -test.count=1 -test.timeout=900s -test.run "$run"
+}
+rc=0
+lane | tee "$out" || rc=$?
+# A VM that printed nothing before the harness killed it (124) hung while
+# booting: boot it once more, showing the boot log.
+if [ "$rc" = 124 ] && ! [ -s "$out" ]; then
+	echo "criu lane: the VM printed nothing before its timeout; booting it again (-v)" >&2
+	rc=0
+	lane -v || rc=$?
+fi
+# The suite skips every test where criu cannot dump; in the VM it must.
+if [ "$rc" = 0 ] && grep -q "checkpoint/restore tests will skip" "$out"; then
+	echo "criu lane: criu does not work in the VM (see above)" >&2
+	rc=1
+fi
+exit "$rc"
