@@ -10,7 +10,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/corral-oci/corral/internal/faults"
 	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/configs/validate"
@@ -96,13 +95,13 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 		return nil, opError("create", id, err)
 	}
 	c := &Container{id: id, root: root, dir: dir, cgroupAhead: newCgroupAhead(config)}
-	faults.Point("create:dir-made")
+	faultPoint("create:dir-made")
 	unlock, err := c.lock()
 	if err == nil {
 		defer unlock()
 		c.state = &State{ID: id, Created: time.Now().UTC(), Config: *config}
 		err = c.saveState(c.state)
-		faults.Point("create:state-saved")
+		faultPoint("create:state-saved")
 	}
 	if err != nil {
 		os.RemoveAll(dir)

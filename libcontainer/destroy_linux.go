@@ -10,7 +10,6 @@ import (
 	"github.com/opencontainers/cgroups"
 	"golang.org/x/sys/unix"
 
-	"github.com/corral-oci/corral/internal/faults"
 	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
@@ -45,7 +44,7 @@ func (c *Container) Destroy() error {
 			return opError("destroy", c.id, err)
 		}
 	}
-	faults.Point("destroy:torn-down")
+	faultPoint("destroy:torn-down")
 	phase.Mark("destroy:torn-down")
 	defer phase.Mark("destroy:done")
 	if err := os.RemoveAll(c.dir); err != nil {
@@ -110,7 +109,7 @@ func (c *Container) teardown(st *State) error {
 	if !ownPidNS {
 		killCgroup(m)
 	}
-	faults.Point("destroy:killed")
+	faultPoint("destroy:killed")
 	phase.Mark("destroy:killed")
 	start := time.Now()
 	for {

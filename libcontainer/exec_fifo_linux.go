@@ -9,7 +9,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/corral-oci/corral/internal/faults"
 	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
@@ -31,9 +30,9 @@ func (c *Container) Exec() error {
 	if status != Created {
 		return opError("start", c.id, fmt.Errorf("%w (it is %s)", ErrNotCreated, status))
 	}
-	faults.Point("start:before-fifo")
+	faultPoint("start:before-fifo")
 	err = c.awaitStart(st)
-	faults.Point("start:fifo-read")
+	faultPoint("start:fifo-read")
 	phase.Mark("start:exec-done")
 	os.Remove(filepath.Join(c.dir, execFifoName))
 	if err != nil {

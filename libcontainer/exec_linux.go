@@ -14,7 +14,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/corral-oci/corral/internal/faults"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
@@ -193,7 +192,7 @@ func (c *Container) runExec(ch *child, st *State) error {
 	if err != nil {
 		return err
 	}
-	faults.Point("exec:spawned")
+	faultPoint("exec:spawned")
 	// The filter is only in the setup: it is fetched (or compiled) while
 	// the child starts.
 	if err := c.precompileSeccomp(&ch.setup.Process, st.Config.Seccomp); err != nil {

@@ -10,7 +10,6 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/corral-oci/corral/internal/faults"
 	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
@@ -139,7 +138,7 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 	if err != nil {
 		return err
 	}
-	faults.Point("init:spawned")
+	faultPoint("init:spawned")
 	defer func() {
 		if retErr != nil {
 			ch.kill()
@@ -173,11 +172,11 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 	if err := c.recordInit(st, ch.pid, cg); err != nil {
 		return err
 	}
-	faults.Point("init:recorded")
+	faultPoint("init:recorded")
 	if err := c.waitReady(ch, st, s.State); err != nil {
 		return err
 	}
-	faults.Point("init:ready")
+	faultPoint("init:ready")
 	phase.Mark("start:ready")
 	ch.sock.Close()
 	if p.PidfdSocket != nil {

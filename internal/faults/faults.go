@@ -1,5 +1,12 @@
+//go:build corral_testhooks
+
 // Package faults lets tests stop the runtime at a named phase of an
 // operation, to kill it there and check what it leaves behind.
+//
+// It is built only with the corral_testhooks build tag, which the
+// reliability tests' binary has: the library and binary that ship know
+// nothing of it (libcontainer/faults_off.go), so a program embedding
+// libcontainer cannot be made to hang by a variable it inherited.
 //
 // With CORRAL_TEST_PAUSE_AT=<phase> in its environment, the runtime
 // reaching that phase writes its pid to $CORRAL_TEST_PAUSE_FILE (if set)

@@ -5,8 +5,9 @@
 // and churn. After every test nothing may be left: no state directory,
 // no cgroup, no host mount, no process.
 //
-// The tests need root; they build corral and the busybox root filesystem
-// (tests/rootfs) themselves. The full churn run is
+// The tests need root; they build corral, with the test hooks
+// (internal/faults), and the busybox root filesystem (tests/rootfs)
+// themselves. The full churn run is
 //
 //	CORRAL_CHURN_CLI=1000 go test -run TestChurnCLI -timeout 60m ./tests/integration/reliability/
 package reliability
@@ -53,7 +54,9 @@ func run(m *testing.M) int {
 		return itest.Fail(err)
 	}
 	defer os.RemoveAll(tmp)
-	if corralBin, err = itest.BuildCorral(tmp); err != nil {
+	// With the fault points, for the tests that kill the runtime at each
+	// phase (faults_test.go).
+	if corralBin, err = itest.BuildCorral(tmp, itest.TestHooks); err != nil {
 		return itest.Fail(err)
 	}
 	if busybox, err = itest.Busybox(); err != nil {

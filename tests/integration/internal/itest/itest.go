@@ -19,18 +19,26 @@ import (
 	"github.com/opencontainers/cgroups"
 )
 
+// TestHooks is the build tag of the test hooks: internal/faults's points,
+// where the crash tests stop the runtime to kill it.
+const TestHooks = "corral_testhooks"
+
 // BuildCorral builds cmd/corral into dir as build.sh does, so that the
 // tests run the binary that ships (static, with musl where it is
-// installed), and returns the binary's path. CORRAL_TEST_BINARY names one
-// built so beforehand instead, where there is no Go to build it (as in
-// the VM of tests/vm/criu.sh).
-func BuildCorral(dir string) (string, error) {
+// installed), and returns the binary's path. Build tags (TestHooks) make
+// a binary for the tests that need it instead. CORRAL_TEST_BINARY names
+// one built so beforehand, with the same tags, where there is no Go to
+// build it (as in the VM of tests/vm/criu.sh).
+func BuildCorral(dir string, tags ...string) (string, error) {
 	if bin := os.Getenv("CORRAL_TEST_BINARY"); bin != "" {
 		return bin, nil
 	}
 	bin := filepath.Join(dir, "corral")
 	build := exec.Command("./build.sh", bin)
 	build.Dir = "../../.."
+	if len(tags) > 0 {
+		build.Env = append(os.Environ(), "CORRAL_BUILD_TAGS="+strings.Join(tags, ","))
+	}
 	if out, err := build.CombinedOutput(); err != nil {
 		return "", fmt.Errorf("build corral: %v\n%s", err, out)
 	}

@@ -1,0 +1,10 @@
+//go:build corral_testhooks
+
+package libcontainer
+
+import "github.com/corral-oci/corral/internal/faults"
+
+// faultPoint marks a phase where the crash tests stop the runtime to kill
+// it: built only with the corral_testhooks tag, which the reliability
+// tests' binary has (see faults_off.go for the shipped one).
+func faultPoint(phase string) { faults.Point(phase) }
