@@ -150,7 +150,7 @@ func awaitStartAndExec(sock *os.File, s *setup, fdDir *os.File, exe string, env 
 		fmt.Fprintf(fifo, "%s: %v", step, err)
 		return initsync.NewError(step, err)
 	}
-	if err := s.Config.Hooks.Run(configs.StartContainer, s.State); err != nil {
+	if err := runHooks(configs.StartContainer, s.Hooks.StartContainer, s.HookState); err != nil {
 		return fail("hooks", err)
 	}
 	if err := setFinalAffinity(&s.Process); err != nil {

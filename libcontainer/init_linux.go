@@ -175,7 +175,7 @@ func runCreateHooks(sock *os.File, s *setup) error {
 			return err
 		}
 	}
-	return s.Config.Hooks.Run(configs.CreateContainer, s.State)
+	return runHooks(configs.CreateContainer, s.Hooks.CreateContainer, s.HookState)
 }
 
 // setupNamespaceSettings applies what the container's own namespaces

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/json"
 	"fmt"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -20,13 +21,14 @@ const (
 
 // setup is the Config message: everything the child needs, so that it
 // reads nothing from the host once it runs. It travels in posenc, which
-// needs no tags but json:"-" to leave a field out.
+// leaves out the fields tagged posenc:"-", and builds no JSON codec in the
+// child: nothing in it needs one (TestSetupNeedsNoJSON).
 type setup struct {
 	Mode setupMode
 	ID   string
 	// Config is the container's, for init only; it travels as
 	// InitConfig, without what only the runtime uses.
-	Config     *configs.Config `json:"-"`
+	Config     *configs.Config `posenc:"-"`
 	InitConfig *configs.Config
 	Process    processSetup
 	// OomScoreAdj is the container's, for init and exec'd processes.
@@ -39,10 +41,12 @@ type setup struct {
 	PreservedFDs int
 
 	// RunHooks asks init to stop before pivot_root for the runtime's
-	// prestart, createRuntime and createContainer hooks.
+	// prestart and createRuntime hooks.
 	RunHooks bool
-	// State is what startContainer hooks read on stdin.
-	State *specs.State
+	// Hooks are those init runs itself, and HookState the container's
+	// state they read on stdin, as JSON the runtime rendered.
+	Hooks     initHooks
+	HookState []byte
 
 	// CgroupPaths are the container's cgroups on the host, for cgroup
 	// mounts inside it.
@@ -63,6 +67,65 @@ type setup struct {
 	// UserNS is true when the process runs in a user namespace, where
 	// device nodes cannot be made and must be bind-mounted.
 	UserNS bool
+}
+
+// initHooks are the hooks that run in init, in the container's
+// namespaces. Only command hooks can: a Go hook lives in the program that
+// made the Config, not in init.
+type initHooks struct {
+	CreateContainer []configs.Command
+	StartContainer  []configs.Command
+}
+
+// setHooks takes from h the hooks init runs and renders st, their stdin,
+// if there are any.
+func (s *setup) setHooks(h configs.Hooks, st *specs.State) error {
+	var err error
+	if s.Hooks.CreateContainer, err = commandHooks(h, configs.CreateContainer); err != nil {
+		return err
+	}
+	if s.Hooks.StartContainer, err = commandHooks(h, configs.StartContainer); err != nil {
+		return err
+	}
+	if len(s.Hooks.CreateContainer)+len(s.Hooks.StartContainer) == 0 {
+		return nil
+	}
+	if s.HookState, err = json.Marshal(st); err != nil {
+		return fmt.Errorf("encode the state for the hooks: %w", err)
+	}
+	return nil
+}
+
+// commandHooks returns the commands of the hooks of h at name.
+func commandHooks(h configs.Hooks, name configs.HookName) ([]configs.Command, error) {
+	var cmds []configs.Command
+	for i, hook := range h[name] {
+		var c *configs.Command
+		switch hook := hook.(type) {
+		case configs.CommandHook:
+			c = &hook.Command
+		case *configs.CommandHook:
+			if hook != nil {
+				c = &hook.Command
+			}
+		}
+		if c == nil {
+			return nil, fmt.Errorf("hooks.%s[%d]: a hook of type %T cannot run in the container's init: only command hooks can", name, i, hook)
+		}
+		cmds = append(cmds, *c)
+	}
+	return cmds, nil
+}
+
+// runHooks runs cmds, the hooks of the lifecycle point name, with state on
+// their stdin, stopping at the first error, as configs.Hooks.Run does.
+func runHooks(name configs.HookName, cmds []configs.Command, state []byte) error {
+	for i, c := range cmds {
+		if err := c.RunWithState(state); err != nil {
+			return fmt.Errorf("%s hook #%d: %w", name, i, err)
+		}
+	}
+	return nil
 }
 
 // cgroupMount is a cgroup v1 hierarchy of the host.

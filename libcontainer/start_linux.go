@@ -154,9 +154,12 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 			return err
 		}
 	}
-	s.State = ociState(st, Created)
-	s.State.Pid = ch.pid
-	s.State.Status = specs.StateCreating
+	state := ociState(st, Created)
+	state.Pid = ch.pid
+	state.Status = specs.StateCreating
+	if err := s.setHooks(cfg.Hooks, state); err != nil {
+		return err
+	}
 	s.RunHooks = len(cfg.Hooks[configs.Prestart])+len(cfg.Hooks[configs.CreateRuntime]) > 0
 	// The filter is only in the setup: it is fetched (or compiled) while
 	// the child starts.
@@ -173,7 +176,7 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 		return err
 	}
 	faultPoint("init:recorded")
-	if err := c.waitReady(ch, st, s.State); err != nil {
+	if err := c.waitReady(ch, st, state); err != nil {
 		return err
 	}
 	faultPoint("init:ready")

@@ -61,11 +61,3 @@ func methodsOf(t reflect.Type) methods {
 
 // has reports whether m holds any of bits.
 func (m methods) has(bits methods) bool { return m&bits != 0 }
-
-// JSONMethods reports whether a pointer to t, itself not a pointer, is a
-// json.Marshaler and a json.Unmarshaler: the answer is worked out once a
-// type, for the callers that ask it of every value they walk.
-func JSONMethods(t reflect.Type) (marshaler, unmarshaler bool) {
-	m := methodsOf(t)
-	return m.has(ptrMarshal), m.has(ptrUnmarshal)
-}

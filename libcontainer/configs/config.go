@@ -94,8 +94,10 @@ type Config struct {
 	// Seccomp is the syscall filter, loaded as the last step before exec.
 	Seccomp *Seccomp `json:"seccomp,omitempty"`
 
-	// Hooks run at the lifecycle points the OCI runtime spec names.
-	Hooks Hooks `json:"hooks,omitempty"`
+	// Hooks run at the lifecycle points the OCI runtime spec names. They
+	// do not travel to the container's init with the rest (posenc:"-"):
+	// init gets the command hooks it runs on their own.
+	Hooks Hooks `json:"hooks,omitempty" posenc:"-"`
 
 	// Version is the OCI runtime-spec version the config came from.
 	Version string `json:"version,omitempty"`

@@ -69,12 +69,21 @@ func NewCommandHook(cmd Command) CommandHook { return CommandHook{Command: cmd} 
 // ErrHookTimeout is returned when a hook outlives its timeout.
 var ErrHookTimeout = errors.New("hook timed out")
 
-// Run runs the command, killing it at its timeout.
+// Run runs the command with the state as JSON on its stdin, killing it
+// at its timeout.
 func (c CommandHook) Run(state *specs.State) error {
 	in, err := json.Marshal(state)
 	if err != nil {
 		return err
 	}
+	return c.RunWithState(in)
+}
+
+// RunWithState runs the command with state, the container's state already
+// rendered as JSON, on its stdin, killing it at its timeout. The
+// container's init runs its hooks so, with the state the runtime rendered:
+// it builds no JSON codec of its own.
+func (c Command) RunWithState(state []byte) error {
 	ctx := context.Background()
 	if c.Timeout != nil {
 		var cancel context.CancelFunc
@@ -94,14 +103,14 @@ func (c CommandHook) Run(state *specs.State) error {
 	// hook started too, not only the hook.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.Stdin = bytes.NewReader(in)
+	cmd.Stdin = bytes.NewReader(state)
 	var out bytes.Buffer
 	cmd.Stdout = &out
 	cmd.Stderr = &out
 	// Children that left the group may keep the output pipe open; do
 	// not wait for them long past the kill.
 	cmd.WaitDelay = 100 * time.Millisecond
-	err = cmd.Run()
+	err := cmd.Run()
 	if ctx.Err() == context.DeadlineExceeded {
 		return fmt.Errorf("%s: %w after %s", c.Path, ErrHookTimeout, *c.Timeout)
 	}

@@ -10,22 +10,23 @@
 // container start, while posenc walks the value with reflection and does
 // no per-type setup at all.
 //
-// Fields tagged json:"-" are skipped, as json skips them. A type that
-// implements both json.Marshaler and json.Unmarshaler (time.Time,
-// configs.Hooks) travels as its JSON. Interfaces, funcs, chans, complex
-// numbers, unsafe pointers and unexported fields cannot be encoded.
+// A value travels as its Go form, field by field: methods such as
+// MarshalJSON play no part, so the child never builds a JSON codec.
+// Interfaces, funcs, chans, complex numbers, unsafe pointers and
+// unexported fields cannot be encoded: a type whose data hides behind
+// them (configs.Hooks, time.Time) must travel in another form. Fields
+// tagged json:"-" are skipped, as json skips them, and so are fields
+// tagged posenc:"-": those the JSON form keeps but the child does
+// without.
 package posenc
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
 	"reflect"
 	"strings"
-
-	"github.com/corral-oci/corral/internal/reflectjson"
 )
 
 // ErrCorrupt is wrapped by every error Unmarshal returns for input that
@@ -81,32 +82,11 @@ func Unmarshal(data []byte, v any) error {
 	return nil
 }
 
-// usesJSON reports whether values of t travel as their JSON. Pointers
-// are followed instead, and byte slices (json.RawMessage) are kept as they
-// are.
-func usesJSON(t reflect.Type) bool {
-	switch t.Kind() {
-	case reflect.Pointer, reflect.Interface:
-		return false
-	case reflect.Slice:
-		if t.Elem().Kind() == reflect.Uint8 {
-			return false
-		}
-	case reflect.Struct: // may have methods of embedded fields
-	default:
-		if t.PkgPath() == "" { // unnamed or predeclared: no methods
-			return false
-		}
-	}
-	m, u := reflectjson.JSONMethods(t)
-	return m && u
-}
-
 // encoded reports whether struct field f is encoded, or returns an error
 // if it should be but is unexported.
 func encoded(f reflect.StructField) (bool, error) {
 	// Parsing every tag costs more than the rest of the encoding.
-	if strings.Contains(string(f.Tag), `json:"-"`) && f.Tag.Get("json") == "-" {
+	if strings.Contains(string(f.Tag), `:"-"`) && (f.Tag.Get("json") == "-" || f.Tag.Get("posenc") == "-") {
 		return false, nil
 	}
 	if !f.IsExported() {
@@ -127,9 +107,6 @@ func (e *encoder) value(v reflect.Value, depth int) error {
 	t := v.Type()
 	if depth > maxDepth {
 		return fmt.Errorf("posenc: cannot encode %s: nested deeper than %d (a cycle?)", t, maxDepth)
-	}
-	if usesJSON(t) {
-		return e.json(v)
 	}
 	switch t.Kind() {
 	case reflect.Bool:
@@ -209,25 +186,6 @@ func (e *encoder) elems(v reflect.Value, depth int) error {
 	return err
 }
 
-// json appends the JSON of v, length-prefixed like a slice: a nil map or
-// slice stays nil, which its UnmarshalJSON may not preserve.
-func (e *encoder) json(v reflect.Value) error {
-	if (v.Kind() == reflect.Map || v.Kind() == reflect.Slice) && v.IsNil() {
-		e.buf = append(e.buf, 0)
-		return nil
-	}
-	// Through a pointer, so that MarshalJSON methods on *T run too.
-	p := reflect.New(v.Type())
-	p.Elem().Set(v)
-	b, err := json.Marshal(p.Interface())
-	if err != nil {
-		return fmt.Errorf("posenc: cannot encode %s: %w", v.Type(), err)
-	}
-	e.buf = binary.AppendUvarint(e.buf, uint64(len(b))+1)
-	e.buf = append(e.buf, b...)
-	return nil
-}
-
 type decoder struct{ in []byte }
 
 func corrupt(t reflect.Type, format string, args ...any) error {
@@ -270,18 +228,6 @@ func (d *decoder) value(v reflect.Value, depth int) error {
 	t := v.Type()
 	if depth > maxDepth {
 		return corrupt(t, "nested deeper than %d", maxDepth)
-	}
-	if usesJSON(t) {
-		n, isNil, err := d.length(t, true)
-		if err != nil || isNil {
-			return err
-		}
-		b := d.in[:n]
-		d.in = d.in[n:]
-		if err := json.Unmarshal(b, v.Addr().Interface()); err != nil {
-			return fmt.Errorf("%w: %s: %w", ErrCorrupt, t, err)
-		}
-		return nil
 	}
 	switch t.Kind() {
 	case reflect.Bool, reflect.Pointer:

@@ -23,13 +23,9 @@ import (
 	"github.com/corral-oci/corral/libcontainer/specconv"
 )
 
-// fixedTime is what the filler puts in a time.Time: in UTC, since a time
-// travels as JSON, which keeps the offset but not the *time.Location.
-var fixedTime = time.Date(2024, 5, 6, 7, 8, 9, 10, time.UTC)
-
 // filler sets every field it can reach to distinct non-zero data: slices
 // of two elements, maps of two entries, pointers to filled values. Fields
-// tagged json:"-" stay zero, as after a round trip.
+// tagged json:"-" or posenc:"-" stay zero, as after a round trip.
 type filler struct {
 	t testing.TB
 	n int
@@ -46,24 +42,6 @@ func (f *filler) fill(v reflect.Value, depth int) {
 		return
 	}
 	f.n++
-	switch v.Type() {
-	case reflect.TypeFor[time.Time]():
-		v.Set(reflect.ValueOf(fixedTime.Add(time.Duration(f.n) * time.Second)))
-		return
-	case reflect.TypeFor[configs.Hooks]():
-		// UnmarshalJSON makes CommandHook values, so compare with those.
-		var a, b configs.Command
-		f.fill(reflect.ValueOf(&a).Elem(), depth+1)
-		f.fill(reflect.ValueOf(&b).Elem(), depth+1)
-		v.Set(reflect.ValueOf(configs.Hooks{
-			configs.Prestart:  {configs.NewCommandHook(a), configs.NewCommandHook(b)},
-			configs.Poststart: {configs.NewCommandHook(b)},
-		}))
-		return
-	case reflect.TypeFor[json.RawMessage]():
-		v.SetBytes(fmt.Appendf(nil, `{"n":%d}`, f.n))
-		return
-	}
 	switch v.Kind() {
 	case reflect.Bool:
 		v.SetBool(true)
@@ -98,7 +76,7 @@ func (f *filler) fill(v reflect.Value, depth int) {
 		f.fill(v.Elem(), depth+1)
 	case reflect.Struct:
 		for i := range v.NumField() {
-			if sf := v.Type().Field(i); sf.IsExported() && sf.Tag.Get("json") != "-" {
+			if sf := v.Type().Field(i); sf.IsExported() && sf.Tag.Get("json") != "-" && sf.Tag.Get("posenc") != "-" {
 				f.fill(v.Field(i), depth+1)
 			}
 		}
@@ -126,11 +104,26 @@ func roundTrip[T any](t *testing.T, in *T) *T {
 
 func TestConfig(t *testing.T) {
 	cfg := fill[configs.Config](t)
-	if cfg.Cgroups == nil || cfg.Cgroups.Resources == nil || cfg.Cgroups.Resources.Unified == nil || len(cfg.Hooks) != 2 {
+	if cfg.Cgroups == nil || cfg.Cgroups.Resources == nil || cfg.Cgroups.Resources.Unified == nil {
 		t.Fatalf("filler left parts of the config empty: %+v", cfg)
 	}
 	roundTrip(t, &cfg)
 	roundTrip(t, &configs.Config{})
+
+	// The hooks, behind an interface, stay behind (posenc:"-"): init
+	// gets its own as commands.
+	cfg.Hooks = configs.Hooks{configs.Prestart: {configs.NewCommandHook(configs.Command{Path: "/bin/true"})}}
+	data, err := posenc.Marshal(&cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out configs.Config
+	if err := posenc.Unmarshal(data, &out); err != nil {
+		t.Fatal(err)
+	}
+	if out.Hooks != nil {
+		t.Errorf("the hooks travelled: %v", out.Hooks)
+	}
 }
 
 // A field named "-" (json:"-,") is encoded; only exactly "-" is skipped.
@@ -141,13 +134,18 @@ type Inner struct {
 	Dash string `json:"-,"`
 }
 
+// jsonMap has JSON methods that must never run: posenc encodes the map
+// it is, as it does every value, and never builds a JSON codec.
 type jsonMap map[string]int
 
-func (m jsonMap) MarshalJSON() ([]byte, error) { return json.Marshal(map[string]int(m)) }
-func (m *jsonMap) UnmarshalJSON(b []byte) error {
-	*m = jsonMap{} // as configs.Hooks: null becomes empty
-	return json.Unmarshal(b, (*map[string]int)(m))
-}
+func (m jsonMap) MarshalJSON() ([]byte, error)  { panic("posenc called MarshalJSON") }
+func (m *jsonMap) UnmarshalJSON(b []byte) error { panic("posenc called UnmarshalJSON") }
+
+// jsonStruct is a struct with JSON methods that must never run.
+type jsonStruct struct{ A, B string }
+
+func (jsonStruct) MarshalJSON() ([]byte, error)  { panic("posenc called MarshalJSON") }
+func (*jsonStruct) UnmarshalJSON(b []byte) error { panic("posenc called UnmarshalJSON") }
 
 type myByte uint8
 
@@ -179,14 +177,14 @@ type allKinds struct {
 	PM                     map[int64]*Inner
 	P, NilP                *int
 	PP                     **string
-	T, ZeroT               time.Time
-	TP, NilTP              *time.Time
 	JM, NilJM, EmptyJM     jsonMap
+	JS                     jsonStruct
+	JSP, NilJSP            *jsonStruct
 	Nested                 Inner
 	Nesteds                []Inner
 	Skipped                string `json:"-"`
-	SkippedFunc            func() `json:"-"`
-	SkippedAny             any    `json:"-"`
+	SkippedFunc            func() `posenc:"-"`
+	SkippedAny             any    `json:"a" posenc:"-"`
 	hidden                 int    `json:"-"`
 }
 
@@ -220,9 +218,9 @@ func TestAllKinds(t *testing.T) {
 		PM:       map[int64]*Inner{-5: {Name: "x"}, 7: nil},
 		P:        &one,
 		PP:       &ps,
-		T:        fixedTime,
-		TP:       &fixedTime,
 		JM:       jsonMap{"x": 1},
+		JS:       jsonStruct{"a", "b"},
+		JSP:      &jsonStruct{"c", ""},
 		EmptyJM:  jsonMap{},
 		Nested:   Inner{Name: "nested"},
 		Nesteds:  []Inner{{Name: "a"}, {}},
@@ -238,7 +236,8 @@ func TestAllKinds(t *testing.T) {
 		t.Error("lost the sign of a float")
 	}
 
-	// json:"-" fields are neither encoded nor kept in the target.
+	// json:"-" and posenc:"-" fields are neither encoded nor kept in the
+	// target.
 	in.Skipped, in.SkippedFunc, in.SkippedAny, in.hidden = "skipped", func() {}, 1, 1
 	data, err := posenc.Marshal(in)
 	if err != nil {
@@ -279,7 +278,8 @@ func TestEncoding(t *testing.T) {
 		{map[string]bool{"a": true}, []byte{2, 1, 'a', 1}},
 		{new(new(int8(-1))), []byte{1, 1}}, // Marshal follows the outer pointer only
 		{&pair{A: 1, B: &seven, C: "x"}, []byte{2, 1, 0xac, 2, 1, 'x'}},
-		{time.Unix(0, 0).UTC(), []byte{23, '"', '1', '9', '7', '0', '-', '0', '1', '-', '0', '1', 'T', '0', '0', ':', '0', '0', ':', '0', '0', 'Z', '"'}},
+		// JSON methods play no part.
+		{jsonStruct{"a", "b"}, []byte{1, 'a', 1, 'b'}},
 	} {
 		got, err := posenc.Marshal(tc.v)
 		if err != nil {
@@ -316,7 +316,11 @@ func TestMarshalErrors(t *testing.T) {
 		{&unexported{hidden: 1}, "posenc_test.unexported: unexported field hidden"},
 		{embedsUnexported{}, "posenc_test.embedsUnexported: unexported field unexported"},
 		{emptyElems{S: make([]struct{}, 3)}, "[]struct {}: its elements take no bytes"},
-		{configs.Hooks{configs.Prestart: {hookFunc(nil)}}, "configs.Hooks"},
+		// What needs JSON to travel (data behind an interface or in
+		// unexported fields) is refused, not sent as JSON.
+		{configs.Hooks{configs.Prestart: {hookFunc(nil)}}, "configs.Hook: unsupported kind interface"},
+		{configs.Hooks{configs.Prestart: {configs.NewCommandHook(configs.Command{Path: "/bin/x"})}}, "configs.Hook: unsupported kind interface"},
+		{time.Unix(0, 0), "time.Time: unexported field"},
 	} {
 		_, err := posenc.Marshal(tc.v)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {
@@ -377,10 +381,8 @@ func TestUnmarshalErrors(t *testing.T) {
 		{"huge bytes", huge, new([]byte), "[]uint8"},
 		{"huge slice", huge, new([]int64), "[]int64"},
 		{"huge map", huge, new(map[int]int), "map[int]int"},
-		{"huge json", huge, new(configs.Hooks), "configs.Hooks"},
 		{"duplicate key", []byte{3, 2, 1, 2, 2}, new(map[int8]int8), "duplicate key"},
 		{"empty elements", []byte{4}, new([]struct{}), "[]struct {}"},
-		{"bad json", []byte{2, '{'}, new(time.Time), "time.Time"},
 		{"deep", bytes.Repeat([]byte{1}, 100000), new(Inner), "nested deeper"},
 	} {
 		err := posenc.Unmarshal(tc.data, tc.into)
@@ -411,10 +413,18 @@ func TestUnmarshalErrors(t *testing.T) {
 		{"func", new(func())},
 		{"chan", new(chan int)},
 		{"unexported", new(struct{ a int })},
+		{"time", new(time.Time)},
 	} {
 		if err := posenc.Unmarshal([]byte{0}, tc.into); err == nil || errors.Is(err, posenc.ErrCorrupt) {
 			t.Errorf("%s: %v, want a usage error", tc.name, err)
 		}
+	}
+	// Hooks, which only JSON could carry, are refused as soon as one
+	// comes: a map of one entry, "prestart", with a list of one hook.
+	hooks := append([]byte{2, 8}, "prestart"...)
+	hooks = append(hooks, 2, 0)
+	if err := posenc.Unmarshal(hooks, new(configs.Hooks)); err == nil || errors.Is(err, posenc.ErrCorrupt) || !strings.Contains(err.Error(), "interface") {
+		t.Errorf("hooks: %v, want a usage error about the interface", err)
 	}
 }
 
