@@ -1,26 +1,3 @@
-// Package libcontainer creates containers from namespaces, cgroups,
-// capabilities, seccomp and a private root filesystem, and manages their
-// lifecycle.
-//
-// Every program that uses it re-executes itself as the container's first
-// process, so it must call Init when started with the argument "init", and
-// import the nsenter package for its side effect:
-//
-//	import _ "github.com/corral-oci/corral/libcontainer/nsenter"
-//
-//	func init() {
-//		if len(os.Args) > 1 && os.Args[1] == "init" {
-//			runtime.GOMAXPROCS(1)
-//			runtime.LockOSThread()
-//			libcontainer.Init()
-//			panic("--this line should have never been executed, congratulations--")
-//		}
-//	}
-//
-// A container lives in a state directory <root>/<id> created by Create and
-// removed by Destroy. Any process may Load it later: the state on disk and
-// the kernel, not the memory of the process that created it, say what the
-// container is.
 package libcontainer
 
 import (

@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/mountfd"
 	"github.com/corral-oci/corral/libcontainer/internal/procfs"
 	"github.com/corral-oci/corral/libcontainer/internal/selfexe"
@@ -90,8 +91,8 @@ func newUserNamespace(uids, gids []configs.IDMap) (*os.File, error) {
 	defer w.Close()
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/fd/3",
-		Args:       []string{"corral-userns"},
-		Env:        []string{"_CORRAL_USERNS_HOLDER=1"},
+		Args:       bootstrap.Args("corral-userns", bootstrap.MarkUsernsHolder),
+		Env:        []string{bootstrap.EnvUsernsHolder + "=1"},
 		Stdin:      r,
 		ExtraFiles: []*os.File{exe},
 		SysProcAttr: &syscall.SysProcAttr{

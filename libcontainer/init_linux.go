@@ -22,17 +22,24 @@ import (
 // failure it reports the error to the runtime and exits.
 func Init() {
 	runtime.LockOSThread()
-	// A restore runs criu through this binary too (restore_linux.go).
-	if job := os.Getenv(criuRootEnv); job != "" {
+	// Each of the runtime's children has its marker in its arguments and
+	// its variable in its environment; a variable alone, inherited by
+	// accident, does nothing.
+	marker := bootstrap.Marker(os.Args)
+	if job := os.Getenv(criuRootEnv); job != "" && marker == bootstrap.MarkCriuRoot {
+		// A restore runs criu through this binary (restore_linux.go).
 		runCriuRoot(job)
 	}
-	// Opens the phase file, if any, while the host's paths are visible.
-	phase.Mark("init:go-main")
 	fd, err := strconv.Atoi(os.Getenv(bootstrap.EnvFD))
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "init: the runtime did not start this process (no "+bootstrap.EnvFD+")")
+	if err != nil || marker != bootstrap.MarkBootstrap {
+		fmt.Fprintf(os.Stderr, "init: the runtime did not start this process (arguments %q, %s=%q)\n",
+			os.Args, bootstrap.EnvFD, os.Getenv(bootstrap.EnvFD))
 		os.Exit(1)
 	}
+	// Opens the phase file, if the runtime passed one, while the host's
+	// paths are visible.
+	phase.Enable()
+	phase.Mark("init:go-main")
 	os.Unsetenv(bootstrap.EnvFD)
 	os.Unsetenv("GOMAXPROCS")
 	os.Unsetenv("GOGC")

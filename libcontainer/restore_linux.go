@@ -16,6 +16,7 @@ import (
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/criu"
+	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 )
 
 // criuRootDir is where criu finds the rootfs to restore the root from,
@@ -456,7 +457,7 @@ func (c *Container) privateCriuMounts(r *restoring, cfg *configs.Config) error {
 		b, _ := json.Marshal(&criuRoot{Criu: bin, Args: args, Rootfs: cfg.Rootfs, Root: root, Readonly: cfg.Readonlyfs})
 		return &exec.Cmd{
 			Path: "/proc/self/exe",
-			Args: []string{os.Args[0], "init"},
+			Args: bootstrap.Args(os.Args[0], bootstrap.MarkCriuRoot),
 			Env:  append(os.Environ(), criuRootEnv+"="+string(b)),
 		}
 	}
@@ -476,7 +477,7 @@ func removeMountPoints(dir string) {
 }
 
 // criuRootEnv carries the criu root helper's job: Init runs the helper
-// when it finds it.
+// when it finds it in a process started with bootstrap.MarkCriuRoot.
 const criuRootEnv = "_CORRAL_CRIU_ROOT"
 
 // criuRoot is the criu root helper's job.

@@ -122,7 +122,7 @@ func (ch *child) command() *exec.Cmd {
 		// The binary runs from a handle nothing in the container can
 		// write through (CVE-2019-5736); init closes it before exec.
 		Path: "/proc/self/fd/" + strconv.Itoa(ch.exeFD),
-		Args: []string{os.Args[0], "init"},
+		Args: bootstrap.Args(os.Args[0], bootstrap.MarkBootstrap),
 		Env: []string{
 			bootstrap.EnvFD + "=" + strconv.Itoa(3+len(ch.proc.ExtraFiles)),
 			"GOMAXPROCS=1",

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/internal/reflectjson"
+	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/deepcopy"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
 )
@@ -189,7 +190,7 @@ func (c *Container) status(st *State) (Status, error) {
 // initExeced reports whether init has exec'd the container's program: a
 // start whose runtime could not remove the exec fifo (a read-only state
 // root) must not leave the container reading as created. Until it execs,
-// init is this binary run as "<name> init".
+// init is this binary run with bootstrap.Args.
 func initExeced(pid int) bool {
 	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
 	if err != nil {
@@ -199,10 +200,10 @@ func initExeced(pid int) bool {
 }
 
 // runsInit reports whether cmdline, the text of /proc/<pid>/cmdline, is
-// that of this binary run as init.
+// that of this binary run as a container's init (bootstrap.Args).
 func runsInit(cmdline []byte) bool {
-	args := strings.Split(string(cmdline), "\x00")
-	return len(args) >= 2 && args[1] == "init"
+	args := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
+	return bootstrap.Marker(args) == bootstrap.MarkBootstrap
 }
 
 // initAlive reports whether the process recorded as init is still it.

@@ -117,9 +117,15 @@ func TestRunsInit(t *testing.T) {
 		cmdline string
 		want    bool
 	}{
-		{"/usr/bin/corral\x00init\x00", true},
-		{"/proc/self/fd/5\x00init\x00", true},
-		{"corral\x00init", true},
+		{"/usr/bin/corral\x00init\x00--corral-bootstrap\x00", true},
+		{"/proc/self/fd/5\x00init\x00--corral-bootstrap\x00", true},
+		{"corral\x00init\x00--corral-bootstrap", true},
+		{"\x00init\x00--corral-bootstrap\x00", true},
+		// Another of the runtime's children, or a program of the
+		// container that happens to take "init".
+		{"/usr/bin/corral\x00init\x00", false},
+		{"corral\x00init\x00--corral-criu-root\x00", false},
+		{"corral\x00init\x00--corral-bootstrap\x00x\x00", false},
 		{"sleep\x00100\x00", false},
 		{"sh\x00", false},
 		{"", false},

@@ -59,6 +59,8 @@ type globals struct {
 }
 
 func main() {
+	// CORRAL_PHASES is corral's to read, not the library's.
+	phase.Enable()
 	phase.Mark("cli:main")
 	code := execute(os.Args[1:])
 	phase.Mark("cli:exit")

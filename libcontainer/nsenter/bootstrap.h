@@ -36,6 +36,15 @@
 #define SYNC_PID 3         /* value: the pid that runs Go's init, in the runtime's pid namespace */
 #define SYNC_ERROR 4       /* value: length of the text that follows */
 
+/* The runtime starts its children with the arguments {name, "init",
+ * marker} and the marker's variable; the constructor acts only on both
+ * together (libcontainer/internal/bootstrap: Args, Marker). */
+#define CORRAL_ARG_INIT "init"
+#define CORRAL_MARK_BOOTSTRAP "--corral-bootstrap"
+#define CORRAL_MARK_USERNS_HOLDER "--corral-userns-holder"
+#define CORRAL_ENV_BOOTSTRAP "_CORRAL_BOOTSTRAP"
+#define CORRAL_ENV_USERNS_HOLDER "_CORRAL_USERNS_HOLDER"
+
 struct bootstrap {
 	uint32_t unshare;
 	int njoin;

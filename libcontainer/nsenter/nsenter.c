@@ -6,8 +6,11 @@
  * first, and forks once when the process must be inside a new pid or time
  * namespace. Everything else is done in Go.
  *
- * It does nothing unless the runtime set _CORRAL_BOOTSTRAP, so a program
- * that imports this package pays for one getenv.
+ * It acts only in a process the runtime started for it: with the
+ * arguments {name, "init", marker} and the marker's variable
+ * (_CORRAL_BOOTSTRAP, _CORRAL_USERNS_HOLDER). A program that imports this
+ * package and inherited a variable runs as if it had not; one without
+ * them pays for two getenv calls.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -273,6 +276,55 @@ static void fork_into_namespaces(void)
 		_exit(1);
 }
 
+/* started_as reports whether the arguments of this process are exactly
+ * {name, "init", marker}. They come from /proc/self/cmdline: glibc passes
+ * argc and argv to constructors, but musl passes nothing, and the shipped
+ * binary is built with musl. Only a process that has one of the variables
+ * pays for the read. Without a readable /proc the answer is no: the
+ * runtime itself starts its children through /proc/self/fd. */
+static int started_as(const char *marker)
+{
+	/* The end of the name, then the two arguments: "\0init\0marker\0". */
+	char want[64], tail[sizeof(want)], buf[512];
+	size_t mlen = strlen(marker), wlen = 1 + sizeof(CORRAL_ARG_INIT) + mlen + 1;
+	size_t total = 0;
+	int fd, nuls = 0;
+	ssize_t n;
+
+	if (wlen > sizeof(want))
+		return 0;
+	want[0] = '\0';
+	memcpy(want + 1, CORRAL_ARG_INIT, sizeof(CORRAL_ARG_INIT));
+	memcpy(want + 1 + sizeof(CORRAL_ARG_INIT), marker, mlen + 1);
+	memset(tail, 'x', sizeof(tail));
+
+	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	/* Keep the last wlen bytes and count the NULs: three, one after
+	 * each argument, and the last ones as wanted. */
+	while ((n = read(fd, buf, sizeof(buf))) != 0) {
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			break;
+		}
+		for (ssize_t i = 0; i < n; i++)
+			nuls += buf[i] == '\0';
+		if (nuls > 3)
+			break;
+		if ((size_t)n >= wlen) {
+			memcpy(tail, buf + n - wlen, wlen);
+		} else {
+			memmove(tail, tail + n, wlen - (size_t)n);
+			memcpy(tail + wlen - (size_t)n, buf, (size_t)n);
+		}
+		total += (size_t)n;
+	}
+	close(fd);
+	return n == 0 && nuls == 3 && total >= wlen && memcmp(tail, want, wlen) == 0;
+}
+
 /* hold_user_namespace keeps a process in a user namespace the runtime
  * made (for the id mapping of an idmapped mount) until its stdin closes:
  * the runtime opens /proc/<pid>/ns/user meanwhile. */
@@ -280,8 +332,6 @@ static void hold_user_namespace(void)
 {
 	char c;
 
-	if (getenv("_CORRAL_USERNS_HOLDER") == NULL)
-		return;
 	while (read(0, &c, 1) < 0 && errno == EINTR)
 		;
 	_exit(0);
@@ -290,13 +340,14 @@ static void hold_user_namespace(void)
 void corral_nsenter(void)
 {
 	struct bootstrap b;
-	const char *env = getenv("_CORRAL_BOOTSTRAP");
+	const char *env = getenv(CORRAL_ENV_BOOTSTRAP);
 	char *end;
 	long fd;
 	uint32_t rest;
 
-	if (env == NULL) {
-		hold_user_namespace();
+	if (env == NULL || !started_as(CORRAL_MARK_BOOTSTRAP)) {
+		if (getenv(CORRAL_ENV_USERNS_HOLDER) != NULL && started_as(CORRAL_MARK_USERNS_HOLDER))
+			hold_user_namespace();
 		return;
 	}
 	errno = 0;

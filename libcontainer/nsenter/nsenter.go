@@ -8,7 +8,9 @@
 //	import _ "github.com/corral-oci/corral/libcontainer/nsenter"
 //
 // The constructor it installs does nothing unless the runtime started the
-// process as a container bootstrap.
+// process as one of its children: with the arguments {name, "init",
+// marker} and the marker's variable together (see the libcontainer
+// package doc). A variable inherited by accident changes nothing.
 package nsenter
 
 /*

@@ -3,6 +3,12 @@ package nsenter
 /*
 #include <stdlib.h>
 #include "bootstrap.h"
+
+static const char *arg_init(void) { return CORRAL_ARG_INIT; }
+static const char *mark_bootstrap(void) { return CORRAL_MARK_BOOTSTRAP; }
+static const char *mark_userns_holder(void) { return CORRAL_MARK_USERNS_HOLDER; }
+static const char *env_bootstrap(void) { return CORRAL_ENV_BOOTSTRAP; }
+static const char *env_userns_holder(void) { return CORRAL_ENV_USERNS_HOLDER; }
 */
 import "C"
 
@@ -44,4 +50,17 @@ func parse(msg []byte) (*parsed, error) {
 		out.Join = append(out.Join, [2]int32{int32(b.join[i]._type), int32(b.join[i].fd)})
 	}
 	return out, nil
+}
+
+// cNames returns the constructor's argument, markers and variables, for
+// a test that they are internal/bootstrap's: argv[1], the bootstrap and
+// the holder markers, the bootstrap and the holder variables.
+func cNames() []string {
+	return []string{
+		C.GoString(C.arg_init()),
+		C.GoString(C.mark_bootstrap()),
+		C.GoString(C.mark_userns_holder()),
+		C.GoString(C.env_bootstrap()),
+		C.GoString(C.env_userns_holder()),
+	}
 }

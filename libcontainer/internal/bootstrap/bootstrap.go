@@ -15,6 +15,48 @@ import (
 // runtime's socket in the child.
 const EnvFD = "_CORRAL_BOOTSTRAP"
 
+// EnvUsernsHolder names the variable of the user namespace holder.
+const EnvUsernsHolder = "_CORRAL_USERNS_HOLDER"
+
+// The runtime starts its children as this binary with the argument vector
+// {name, "init", marker}: "init" is what a program embedding libcontainer
+// tests to call libcontainer.Init, and the marker says which child it is.
+// A child acts on its variable (EnvFD, EnvUsernsHolder, the criu root's)
+// only with its marker, and on its marker only with its variable: a
+// program that inherited one of them runs as if it had not. The C
+// constructor (libcontainer/nsenter/bootstrap.h) has the same strings.
+const (
+	// ArgInit is argv[1] of every child of the runtime.
+	ArgInit = "init"
+	// MarkBootstrap is a container's init or an exec'd process: the
+	// nsenter constructor joins the namespaces, then Init runs.
+	MarkBootstrap = "--corral-bootstrap"
+	// MarkUsernsHolder holds a new user namespace until its stdin
+	// closes, in the nsenter constructor, and never reaches Go.
+	MarkUsernsHolder = "--corral-userns-holder"
+	// MarkCriuRoot is the criu root helper of a restore, run by Init.
+	MarkCriuRoot = "--corral-criu-root"
+)
+
+// Args returns the argument vector of the runtime's child named name that
+// marker marks.
+func Args(name, marker string) []string {
+	return []string{name, ArgInit, marker}
+}
+
+// Marker returns the marker of args if they are those of a child of the
+// runtime, as Args makes them, and "" otherwise.
+func Marker(args []string) string {
+	if len(args) != 3 || args[1] != ArgInit {
+		return ""
+	}
+	switch args[2] {
+	case MarkBootstrap, MarkUsernsHolder, MarkCriuRoot:
+		return args[2]
+	}
+	return ""
+}
+
 const (
 	magic     = 0x31524c43
 	headerLen = 8

@@ -83,8 +83,8 @@ func (r bootstrapResult) String() string {
 	return fmt.Sprintf("%s, messages %q, stderr %q", r.status, r.msgs, stderr)
 }
 
-// runBootstrap starts this binary as init with env (the bootstrap fd
-// variable) and one end of a socketpair as fd 3, sends msg on the other
+// runBootstrap starts this binary as the runtime's init with env (the
+// bootstrap fd variable) and one end of a socketpair as fd 3, sends msg on the other
 // end and shuts it for writing, so that a child reading more than was
 // sent gets EOF rather than waiting for ever, and collects the child's
 // answers and exit.
@@ -104,7 +104,9 @@ func runBootstrap(t *testing.T, msg []byte, env string) bootstrapResult {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, exe, "init")
+	// The arguments the runtime gives its child (internal/bootstrap.Args):
+	// without them the constructor ignores the variable.
+	cmd := exec.CommandContext(ctx, exe, "init", "--corral-bootstrap")
 	cmd.Env = []string{env}
 	cmd.ExtraFiles = []*os.File{child}
 	var stderr bytes.Buffer
