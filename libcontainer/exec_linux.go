@@ -109,17 +109,6 @@ func (c *Container) joinInit(ch *child, st *State, paused bool) error {
 	if st.Config.Cgroups == nil || len(st.CgroupPaths) == 0 {
 		return nil
 	}
-	join := func(pid int) error {
-		if err := addToCgroups(st.CgroupPaths, ch.proc.SubCgroupPaths, pid); err != nil {
-			return fmt.Errorf("join cgroup: %w", err)
-		}
-		return nil
-	}
-	if paused {
-		// In the frozen cgroup the setup itself would freeze.
-		ch.joinAfterExec = join
-		return nil
-	}
 	// As for init (see cgroup.prepare): v1 hierarchies joined by the
 	// bootstrap itself, the unified one by clone3 or, failing that,
 	// after the start.
@@ -127,12 +116,32 @@ func (c *Container) joinInit(ch *child, st *State, paused bool) error {
 	if err != nil {
 		return err
 	}
+	// In a paused container's v1 freezer cgroup the setup would freeze
+	// before it could exec: that hierarchy alone is joined once the
+	// program runs. Every other one (devices, pids, memory...) is joined
+	// before anything of the process runs, so that nothing it does
+	// escapes the container's limits. On cgroup v2 the freezer is the
+	// cgroup itself, which holds the limits too: the process is born in
+	// it, frozen, and the exec completes when the container resumes.
+	late := ""
+	if paused {
+		late = dirs["freezer"]
+	}
 	for ctrl, dir := range dirs {
-		if ctrl != "" {
+		// A hierarchy the freezer is co-mounted with is the freezer's.
+		if ctrl != "" && (late == "" || dir != late) {
 			ch.msg.Cgroups = append(ch.msg.Cgroups, filepath.Join(dir, "tasks"))
 		}
 	}
 	sort.Strings(ch.msg.Cgroups)
+	if late != "" {
+		ch.joinAfterExec = func(pid int) error {
+			if err := cgroups.WriteCgroupProc(late, pid); err != nil {
+				return fmt.Errorf("join cgroup %s: %w", late, err)
+			}
+			return nil
+		}
+	}
 	if unified, ok := dirs[""]; ok {
 		fd, err := unix.Open(unified, unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 		if err != nil {
@@ -165,21 +174,6 @@ func cgroupDirs(paths, sub map[string]string) (map[string]string, error) {
 		dirs[ctrl] = path
 	}
 	return dirs, nil
-}
-
-// addToCgroups writes pid into the container's (sub-)cgroup of every
-// controller.
-func addToCgroups(paths, sub map[string]string, pid int) error {
-	dirs, err := cgroupDirs(paths, sub)
-	if err != nil {
-		return err
-	}
-	for _, dir := range dirs {
-		if err := cgroups.WriteCgroupProc(dir, pid); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // runExec starts the child and waits until it has exec'd the program:

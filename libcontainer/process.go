@@ -78,8 +78,12 @@ type Process struct {
 	Init bool
 
 	// IgnorePaused lets an additional process start in a paused
-	// container: it is set up outside the frozen cgroup, joins it right
-	// after its exec, and runs once the container resumes.
+	// container. It is in every cgroup of the container before it runs,
+	// but for the cgroup v1 freezer, which it joins right after its exec:
+	// it may run a moment, within the container's limits, then waits for
+	// the container to resume. On cgroup v2, where the freezer and the
+	// limits are one cgroup, it is born frozen and Run returns once the
+	// container resumes.
 	IgnorePaused bool
 
 	mu  sync.Mutex

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/cgroups"
+
 	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
@@ -152,19 +154,64 @@ func TestEvents(t *testing.T) {
 	e.fails([]string{"--interval"}, "events", "--interval", "0s", "x")
 }
 
-// TestExecIgnorePaused starts a process in a paused container: it joins
-// the frozen cgroup and runs once the container resumes, as with runc.
+// TestExecIgnorePaused starts a process in a paused container: it is in
+// the container's cgroups before it runs, and frozen with the container
+// until it resumes, as with runc. On cgroup v1 the freezer alone is joined
+// after the exec (the setup would freeze in it); on cgroup v2, where the
+// freezer is the cgroup that holds the limits, the exec waits for the
+// resume.
 func TestExecIgnorePaused(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	id := e.runDetached([]string{"sleep", "100"})
 	e.Must("pause", id)
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	e.Must("exec", "--ignore-paused", "--detach", "--pid-file", pidFile, id, "sleep", "100")
-	e.Must("resume", id)
+	ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+	defer cancel()
+	cmd := e.Command(ctx, "exec", "--ignore-paused", "--detach", "--pid-file", pidFile, id, "sleep", "100")
+	// A file, not a pipe: the detached process keeps corral's stderr
+	// open, and Wait would wait for it.
+	stderr, err := os.CreateTemp(t.TempDir(), "stderr")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer stderr.Close()
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	if cgroups.IsCgroup2UnifiedMode() {
+		e.Must("resume", id)
+	}
+	if err := <-done; err != nil {
+		t.Fatalf("exec --ignore-paused: %v: %s", err, readFile(t, stderr.Name()))
+	}
+	if !cgroups.IsCgroup2UnifiedMode() {
+		if s := e.state(id); s.Status != "paused" {
+			t.Errorf("status after exec --ignore-paused: %s", s.Status)
+		}
+		e.Must("resume", id)
+	}
 	b, _ := os.ReadFile(pidFile)
-	if pid, err := strconv.Atoi(string(b)); err != nil || !itest.Alive(pid) {
-		t.Errorf("pid file %q: the process does not run", b)
+	pid, err := strconv.Atoi(string(b))
+	if err != nil || !itest.Alive(pid) {
+		t.Fatalf("pid file %q: the process does not run", b)
+	}
+	if got, want := readFile(t, "/proc/"+string(b)+"/cgroup"), readFile(t, "/proc/"+strconv.Itoa(e.state(id).Pid)+"/cgroup"); got != want {
+		t.Errorf("the exec'd process is in the cgroups\n%s\nnot in the container's\n%s", got, want)
 	}
 	e.Must("delete", "-f", id)
+}
+
+// readFile returns the content of path, failing the test if it cannot be
+// read.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
