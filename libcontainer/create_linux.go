@@ -84,15 +84,18 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, fmt.Errorf("create state root %s: %w", root, err)
+	rootFD, err := openRoot(root, true)
+	if err != nil {
+		return nil, opError("create", id, err)
 	}
+	err = unix.Mkdirat(rootFD, id, 0o711)
+	unix.Close(rootFD)
 	dir := filepath.Join(root, id)
-	if err := os.Mkdir(dir, 0o711); err != nil {
-		if errors.Is(err, os.ErrExist) {
+	if err != nil {
+		if errors.Is(err, unix.EEXIST) {
 			return nil, opError("create", id, ErrExist)
 		}
-		return nil, opError("create", id, err)
+		return nil, opError("create", id, fmt.Errorf("make state directory %s: %w", dir, err))
 	}
 	c := &Container{id: id, root: root, dir: dir, cgroupAhead: newCgroupAhead(config)}
 	faultPoint("create:dir-made")
@@ -119,19 +122,37 @@ func Load(root, id string) (*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &Container{id: id, root: root, dir: filepath.Join(root, id)}
-	_, unlock, err := c.lockedState()
+	rootFD, err := openRoot(root, false)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, opError("", id, ErrNotExist)
+	}
 	if err != nil {
 		return nil, err
 	}
+	c := &Container{id: id, root: root, dir: filepath.Join(root, id)}
+	unlock, err := c.lockAt(rootFD, id)
+	unix.Close(rootFD)
+	if err != nil {
+		return nil, err
+	}
+	_, err = c.refreshState()
 	unlock()
+	if err != nil {
+		return nil, err
+	}
 	return c, nil
 }
 
 // lock takes the lock of the state directory, serialising operations on
 // the container across goroutines and processes.
 func (c *Container) lock() (func(), error) {
-	fd, err := unix.Open(c.dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	return c.lockAt(unix.AT_FDCWD, c.dir)
+}
+
+// lockAt is lock with the state directory at path from dirfd: Load opens
+// it from the state root it has just checked.
+func (c *Container) lockAt(dirfd int, path string) (func(), error) {
+	fd, err := unix.Openat(dirfd, path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			return nil, opError("", c.id, ErrNotExist)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -60,7 +59,7 @@ when there are none, as with runc).`,
 // entry that is not a container (a stray file, a create interrupted
 // before its state was written) is skipped with a warning.
 func listContainers(g *globals) ([]containerState, error) {
-	entries, err := os.ReadDir(g.root)
+	ids, err := libcontainer.List(g.root)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, nil
@@ -68,14 +67,10 @@ func listContainers(g *globals) ([]containerState, error) {
 		return nil, fmt.Errorf("list containers: %w", err)
 	}
 	var out []containerState
-	for _, e := range entries {
-		// Hidden entries are the runtime's own (caches), no container.
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		c, err := libcontainer.Load(g.root, e.Name())
+	for _, id := range ids {
+		c, err := libcontainer.Load(g.root, id)
 		if err != nil {
-			slog.Warn("list: skip an entry that is not a container", "name", e.Name(), "error", err)
+			slog.Warn("list: skip an entry that is not a container", "name", id, "error", err)
 			continue
 		}
 		s, err := stateOf(g, c)
@@ -83,7 +78,7 @@ func listContainers(g *globals) ([]containerState, error) {
 			if errors.Is(err, libcontainer.ErrNotExist) {
 				continue // deleted meanwhile
 			}
-			slog.Warn("list: skip a container whose state cannot be read", "id", e.Name(), "error", err)
+			slog.Warn("list: skip a container whose state cannot be read", "id", id, "error", err)
 			continue
 		}
 		out = append(out, *s)
