@@ -310,14 +310,62 @@ func killCgroup(m cgroups.Manager) {
 	for _, pid := range pids {
 		unix.Kill(pid, unix.SIGKILL)
 	}
-	if fs, err := m.GetFreezerState(); err == nil && fs == cgroups.Frozen {
-		m.Freeze(cgroups.Thawed)
-	}
+	thawCgroup(m)
 }
 
 // thawCgroup thaws a frozen cgroup, so that its killed processes can die.
 func thawCgroup(m cgroups.Manager) {
-	if fs, err := m.GetFreezerState(); err == nil && fs == cgroups.Frozen {
-		m.Freeze(cgroups.Thawed)
+	if cgroupFrozen(m.GetPaths()) {
+		thaw(m)
 	}
+}
+
+// cgroupFrozen reports whether a freezer holds the cgroup of paths frozen
+// (or freezing): the v1 freezer hierarchy, or the unified hierarchy's
+// cgroup.freeze, which on a hybrid host freezes the container too even
+// though the cgroups library pauses through the v1 freezer alone. A
+// process that joins a frozen cgroup stops where it is: an exec would
+// hang until the cgroup is thawed. A cgroup that does not exist, or has
+// no freezer, is not frozen.
+func cgroupFrozen(paths map[string]string) bool {
+	if dir, ok := paths["freezer"]; ok {
+		// The state is the effective one: FROZEN also when an ancestor
+		// froze it.
+		if b, err := os.ReadFile(filepath.Join(dir, "freezer.state")); err == nil && strings.TrimSpace(string(b)) != "THAWED" {
+			return true
+		}
+	}
+	if dir, ok := paths[""]; ok {
+		// cgroup.freeze is this cgroup's own request, set until the
+		// freeze is complete; cgroup.events tells one made by an
+		// ancestor.
+		if b, err := os.ReadFile(filepath.Join(dir, "cgroup.freeze")); err == nil && strings.TrimSpace(string(b)) == "1" {
+			return true
+		}
+		if b, err := os.ReadFile(filepath.Join(dir, "cgroup.events")); err == nil && strings.Contains("\n"+string(b), "\nfrozen 1") {
+			return true
+		}
+	}
+	return false
+}
+
+// thaw thaws the cgroup of m in every freezer: the manager's, and on a
+// hybrid host the unified hierarchy's as well, which the manager leaves
+// alone.
+func thaw(m cgroups.Manager) error {
+	if err := m.Freeze(cgroups.Thawed); err != nil {
+		return err
+	}
+	dir, ok := m.GetPaths()[""]
+	if !ok || cgroups.IsCgroup2UnifiedMode() {
+		return nil
+	}
+	file := filepath.Join(dir, "cgroup.freeze")
+	if b, err := os.ReadFile(file); err != nil || strings.TrimSpace(string(b)) != "1" {
+		return nil
+	}
+	if err := os.WriteFile(file, []byte("0"), 0); err != nil {
+		return fmt.Errorf("thaw %s: %w", dir, err)
+	}
+	return nil
 }

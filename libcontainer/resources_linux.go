@@ -48,7 +48,12 @@ func (c *Container) freeze(want cgroups.FreezerState) error {
 	if err != nil {
 		return opError(op, c.id, err)
 	}
-	if err := m.Freeze(want); err != nil {
+	if want == cgroups.Thawed {
+		err = thaw(m)
+	} else {
+		err = m.Freeze(want)
+	}
+	if err != nil {
 		return opError(op, c.id, err)
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
@@ -174,11 +173,7 @@ func (c *Container) status(st *State) (Status, error) {
 	if !initAlive(st) {
 		return Stopped, nil
 	}
-	frozen, err := c.frozen(st)
-	if err != nil {
-		return Stopped, err
-	}
-	if frozen {
+	if frozen(st) {
 		return Paused, nil
 	}
 	if _, err := os.Lstat(filepath.Join(c.dir, execFifoName)); err == nil && !initExeced(st.InitProcessPid) {
@@ -218,21 +213,10 @@ func initAlive(st *State) bool {
 	return s.StartTime == st.InitProcessStartTime && s.Alive()
 }
 
-// frozen reads the freezer state of the container's cgroup.
-func (c *Container) frozen(st *State) (bool, error) {
-	if st.Config.Cgroups == nil || len(st.CgroupPaths) == 0 {
-		return false, nil
-	}
-	m, err := c.cgroupManager(st)
-	if err != nil {
-		return false, err
-	}
-	fs, err := m.GetFreezerState()
-	if err != nil {
-		// No freezer controller: nothing can be paused.
-		return false, nil
-	}
-	return fs == cgroups.Frozen, nil
+// frozen reports whether a freezer holds the container's cgroup (see
+// cgroupFrozen).
+func frozen(st *State) bool {
+	return st.Config.Cgroups != nil && cgroupFrozen(st.CgroupPaths)
 }
 
 // State returns a copy of the container's persisted state, which the

@@ -215,3 +215,55 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(b)
 }
+
+// TestExecPausedRefusedAtOnce freezes a container in each freezer the
+// host has: with `corral pause`, and directly, as another tool would (on
+// a hybrid host, the unified hierarchy's cgroup.freeze, which corral's
+// pause does not use). An exec must fail at once saying the container is
+// paused: one that joined the frozen cgroup would hang until a thaw.
+func TestExecPausedRefusedAtOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"sleep", "100"})
+	cg := e.CgroupsPath(id)
+	type freezer struct {
+		name         string
+		freeze, thaw func()
+	}
+	write := func(file, value string) func() {
+		return func() {
+			if err := os.WriteFile(file, []byte(value), 0); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	freezers := []freezer{{"corral pause", func() { e.Must("pause", id) }, func() { e.Must("resume", id) }}}
+	if cgroups.IsCgroup2UnifiedMode() {
+		f := filepath.Join("/sys/fs/cgroup", cg, "cgroup.freeze")
+		freezers = append(freezers, freezer{"cgroup.freeze", write(f, "1"), write(f, "0")})
+	} else {
+		f := filepath.Join("/sys/fs/cgroup/freezer", cg, "freezer.state")
+		freezers = append(freezers, freezer{"freezer.state", write(f, "FROZEN"), write(f, "THAWED")})
+		if _, err := os.Stat("/sys/fs/cgroup/unified/cgroup.procs"); err == nil {
+			f := filepath.Join("/sys/fs/cgroup/unified", cg, "cgroup.freeze")
+			// Thawed by `corral resume`, which thaws every freezer.
+			freezers = append(freezers, freezer{"hybrid cgroup.freeze", write(f, "1"), func() { e.Must("resume", id) }})
+		}
+	}
+	for _, fr := range freezers {
+		fr.freeze()
+		if s := e.state(id); s.Status != "paused" {
+			t.Errorf("%s: status %s, want paused", fr.name, s.Status)
+		}
+		r := itest.Run(e.Command(context.Background(), "exec", id, "true"), 10*time.Second)
+		if r.Hung || r.Code == 0 || !strings.Contains(r.Stderr, "cannot exec in a paused container") {
+			t.Errorf("%s: exec in the frozen container: %v", fr.name, r)
+		}
+		fr.thaw()
+		if s := e.state(id); s.Status != "running" {
+			t.Errorf("%s: status after the thaw %s, want running", fr.name, s.Status)
+		}
+		e.Must("exec", id, "true")
+	}
+	e.Must("delete", "-f", id)
+}
