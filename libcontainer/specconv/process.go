@@ -2,6 +2,7 @@ package specconv
 
 import (
 	"fmt"
+	"log/slog"
 	"slices"
 	"strconv"
 	"strings"
@@ -28,7 +29,7 @@ func convertProcess(c *configs.Config, p *specs.Process) error {
 			Effective:   slices.Clone(caps.Effective),
 			Inheritable: slices.Clone(caps.Inheritable),
 			Permitted:   slices.Clone(caps.Permitted),
-			Ambient:     slices.Clone(caps.Ambient),
+			Ambient:     raisableAmbient(caps),
 		}
 	}
 	if adj := p.OOMScoreAdj; adj != nil {
@@ -57,6 +58,27 @@ func convertProcess(c *configs.Config, p *specs.Process) error {
 		return err
 	}
 	return nil
+}
+
+// raisableAmbient returns the ambient capabilities of caps that the
+// kernel can raise: those also permitted and inheritable. Bundles that
+// list the others are common (`runc spec` of runc 1.1 lists three ambient
+// capabilities and no inheritable set), and runc runs them without the
+// ones it cannot raise, with a warning: so does corral. The process gets
+// less than the bundle asks, never more.
+func raisableAmbient(caps *specs.LinuxCapabilities) []string {
+	var out, dropped []string
+	for _, name := range caps.Ambient {
+		if slices.Contains(caps.Permitted, name) && slices.Contains(caps.Inheritable, name) {
+			out = append(out, name)
+		} else {
+			dropped = append(dropped, name)
+		}
+	}
+	if len(dropped) > 0 {
+		slog.Warn("process.capabilities.ambient: ignoring capabilities the kernel cannot raise: an ambient capability must also be permitted and inheritable", "capabilities", dropped)
+	}
+	return out
 }
 
 var rlimitTypes = map[string]int{

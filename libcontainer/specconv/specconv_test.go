@@ -442,7 +442,10 @@ func TestConvertFields(t *testing.T) {
 				p.ApparmorProfile = "corral-default"
 				p.SelinuxLabel = "system_u:system_r:container_t:s0"
 				p.Capabilities.Inheritable = []string{"CAP_CHOWN"}
-				p.Capabilities.Ambient = []string{"CAP_CHOWN"}
+				p.Capabilities.Permitted = append(p.Capabilities.Permitted, "CAP_CHOWN")
+				// CAP_KILL is permitted, not inheritable: the kernel
+				// cannot raise it, and it is dropped (with a warning).
+				p.Capabilities.Ambient = []string{"CAP_CHOWN", "CAP_KILL"}
 				p.Rlimits = append(p.Rlimits, specs.POSIXRlimit{Type: "RLIMIT_CORE", Soft: 0, Hard: 10}, specs.POSIXRlimit{Type: "RLIMIT_NPROC", Soft: 5, Hard: 5})
 				p.Scheduler = &specs.Scheduler{Policy: specs.SchedFIFO, Priority: 10, Nice: -5, Flags: []specs.LinuxSchedulerFlag{specs.SchedFlagResetOnFork}}
 				p.IOPriority = &specs.LinuxIOPriority{Class: specs.IOPRIO_CLASS_BE, Priority: 4}
