@@ -13,7 +13,10 @@ import (
 
 // Signal sends s to the container's init. When the container has no pid
 // namespace of its own, init's death would not end the others, so the
-// signal goes to every process of its cgroup.
+// signal goes to every process of its cgroup, and SIGKILL does even once
+// init is gone, as with runc: nothing else would end what is left. Any
+// other signal for a container whose init is gone is ErrNotRunning. A
+// signal 0 only checks that init is alive.
 func (c *Container) Signal(s os.Signal) error {
 	sig, ok := s.(syscall.Signal)
 	if !ok {
@@ -24,13 +27,22 @@ func (c *Container) Signal(s os.Signal) error {
 		return err
 	}
 	defer unlock()
-	if !st.Config.Namespaces.IsPrivate(configs.NEWPID) {
+	shared := !st.Config.Namespaces.IsPrivate(configs.NEWPID)
+	if !initAlive(st) {
+		if sig == unix.SIGKILL && shared && hasCgroup(st) {
+			return c.signalAll(st, sig)
+		}
+		return opError("signal", c.id, ErrNotRunning)
+	}
+	if shared {
 		return c.signalAll(st, sig)
 	}
 	return signalInit(st, sig)
 }
 
 // SignalAll sends s to every process of the container, as `kill --all`.
+// A stopped container is no error: what is left of it in its cgroup, if
+// anything, gets the signal.
 func (c *Container) SignalAll(s os.Signal) error {
 	sig, ok := s.(syscall.Signal)
 	if !ok {
@@ -41,7 +53,17 @@ func (c *Container) SignalAll(s os.Signal) error {
 		return err
 	}
 	defer unlock()
+	if !hasCgroup(st) && !initAlive(st) {
+		// Without a cgroup only init was known; it is gone.
+		return nil
+	}
 	return c.signalAll(st, sig)
+}
+
+// hasCgroup reports whether the container's processes are found by its
+// cgroup.
+func hasCgroup(st *State) bool {
+	return st.Config.Cgroups != nil && len(st.CgroupPaths) > 0
 }
 
 // signalInit signals init through a pidfd checked to be init's, so a
@@ -64,7 +86,7 @@ func signalInit(st *State, sig unix.Signal) error {
 // signalAll signals every process in the container's cgroup; frozen
 // processes are thawed after a SIGKILL so they die.
 func (c *Container) signalAll(st *State, sig unix.Signal) error {
-	if st.Config.Cgroups == nil || len(st.CgroupPaths) == 0 {
+	if !hasCgroup(st) {
 		return signalInit(st, sig)
 	}
 	m, err := c.cgroupManager(st)

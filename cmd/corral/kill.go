@@ -15,8 +15,11 @@ func newKillCommand(g *globals) *cobra.Command {
 		Use:   "kill [flags] <container-id> [signal]",
 		Short: "send a signal to the container's init process",
 		Long: `Send a signal to the init process of a container: a name ("KILL",
-"SIGKILL") or a number; SIGTERM when none is given. --all signals every
-process of the container.`,
+"SIGKILL") or a number; SIGTERM when none is given; 0 only checks that
+init is alive. --all signals every process of the container, and succeeds
+on a stopped container, killing whatever is left in its cgroup. A
+container without a pid namespace of its own gets every signal in all of
+its processes, and KILL even once its init is gone.`,
 		Args: checkArgs(1, 2, "the container id and an optional signal"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			sigName := "SIGTERM"
@@ -31,20 +34,12 @@ process of the container.`,
 			if err != nil {
 				return err
 			}
-			status, err := c.Status()
-			if err != nil {
-				return err
-			}
-			if status == libcontainer.Stopped {
-				return &notRunningError{id: c.ID()}
-			}
 			if all {
 				err = c.SignalAll(sig)
 			} else {
 				err = c.Signal(sig)
 			}
 			if errors.Is(err, libcontainer.ErrNotRunning) || errors.Is(err, libcontainer.ErrStopped) {
-				// init died since the status was read.
 				return &notRunningError{id: c.ID(), err: err}
 			}
 			return withID("kill", c.ID(), err)

@@ -61,12 +61,14 @@ func TestParseSignal(t *testing.T) {
 	for in, want := range map[string]unix.Signal{
 		"KILL": unix.SIGKILL, "SIGKILL": unix.SIGKILL, "kill": unix.SIGKILL,
 		"9": unix.SIGKILL, "TERM": unix.SIGTERM, "usr1": unix.SIGUSR1, "34": unix.Signal(34),
+		// 0 checks that the container's init is alive, as kill(2) does.
+		"0": 0,
 	} {
 		if got, err := parseSignal(in); err != nil || got != want {
 			t.Errorf("parseSignal(%q) = %v, %v", in, got, err)
 		}
 	}
-	for _, in := range []string{"", "0", "-1", "65", "NOPE", "SIG"} {
+	for _, in := range []string{"", "-1", "65", "NOPE", "SIG"} {
 		if _, err := parseSignal(in); err == nil {
 			t.Errorf("parseSignal(%q) succeeded", in)
 		}

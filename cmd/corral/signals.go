@@ -80,10 +80,12 @@ func (s *signalRelay) forward(p *libcontainer.Process, tty *ttyRelay) (int, erro
 }
 
 // parseSignal reads a signal as kill(1) takes it: a name with or without
-// "SIG" in any case ("KILL", "sigterm"), or a number.
+// "SIG" in any case ("KILL", "sigterm"), or a number. 0 is a signal too,
+// as for kill(2) and runc: it is sent to no one, and only checks that the
+// container's init is alive.
 func parseSignal(s string) (unix.Signal, error) {
 	if n, err := strconv.Atoi(s); err == nil {
-		if n <= 0 || n > 64 {
+		if n < 0 || n > 64 {
 			return 0, fmt.Errorf("invalid signal number %d", n)
 		}
 		return unix.Signal(n), nil

@@ -1,10 +1,15 @@
 package cli
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // The tests of this file hold corral to what runc does with the same
@@ -42,5 +47,50 @@ func TestAmbientNotInheritable(t *testing.T) {
 	}
 	if amb, eff := statusLine(r.Stdout, "CapAmb"), statusLine(r.Stdout, "CapEff"); amb != "0000000000000000" || eff != "0000000020000420" {
 		t.Errorf("CapAmb %s CapEff %s, want none ambient and the three effective", amb, eff)
+	}
+}
+
+// TestKillLikeRunc: signal 0 checks that a container lives; `kill --all`
+// of a stopped container succeeds (containerd's CRI plugin sends it at pod
+// teardown); a container that shares the host's pid namespace gets KILL
+// in what is left of it once its init is gone.
+func TestKillLikeRunc(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"sleep", "100"})
+	e.Must("kill", id, "0")
+	e.Must("kill", "--all", id, "0")
+	e.Must("kill", id, "KILL")
+	e.waitStatus(id, "stopped")
+	e.fails([]string{id, "container not running"}, "kill", id, "0")
+	e.fails([]string{id, "container not running"}, "kill", id, "KILL")
+	e.Must("kill", "--all", id, "9")
+	e.Must("delete", id)
+
+	// init leaves a child behind: with no pid namespace of its own the
+	// child outlives it, in the container's cgroup.
+	for _, args := range [][]string{{"kill"}, {"kill", "--all"}} {
+		id := e.runDetached([]string{"sh", "-c", "sleep 1000 & exit 0"}, func(s *specs.Spec) {
+			var kept []specs.LinuxNamespace
+			for _, ns := range s.Linux.Namespaces {
+				if ns.Type != specs.PIDNamespace {
+					kept = append(kept, ns)
+				}
+			}
+			s.Linux.Namespaces = kept
+		})
+		e.waitStatus(id, "stopped")
+		procs := filepath.Join("/sys/fs/cgroup/pids", e.CgroupsPath(id), "cgroup.procs")
+		if cgroups.IsCgroup2UnifiedMode() {
+			procs = filepath.Join("/sys/fs/cgroup", e.CgroupsPath(id), "cgroup.procs")
+		}
+		if left := strings.Fields(readFile(t, procs)); len(left) != 1 {
+			t.Fatalf("the cgroup holds %q, want the sleep left behind", left)
+		}
+		e.Must(append(args, id, "KILL")...)
+		if !itest.WaitFor(10*time.Second, func() bool { return strings.TrimSpace(readFile(t, procs)) == "" }) {
+			t.Errorf("%s of a container whose init is gone: the cgroup still holds %q", args, readFile(t, procs))
+		}
+		e.Must("delete", id)
 	}
 }
