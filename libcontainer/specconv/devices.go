@@ -155,15 +155,17 @@ func convertDevice(field string, d *specs.LinuxDevice) (*devices.Device, error) 
 }
 
 // deviceRules is the cgroup device list: deny everything, then the
-// spec's linux.resources.devices in order, then the default devices, then
-// the devices of linux.devices.
+// spec's linux.resources.devices in order, then the default devices.
 //
 // Later rules win. The spec's own list comes first so that its usual
-// leading deny-all cannot take away the devices that the spec says MUST
-// be available (the default devices and linux.devices); the deny-all in
+// leading deny-all cannot take away the default devices; the deny-all in
 // front keeps a spec without any rule from allowing every host device.
-func deviceRules(specRules []specs.LinuxDeviceCgroup, nodes []*devices.Device) ([]*devices.Rule, error) {
-	rules := make([]*devices.Rule, 0, 1+len(specRules)+len(AllowedDevices)+len(nodes))
+// The nodes of linux.devices get no rule of their own, as with runc: the
+// node is made, and whether it may be used is linux.resources.devices'
+// decision, so a deny rule there stands (engines that pass a device
+// through, such as `docker run --device`, allow it there too).
+func deviceRules(specRules []specs.LinuxDeviceCgroup) ([]*devices.Rule, error) {
+	rules := make([]*devices.Rule, 0, 1+len(specRules)+len(AllowedDevices))
 	rules = append(rules, &devices.Rule{
 		Type:        devices.WildcardDevice,
 		Major:       devices.Wildcard,
@@ -182,24 +184,7 @@ func deviceRules(specRules []specs.LinuxDeviceCgroup, nodes []*devices.Device) (
 		r := d.Rule
 		rules = append(rules, &r)
 	}
-	for _, d := range nodes {
-		if !isDefault(d) && d.Type.CanCgroup() {
-			r := d.Rule
-			rules = append(rules, &r)
-		}
-	}
 	return rules, nil
-}
-
-// isDefault reports whether d is one of AllowedDevices' nodes, whose rule
-// is already in the list.
-func isDefault(d *devices.Device) bool {
-	for _, a := range AllowedDevices {
-		if a.Path != "" && a.Path == d.Path && a.Rule == d.Rule {
-			return true
-		}
-	}
-	return false
 }
 
 func convertDeviceRule(field string, r specs.LinuxDeviceCgroup) (*devices.Rule, error) {

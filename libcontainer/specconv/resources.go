@@ -20,7 +20,7 @@ const defaultCgroupParent = "/corral"
 const defaultScopePrefix = "corral"
 
 // convertCgroup builds c.Cgroups from linux.cgroupsPath and
-// linux.resources. It needs c.Devices: their cgroup rules are appended.
+// linux.resources.
 func convertCgroup(c *configs.Config, opts *CreateOpts, linux *specs.Linux) error {
 	cg := &configs.Cgroup{
 		Systemd:   opts.UseSystemdCgroup,
@@ -35,7 +35,7 @@ func convertCgroup(c *configs.Config, opts *CreateOpts, linux *specs.Linux) erro
 		res = &specs.LinuxResources{}
 	}
 	var err error
-	if cg.Resources.Devices, err = deviceRules(res.Devices, c.Devices); err != nil {
+	if cg.Resources.Devices, err = deviceRules(res.Devices); err != nil {
 		return err
 	}
 	if err := convertResources(cg.Resources, res); err != nil {

@@ -94,3 +94,31 @@ func TestKillLikeRunc(t *testing.T) {
 		e.Must("delete", id)
 	}
 }
+
+// TestDevicesNotGranted: a node of linux.devices is made, but the device
+// cgroup decides whether it may be used, as with runc: a deny rule in
+// linux.resources.devices stands, and an allow rule there opens it.
+func TestDevicesNotGranted(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	fuse := specs.LinuxDevice{Path: "/dev/fuse", Type: "c", Major: 10, Minor: 229}
+	open := []string{"sh", "-c", "ls -l /dev/fuse && : < /dev/fuse && echo OPENED"}
+	for _, allow := range []bool{false, true} {
+		id := e.ID()
+		bundle := e.Bundle(id, open, func(s *specs.Spec) {
+			s.Linux.Devices = append(s.Linux.Devices, fuse)
+			if allow {
+				s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: &fuse.Major, Minor: &fuse.Minor, Access: "rw"})
+			}
+		})
+		r := e.Corral("run", "--bundle", bundle, id)
+		switch {
+		case !strings.Contains(r.Stdout, "10, 229"):
+			t.Errorf("allow %v: no /dev/fuse node: %v", allow, r)
+		case allow && (r.Code != 0 || !strings.Contains(r.Stdout, "OPENED")):
+			t.Errorf("allowed by linux.resources.devices, /dev/fuse did not open: %v", r)
+		case !allow && (r.Code == 0 || strings.Contains(r.Stdout, "OPENED") || !strings.Contains(r.Stderr, "Operation not permitted")):
+			t.Errorf("denied by linux.resources.devices, /dev/fuse opened: %v", r)
+		}
+	}
+}
