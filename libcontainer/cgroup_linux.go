@@ -160,12 +160,35 @@ func (cg *cgroup) create() error {
 	return cg.set()
 }
 
+// set sets the cgroup's limits but the pids limit: init's bootstrap
+// forks once into the container's pid namespace, and init's Go runtime
+// starts threads (tasks, to the pids controller), which a limit of one
+// task (what a pids.limit of 0 means, as with runc) would refuse.
+// setPidsLimit sets it once init is ready, as runc does.
 func (cg *cgroup) set() error {
-	if err := cg.m.Set(cg.res); err != nil {
+	res := cg.res
+	if res.PidsLimit != nil {
+		r := *res
+		r.PidsLimit = nil
+		res = &r
+	}
+	if err := cg.m.Set(res); err != nil {
 		if errors.Is(err, cgroups.ErrDevicesUnsupported) {
 			return fmt.Errorf("cgroups.resources.devices: %w: import _ \"github.com/opencontainers/cgroups/devices\"", err)
 		}
 		return fmt.Errorf("cgroups: set resources: %w", err)
+	}
+	return nil
+}
+
+// setPidsLimit sets the pids limit that set left out, once init is set
+// up: it makes no task from then on until its exec.
+func (cg *cgroup) setPidsLimit() error {
+	if cg.res.PidsLimit == nil {
+		return nil
+	}
+	if err := cg.m.Set(&cgroups.Resources{PidsLimit: cg.res.PidsLimit, SkipDevices: true}); err != nil {
+		return fmt.Errorf("cgroups: set resources: pids limit: %w", err)
 	}
 	return nil
 }

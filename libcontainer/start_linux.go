@@ -180,6 +180,12 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 		return err
 	}
 	faultPoint("init:ready")
+	if cg != nil {
+		// init is set up: it makes no more tasks before its exec.
+		if err := cg.setPidsLimit(); err != nil {
+			return err
+		}
+	}
 	phase.Mark("start:ready")
 	ch.sock.Close()
 	if p.PidfdSocket != nil {

@@ -122,3 +122,28 @@ func TestDevicesNotGranted(t *testing.T) {
 		}
 	}
 }
+
+// TestPidsLimitZero: pids.limit 0 is a limit of one task, as runc writes
+// it (systemd cannot set 0), and the limit applies once init is set up:
+// the container starts, and cannot fork.
+func TestPidsLimitZero(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, limit := range []int64{0, 1} {
+		id := e.runDetached([]string{"sleep", "100"}, func(s *specs.Spec) {
+			s.Linux.Resources.Pids = &specs.LinuxPids{Limit: &limit}
+		})
+		max := filepath.Join("/sys/fs/cgroup/pids", e.CgroupsPath(id), "pids.max")
+		if cgroups.IsCgroup2UnifiedMode() {
+			max = filepath.Join("/sys/fs/cgroup", e.CgroupsPath(id), "pids.max")
+		}
+		if got := strings.TrimSpace(readFile(t, max)); got != "1" {
+			t.Errorf("pids.limit %d: pids.max %s, want 1", limit, got)
+		}
+		// An exec needs a task of its own: the limit refuses it.
+		if r := e.Corral("exec", id, "true"); r.Code == 0 {
+			t.Errorf("pids.limit %d: exec succeeded: %v", limit, r)
+		}
+		e.Must("delete", "-f", id)
+	}
+}
