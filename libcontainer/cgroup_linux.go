@@ -193,6 +193,15 @@ func (cg *cgroup) setPidsLimit() error {
 	return nil
 }
 
+// checkUnfrozen refuses a cgroup that a freezer already holds: init
+// would freeze in it at its first step, and the start hang.
+func (cg *cgroup) checkUnfrozen() error {
+	if cgroupFrozen(cg.m.GetPaths()) {
+		return errors.New("container's cgroup unexpectedly frozen")
+	}
+	return nil
+}
+
 // rootlessCgroup decides the cgroup of a container started without root:
 // the cgroup is made now if the user may (a delegated cgroup v2 subtree),
 // else the container runs without one, unless it asks for limits, which

@@ -120,6 +120,10 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 			ch.close()
 			return err
 		}
+		if err := cg.checkUnfrozen(); err != nil {
+			ch.close()
+			return err
+		}
 		defer func() {
 			if retErr != nil {
 				cg.destroy()

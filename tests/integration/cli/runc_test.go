@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -146,4 +148,29 @@ func TestPidsLimitZero(t *testing.T) {
 		}
 		e.Must("delete", "-f", id)
 	}
+}
+
+// TestFrozenCgroupRefused: a container whose cgroup is already frozen
+// would hang at its first step; as runc, corral refuses to start it.
+func TestFrozenCgroupRefused(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.ID()
+	dir, file, frozen := filepath.Join("/sys/fs/cgroup/freezer", e.CgroupsPath(id)), "freezer.state", "FROZEN"
+	if cgroups.IsCgroup2UnifiedMode() {
+		dir, file, frozen = filepath.Join("/sys/fs/cgroup", e.CgroupsPath(id)), "cgroup.freeze", "1"
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Remove(dir)
+	if err := os.WriteFile(filepath.Join(dir, file), []byte(frozen), 0); err != nil {
+		t.Fatal(err)
+	}
+	bundle := e.Bundle(id, []string{"true"})
+	r := itest.Run(e.Command(context.Background(), "run", "--bundle", bundle, id), 20*time.Second)
+	if r.Hung || r.Code == 0 || !strings.Contains(r.Stderr, "container's cgroup unexpectedly frozen") {
+		t.Errorf("run in a frozen cgroup: %v", r)
+	}
+	e.Corral("delete", "-f", id)
 }
