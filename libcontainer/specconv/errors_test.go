@@ -31,8 +31,8 @@ func TestConvertErrors(t *testing.T) {
 		{"no mount namespace", func(s *specs.Spec) { s.Linux.Namespaces = s.Linux.Namespaces[:4] }, nil, "linux.namespaces: a mount namespace is required"},
 		{"unknown namespace", func(s *specs.Spec) { s.Linux.Namespaces[2].Type = "foo" }, nil, `linux.namespaces[2].type: unknown namespace type "foo"`},
 		{"duplicate namespace", func(s *specs.Spec) {
-			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "pid"})
-		}, nil, `linux.namespaces[6].type: duplicate namespace "pid"`},
+			s.Linux.Namespaces = append(s.Linux.Namespaces[:5], specs.LinuxNamespace{Type: "pid"})
+		}, nil, `linux.namespaces[5].type: duplicate namespace "pid"`},
 		{"relative namespace path", func(s *specs.Spec) { s.Linux.Namespaces[1].Path = "netns" }, nil, `linux.namespaces[1].path: "netns" is not absolute`},
 		{"rootless without user namespace", nil, func(o *CreateOpts) { o.RootlessEUID = true }, "linux.namespaces: running without root needs a user namespace"},
 		{"user namespace without uid maps", func(s *specs.Spec) {

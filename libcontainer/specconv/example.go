@@ -1,15 +1,28 @@
 package specconv
 
-import "github.com/opencontainers/runtime-spec/specs-go"
+import (
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
 
 // Example returns the default spec that `corral spec` writes, the
 // container `runc spec` describes (plus a masked powercap): sh on a terminal in a read-only
 // "rootfs" next to config.json, with three capabilities, no new
-// privileges, its own pid, network, ipc, uts, mount and cgroup
-// namespaces, and the usual kernel files hidden or read-only.
+// privileges, its own pid, network, ipc, uts and mount namespaces, a
+// cgroup namespace on a host of cgroup v2 alone (runc's rule: tools add
+// one themselves elsewhere, and would then list it twice), and the usual
+// kernel files hidden or read-only.
 //
 // Every call returns a new spec the caller may change.
 func Example() *specs.Spec {
+	spec := example()
+	if cgroups.IsCgroup2UnifiedMode() {
+		spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+	}
+	return spec
+}
+
+func example() *specs.Spec {
 	// The capabilities a shell needs to be useful and no more: write to
 	// the audit log (PAM-based tools such as su may refuse to run
 	// without it), signal its children, and listen on ports below 1024.
@@ -89,7 +102,6 @@ func Example() *specs.Spec {
 				{Type: specs.IPCNamespace},
 				{Type: specs.UTSNamespace},
 				{Type: specs.MountNamespace},
-				{Type: specs.CgroupNamespace},
 			},
 			// Files that leak host details or let a process poke the
 			// kernel: kernel memory and keys, timer and scheduler

@@ -38,8 +38,9 @@ func TestInvalidConfig(t *testing.T) {
 		{name: "args not strings", json: `{"ociVersion": "1.0.2", "process": {"args": 5, "cwd": "/"}, "root": {"path": "rootfs"}}`, field: "process.args"},
 		{name: "broken json", json: `{"ociVersion": "1.0.2",`, field: "invalid JSON"},
 		{name: "unknown namespace", edit: func(s *specs.Spec) {
-			s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: "foo"})
-		}, field: "linux.namespaces[6].type"},
+			// The first five: pid, network, ipc, uts, mount.
+			s.Linux.Namespaces = append(s.Linux.Namespaces[:5], specs.LinuxNamespace{Type: "foo"})
+		}, field: "linux.namespaces[5].type"},
 		{name: "empty args", edit: func(s *specs.Spec) { s.Process.Args = nil }, field: "process.args"},
 		{name: "relative cwd", edit: func(s *specs.Spec) { s.Process.Cwd = "tmp" }, field: "process.cwd"},
 		{name: "bad rlimit", edit: func(s *specs.Spec) {

@@ -2,8 +2,10 @@ package cli
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,4 +175,47 @@ func TestFrozenCgroupRefused(t *testing.T) {
 		t.Errorf("run in a frozen cgroup: %v", r)
 	}
 	e.Corral("delete", "-f", id)
+}
+
+// TestSpecCgroupNamespace: `corral spec` asks for a cgroup namespace on a
+// host of cgroup v2 alone, as `runc spec` does. Elsewhere the process
+// sees its cgroup's path, and a tool that adds a cgroup namespace to the
+// spec gets one (the process then sees "/" as its cgroup, as with runc)
+// instead of an error about a namespace listed twice.
+func TestSpecCgroupNamespace(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	dir := t.TempDir()
+	e.Must("spec", "--bundle", dir)
+	var s specs.Spec
+	if err := json.Unmarshal([]byte(readFile(t, filepath.Join(dir, "config.json"))), &s); err != nil {
+		t.Fatal(err)
+	}
+	hasCgroupNS := func(s *specs.Spec) bool {
+		return slices.ContainsFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool { return n.Type == specs.CgroupNamespace })
+	}
+	if v2 := cgroups.IsCgroup2UnifiedMode(); hasCgroupNS(&s) != v2 {
+		t.Errorf("cgroup v2 alone: %v; spec's namespaces %v", v2, s.Linux.Namespaces)
+	}
+	if cgroups.IsCgroup2UnifiedMode() {
+		return
+	}
+	for _, add := range []bool{false, true} {
+		id := e.ID()
+		bundle := e.Bundle(id, []string{"cat", "/proc/self/cgroup"}, func(s *specs.Spec) {
+			if add {
+				s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
+			}
+		})
+		want := e.CgroupsPath(id)
+		if add {
+			want = "/"
+		}
+		out := e.Must("run", "--bundle", bundle, id)
+		for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+			if path := line[strings.LastIndexByte(line, ':')+1:]; path != want {
+				t.Errorf("cgroup namespace %v: %q, want the path %q", add, line, want)
+			}
+		}
+	}
 }
