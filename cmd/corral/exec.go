@@ -21,6 +21,9 @@ import (
 	"github.com/corral-oci/corral/libcontainer/specconv"
 )
 
+// execFailed is exec's exit code when the program could not be run.
+const execFailed = 255
+
 // execOpts are the flags of exec.
 type execOpts struct {
 	process        string
@@ -54,10 +57,19 @@ cwd, user, capabilities...) with the command and the flags' changes, or is
 read whole from --process, a JSON file holding an OCI process object.
 
 In the foreground corral passes its signals on and exits with the
-program's exit status; with --detach it exits once the program runs.`,
+program's exit status; with --detach it exits once the program runs.
+When the program cannot be run (an unknown, stopped or paused container,
+a missing program, a bad flag value) corral exits with 255, as runc.`,
 		Args: checkArgs(1, -1, "the container id and the command to run"),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return execProcess(g, cmd.Flags(), o, args[0], args[1:])
+			err := execProcess(g, cmd.Flags(), o, args[0], args[1:])
+			var ee *exitError
+			if err == nil || errors.As(err, &ee) {
+				return err
+			}
+			// As runc: 255 tells a failed exec from a program that
+			// ran and exited 1.
+			return &codedError{code: execFailed, err: err}
 		},
 		Annotations: map[string]string{annotationStopAtFirstArg: "true"},
 	}

@@ -81,6 +81,10 @@ func execute(args []string) int {
 		return ee.code
 	}
 	reportError(g, err)
+	var ce *codedError
+	if errors.As(err, &ce) {
+		return ce.code
+	}
 	return 1
 }
 
@@ -192,6 +196,17 @@ func (g *globals) setup() error {
 	}
 	return setupLogging(g)
 }
+
+// codedError is a failure that corral reports, then exits with code
+// rather than 1.
+type codedError struct {
+	code int
+	err  error
+}
+
+func (e *codedError) Error() string { return e.err.Error() }
+
+func (e *codedError) Unwrap() error { return e.err }
 
 // exitError carries the exit code of a container's process out of a
 // command: corral exits with it and prints nothing.

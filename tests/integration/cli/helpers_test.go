@@ -35,13 +35,14 @@ func newEnv(t *testing.T) *env {
 	return e
 }
 
-// fails runs corral, expects exit status 1 and an error on stderr that
-// contains every one of wants, and returns stderr.
+// fails runs corral, expects it to fail (exit status 1, or 255 for an
+// exec, as runc) with an error on stderr that contains every one of
+// wants, and returns stderr.
 func (e *env) fails(wants []string, args ...string) string {
 	e.T.Helper()
 	r := e.Corral(args...)
-	if r.Code != 1 {
-		e.T.Fatalf("want exit 1: %v", r)
+	if want := failureCode(args); r.Code != want {
+		e.T.Fatalf("want exit %d: %v", want, r)
 	}
 	for _, w := range wants {
 		if !strings.Contains(r.Stderr, w) {
@@ -49,6 +50,15 @@ func (e *env) fails(wants []string, args ...string) string {
 		}
 	}
 	return r.Stderr
+}
+
+// failureCode is corral's exit status for a command that fails: 255 for
+// an exec (so that callers tell it from a program that exited 1), else 1.
+func failureCode(args []string) int {
+	if len(args) > 0 && args[0] == "exec" {
+		return 255
+	}
+	return 1
 }
 
 // state is `corral state` decoded.

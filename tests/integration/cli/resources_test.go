@@ -256,7 +256,7 @@ func TestExecPausedRefusedAtOnce(t *testing.T) {
 			t.Errorf("%s: status %s, want paused", fr.name, s.Status)
 		}
 		r := itest.Run(e.Command(context.Background(), "exec", id, "true"), 10*time.Second)
-		if r.Hung || r.Code == 0 || !strings.Contains(r.Stderr, "cannot exec in a paused container") {
+		if r.Hung || r.Code != 255 || !strings.Contains(r.Stderr, "cannot exec in a paused container") {
 			t.Errorf("%s: exec in the frozen container: %v", fr.name, r)
 		}
 		fr.thaw()

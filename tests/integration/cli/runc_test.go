@@ -219,3 +219,31 @@ func TestSpecCgroupNamespace(t *testing.T) {
 		}
 	}
 }
+
+// TestExecFailureExitCode: an exec that fails in the runtime exits 255,
+// as runc's does, so that a caller tells it from a program that ran and
+// exited 1; a usage error is still 1.
+func TestExecFailureExitCode(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"sleep", "100"})
+	for _, tc := range []struct {
+		args []string
+		code int
+	}{
+		{[]string{"exec", id, "sh", "-c", "exit 1"}, 1},
+		{[]string{"exec", id, "/nonexistent"}, 255},
+		{[]string{"exec", "--pid-file", "/nonexistent/dir/pid", id, "true"}, 255},
+		{[]string{"exec", "no-such-container", "true"}, 255},
+		{[]string{"exec"}, 1},
+	} {
+		if r := e.Corral(tc.args...); r.Code != tc.code || tc.code == 255 && r.Stderr == "" {
+			t.Errorf("corral %q: exit %d, want %d: %v", tc.args, r.Code, tc.code, r)
+		}
+	}
+	e.Must("pause", id)
+	if r := e.Corral("exec", id, "true"); r.Code != 255 || !strings.Contains(r.Stderr, "cannot exec in a paused container") {
+		t.Errorf("exec in a paused container: %v", r)
+	}
+	e.Must("delete", "-f", id)
+}

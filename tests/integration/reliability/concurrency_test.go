@@ -34,11 +34,11 @@ func checkOutcome(t *testing.T, r result) {
 	case r.args[0] == "exec" && r.code > 128 && r.code < 128+65:
 		// A foreground exec exits 128+n when its program is killed by
 		// signal n, as here by kill or delete.
-	case r.code != 0 && r.code != 1:
-		t.Errorf("command crashed (want exit 0 or 1): %v", r)
+	case r.code != 0 && r.code != failureCode(r.args):
+		t.Errorf("command crashed (want exit 0 or %d): %v", failureCode(r.args), r)
 	case strings.Contains(r.stderr, "panic:") || strings.Contains(r.stderr, "goroutine "):
 		t.Errorf("command panicked: %v", r)
-	case r.code == 1 && strings.TrimSpace(r.stderr) == "":
+	case r.code == failureCode(r.args) && strings.TrimSpace(r.stderr) == "":
 		t.Errorf("command failed without an error message: %v", r)
 	}
 }

@@ -188,8 +188,8 @@ func (e *env) must(args ...string) string {
 func (e *env) fails(wants []string, args ...string) result {
 	e.t.Helper()
 	r := e.corral(args...)
-	if r.code != 1 || r.hung {
-		e.t.Errorf("want exit 1: %v", r)
+	if want := failureCode(args); r.code != want || r.hung {
+		e.t.Errorf("want exit %d: %v", want, r)
 		return r
 	}
 	for _, w := range wants {
@@ -198,6 +198,15 @@ func (e *env) fails(wants []string, args ...string) result {
 		}
 	}
 	return r
+}
+
+// failureCode is corral's exit status for a command that fails: 255 for
+// an exec (so that callers tell it from a program that exited 1), else 1.
+func failureCode(args []string) int {
+	if len(args) > 0 && args[0] == "exec" {
+		return 255
+	}
+	return 1
 }
 
 // state is `corral state` decoded.
