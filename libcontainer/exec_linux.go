@@ -159,8 +159,26 @@ func (c *Container) joinInit(ch *child, st *State, paused bool) error {
 }
 
 // cgroupDirs returns, per controller, the container's cgroup directory,
-// or the sub-cgroup asked for that controller ("" for all).
+// or the sub-cgroup asked for that controller ("" for all). A controller
+// the container's cgroup does not have (any, on cgroup v2, where there
+// is one path for all) is refused, as runc does: the process would
+// silently stay out of the sub-cgroup asked for.
 func cgroupDirs(paths, sub map[string]string) (map[string]string, error) {
+	for ctrl := range sub {
+		if _, ok := paths[ctrl]; !ok && ctrl != "" {
+			var have []string
+			for c := range paths {
+				if c != "" {
+					have = append(have, c)
+				}
+			}
+			if len(have) == 0 {
+				return nil, fmt.Errorf("sub-cgroup of controller %q: the container's cgroup is one cgroup v2 hierarchy; give the path alone", ctrl)
+			}
+			sort.Strings(have)
+			return nil, fmt.Errorf("sub-cgroup of unknown controller %q (the container's cgroup has %s)", ctrl, strings.Join(have, ", "))
+		}
+	}
 	dirs := make(map[string]string, len(paths))
 	for ctrl, dir := range paths {
 		s, ok := sub[ctrl]

@@ -2,6 +2,7 @@ package libcontainer
 
 import (
 	"maps"
+	"strings"
 	"testing"
 )
 
@@ -29,6 +30,13 @@ func TestCgroupDirs(t *testing.T) {
 	for _, sub := range []string{"..", "../other", "a/../../c2", "/.."} {
 		if got, err := cgroupDirs(paths, map[string]string{"": sub}); err == nil {
 			t.Errorf("sub-cgroup %q: %v, want an error", sub, got)
+		}
+	}
+	// A controller the container's cgroup lacks, as runc refuses it: on
+	// v1, and on v2, whose one path has no controller name.
+	for _, p := range []map[string]string{paths, {"": "/sys/fs/cgroup/c"}} {
+		if got, err := cgroupDirs(p, map[string]string{"nosuch": "x"}); err == nil || !strings.Contains(err.Error(), `"nosuch"`) {
+			t.Errorf("unknown controller with paths %v: %v, %v, want an error naming it", p, got, err)
 		}
 	}
 }

@@ -98,13 +98,49 @@ func lookupShorthand(cmd *cobra.Command, s string) *pflag.Flag {
 // commandName is the first positional argument, the subcommand, skipping
 // the global flags and their values; "" if there is none.
 func commandName(root *cobra.Command, args []string) string {
+	if i := commandIndex(root, args); i >= 0 {
+		return args[i]
+	}
+	return ""
+}
+
+// unknownCommand returns the command that args name and corral does not
+// have ("corral nosuch -h", "corral help nosuch"), or "". cobra answers
+// those with the root's help and success, so a mistyped command would
+// pass for done.
+func unknownCommand(root *cobra.Command, args []string) string {
+	i := commandIndex(root, args)
+	if i < 0 {
+		return ""
+	}
+	name := args[i]
+	if name == "help" {
+		for _, a := range args[i+1:] {
+			if a != "" && a[0] != '-' {
+				name = a
+				break
+			}
+		}
+		if name == "help" {
+			return ""
+		}
+	}
+	if findSubcommand(root, name) != nil {
+		return ""
+	}
+	return name
+}
+
+// commandIndex is the index in args of the subcommand (see commandName),
+// or -1.
+func commandIndex(root *cobra.Command, args []string) int {
 	for i := 0; i < len(args); i++ {
 		a := args[i]
 		if a == "--" {
-			return ""
+			return -1
 		}
 		if len(a) < 2 || a[0] != '-' {
-			return a
+			return i
 		}
 		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
 		var f *pflag.Flag
@@ -117,5 +153,5 @@ func commandName(root *cobra.Command, args []string) string {
 			i++
 		}
 	}
-	return ""
+	return -1
 }

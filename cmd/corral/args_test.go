@@ -66,3 +66,27 @@ func BenchmarkCommandLine(b *testing.B) {
 		normalizeArgs(root, args)
 	}
 }
+
+func TestUnknownCommand(t *testing.T) {
+	root := newRootCommand(&globals{}, nil)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"nosuch"}, "nosuch"},
+		{[]string{"nosuch", "-h"}, "nosuch"},
+		{[]string{"--root", "/x", "nosuch", "--help"}, "nosuch"},
+		{[]string{"help", "nosuch"}, "nosuch"},
+		{[]string{"help"}, ""},
+		{[]string{"help", "exec"}, ""},
+		{[]string{"exec", "-h"}, ""},
+		{[]string{"ls"}, ""},
+		{[]string{"--root", "nosuch"}, ""},
+		{[]string{"-h"}, ""},
+		{nil, ""},
+	} {
+		if got := unknownCommand(root, tc.args); got != tc.want {
+			t.Errorf("unknownCommand(%q) = %q, want %q", tc.args, got, tc.want)
+		}
+	}
+}

@@ -142,6 +142,22 @@ func checkpointContainer(g *globals, id string, o *checkpointFlags) error {
 	if err != nil {
 		return err
 	}
+	if p := o.parentPath; p != "" {
+		// criu links the parent images into the new ones by this path:
+		// relative to the image path, so that the two move together,
+		// as runc requires.
+		if filepath.IsAbs(p) {
+			return fmt.Errorf("--parent-path %q: must be relative to the image path", p)
+		}
+		parent := filepath.Join(opts.ImagesDirectory, p)
+		fi, err := os.Stat(parent)
+		if err == nil && !fi.IsDir() {
+			err = fmt.Errorf("%s: not a directory", parent)
+		}
+		if err != nil {
+			return fmt.Errorf("--parent-path %q: %w", p, err)
+		}
+	}
 	opts.ParentImage = o.parentPath
 	opts.LeaveRunning = o.leaveRunning
 	opts.PreDump = o.preDump

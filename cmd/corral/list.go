@@ -23,7 +23,8 @@ func newListCommand(g *globals) *cobra.Command {
 		Short:   "lists containers started by corral with the given root",
 		Long: `List the containers under the state root (--root): a table, their ids
 only (--quiet), or their states as a JSON array (--format json, "null"
-when there are none, as with runc).`,
+when there are none, as with runc). A --root that does not exist is an
+error; the default one holds no containers until the first create.`,
 		Args: checkArgs(0, 0, "no arguments"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "table" && format != "json" {
@@ -61,7 +62,9 @@ when there are none, as with runc).`,
 func listContainers(g *globals) ([]containerState, error) {
 	ids, err := libcontainer.List(g.root)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
+		// The default root is made by the first create; a root given
+		// that does not exist is a typo, as for runc.
+		if errors.Is(err, os.ErrNotExist) && !g.rootGiven {
 			return nil, nil
 		}
 		return nil, fmt.Errorf("list containers: %w", err)

@@ -40,7 +40,10 @@ const defaultRoot = "/run/corral"
 
 // globals are the flags every command shares.
 type globals struct {
-	root          string
+	root string
+	// rootGiven is set when --root was given: a root that does not exist
+	// is then a mistake, not a host where nothing ran yet.
+	rootGiven     bool
 	logPath       string
 	logFormat     string
 	debug         bool
@@ -71,6 +74,10 @@ func main() {
 func execute(args []string) int {
 	g := &globals{inherited: probeInheritedFDs(args)}
 	root := newRootCommand(g, args)
+	if name := unknownCommand(root, args); name != "" {
+		reportError(g, fmt.Errorf("unknown command %q for %q", name, root.Name()))
+		return 1
+	}
 	root.SetArgs(normalizeArgs(root, args))
 	err := root.Execute()
 	if err == nil {
@@ -103,6 +110,9 @@ to start from.`,
 		SilenceUsage:  true,
 		Args:          cobra.NoArgs,
 		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if f := cmd.Flag("root"); f != nil {
+				g.rootGiven = f.Changed
+			}
 			return g.setup()
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {

@@ -247,3 +247,35 @@ func TestExecFailureExitCode(t *testing.T) {
 	}
 	e.Must("delete", "-f", id)
 }
+
+// TestCommandLineMistakes: mistakes runc refuses and corral let pass as
+// success: a --root that does not exist for list, a sub-cgroup of a
+// controller the container lacks for exec, a help request for a command
+// that does not exist, and a --parent-path for checkpoint that is
+// absolute or missing.
+func TestCommandLineMistakes(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	missing := filepath.Join(t.TempDir(), "missing")
+	r := itest.Run(e.commandNoRoot("--root", missing, "list"), cmdTimeout)
+	if r.Code != 1 || !strings.Contains(r.Stderr, missing) {
+		t.Errorf("list --root %s: %v", missing, r)
+	}
+	if _, err := os.Stat(missing); err == nil {
+		t.Errorf("list made the state root %s", missing)
+	}
+
+	id := e.runDetached([]string{"sleep", "100"})
+	e.fails([]string{`"nosuchctrl"`}, "exec", "--cgroup", "nosuchctrl:/", id, "true")
+	e.Must("delete", "-f", id)
+
+	for _, args := range [][]string{{"nosuch", "-h"}, {"help", "nosuch"}} {
+		if r := itest.Run(e.commandNoRoot(args...), cmdTimeout); r.Code == 0 || !strings.Contains(r.Stderr, `unknown command "nosuch"`) {
+			t.Errorf("corral %q: %v", args, r)
+		}
+	}
+
+	images := t.TempDir()
+	e.fails([]string{"--parent-path", "must be relative"}, "checkpoint", "--image-path", images, "--parent-path", "/abs", "x")
+	e.fails([]string{"--parent-path", "no such file or directory"}, "checkpoint", "--image-path", images, "--parent-path", "../pre", "x")
+}
