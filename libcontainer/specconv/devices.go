@@ -2,9 +2,11 @@ package specconv
 
 import (
 	"fmt"
+	"log/slog"
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 
 	devices "github.com/opencontainers/cgroups/devices/config"
 	"github.com/opencontainers/runtime-spec/specs-go"
@@ -218,13 +220,34 @@ func convertDeviceRule(field string, r specs.LinuxDeviceCgroup) (*devices.Rule, 
 		out.Minor = *r.Minor
 	}
 	if r.Access != "" {
-		p := devices.Permissions(r.Access)
-		for _, ch := range r.Access {
-			if ch != 'r' && ch != 'w' && ch != 'm' {
-				return nil, fieldError(field+".access", "%q is not a combination of r, w and m", r.Access)
-			}
+		p, err := deviceAccess(field+".access", r.Access)
+		if err != nil {
+			return nil, err
 		}
 		out.Permissions = p
 	}
 	return out, nil
+}
+
+// deviceAccess reads the access of a device rule: letters of r, w and m.
+// Other letters are dropped with a warning, as runc does: the rule then
+// covers less, never more. An access with none of the three is refused:
+// dropped to nothing it would read as unset, which means all three.
+func deviceAccess(field, access string) (devices.Permissions, error) {
+	var kept, dropped []rune
+	for _, ch := range access {
+		switch {
+		case ch != 'r' && ch != 'w' && ch != 'm':
+			dropped = append(dropped, ch)
+		case !slices.Contains(kept, ch):
+			kept = append(kept, ch)
+		}
+	}
+	if len(kept) == 0 {
+		return "", fieldError(field, "%q has none of r, w and m", access)
+	}
+	if len(dropped) > 0 {
+		slog.Warn(field+": ignoring unknown access letters", "access", access, "ignored", string(dropped))
+	}
+	return devices.Permissions(string(kept)), nil
 }

@@ -104,7 +104,7 @@ func TestConvertErrors(t *testing.T) {
 			s.Linux.Devices = []specs.LinuxDevice{{Path: "/dev/x", Type: "b", Minor: 1 << 40}}
 		}, nil, "linux.devices[0].minor: 1099511627776 is not a device number"},
 		{"device rule type", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Type = "p" }, nil, `linux.resources.devices[0].type: unknown device type "p"`},
-		{"device rule access", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "rwx" }, nil, `linux.resources.devices[0].access: "rwx" is not a combination of r, w and m`},
+		{"device rule access", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Access = "xq" }, nil, `linux.resources.devices[0].access: "xq" has none of r, w and m`},
 		{"device rule major", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Major = i64(-2) }, nil, "linux.resources.devices[0].major: -2 is not a device number"},
 		{"device rule minor", func(s *specs.Spec) { s.Linux.Resources.Devices[0].Minor = i64(1 << 33) }, nil, "linux.resources.devices[0].minor: 8589934592 is not a device number"},
 

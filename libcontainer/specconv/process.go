@@ -10,6 +10,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/libcontainer/capabilities"
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
 
@@ -24,12 +25,13 @@ func convertProcess(c *configs.Config, p *specs.Process) error {
 	c.AppArmorProfile = p.ApparmorProfile
 	c.ProcessLabel = p.SelinuxLabel
 	if caps := p.Capabilities; caps != nil {
+		known := knownCapabilities(caps)
 		c.Capabilities = &configs.Capabilities{
-			Bounding:    slices.Clone(caps.Bounding),
-			Effective:   slices.Clone(caps.Effective),
-			Inheritable: slices.Clone(caps.Inheritable),
-			Permitted:   slices.Clone(caps.Permitted),
-			Ambient:     raisableAmbient(caps),
+			Bounding:    known.Bounding,
+			Effective:   known.Effective,
+			Inheritable: known.Inheritable,
+			Permitted:   known.Permitted,
+			Ambient:     raisableAmbient(known),
 		}
 	}
 	if adj := p.OOMScoreAdj; adj != nil {
@@ -58,6 +60,37 @@ func convertProcess(c *configs.Config, p *specs.Process) error {
 		return err
 	}
 	return nil
+}
+
+// knownCapabilities returns a copy of caps without the names that are no
+// capability this runtime knows, with a warning naming them, as runc
+// does: the process gets less than the bundle asks, never more (a
+// capability newer than the library is one the kernel would refuse to
+// grant by name anyway).
+func knownCapabilities(caps *specs.LinuxCapabilities) *specs.LinuxCapabilities {
+	var unknown []string
+	keep := func(names []string) []string {
+		var out []string
+		for _, n := range names {
+			if capabilities.Known(n) {
+				out = append(out, n)
+			} else if !slices.Contains(unknown, n) {
+				unknown = append(unknown, n)
+			}
+		}
+		return out
+	}
+	out := &specs.LinuxCapabilities{
+		Bounding:    keep(caps.Bounding),
+		Effective:   keep(caps.Effective),
+		Inheritable: keep(caps.Inheritable),
+		Permitted:   keep(caps.Permitted),
+		Ambient:     keep(caps.Ambient),
+	}
+	if len(unknown) > 0 {
+		slog.Warn("process.capabilities: ignoring unknown capabilities", "capabilities", unknown)
+	}
+	return out
 }
 
 // raisableAmbient returns the ambient capabilities of caps that the

@@ -553,3 +553,18 @@ func TestConvertFields(t *testing.T) {
 		})
 	}
 }
+
+// TestUnknownCapabilities: names that are no capability are left out of
+// every set, as runc does (with a warning), not refused.
+func TestUnknownCapabilities(t *testing.T) {
+	spec := Example()
+	caps := spec.Process.Capabilities
+	caps.Bounding = append(caps.Bounding, "CAP_NOSUCH")
+	caps.Effective = append(caps.Effective, "CAP_FOO", "CAP_NOSUCH")
+	caps.Permitted = append(caps.Permitted, "CAP_FOO")
+	c := convert(t, spec)
+	want := []string{"CAP_AUDIT_WRITE", "CAP_KILL", "CAP_NET_BIND_SERVICE"}
+	if got := c.Capabilities; !slices.Equal(got.Bounding, want) || !slices.Equal(got.Effective, want) || !slices.Equal(got.Permitted, want) {
+		t.Errorf("capabilities %+v, want %v in each set", got, want)
+	}
+}

@@ -279,3 +279,40 @@ func TestCommandLineMistakes(t *testing.T) {
 	e.fails([]string{"--parent-path", "must be relative"}, "checkpoint", "--image-path", images, "--parent-path", "/abs", "x")
 	e.fails([]string{"--parent-path", "no such file or directory"}, "checkpoint", "--image-path", images, "--parent-path", "../pre", "x")
 }
+
+// TestWarnedLikeRunc: what runc accepts with a warning and corral
+// refused, where accepting is harmless: capability names that are no
+// capability, and device access letters other than r, w and m. Both are
+// left out (the container gets less, never more) with a warning. An
+// access with none of the three would widen to all of them: refused.
+func TestWarnedLikeRunc(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	null := int64(3)
+	major := int64(1)
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"cat", "/proc/self/status"}, func(s *specs.Spec) {
+		c := s.Process.Capabilities
+		c.Bounding = append(c.Bounding, "CAP_NOSUCH")
+		c.Effective = append(c.Effective, "CAP_FOO")
+		s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: &major, Minor: &null, Access: "rwxq"})
+	})
+	r := e.Corral("run", "--bundle", bundle, id)
+	if r.Code != 0 {
+		t.Fatalf("run: %v", r)
+	}
+	for _, want := range []string{"CAP_NOSUCH", "CAP_FOO", "rwxq"} {
+		if !strings.Contains(r.Stderr, want) || !strings.Contains(r.Stderr, "level=warning") {
+			t.Errorf("no warning naming %s: %q", want, r.Stderr)
+		}
+	}
+	if eff := statusLine(r.Stdout, "CapEff"); eff != "0000000020000420" {
+		t.Errorf("CapEff %s, want the three capabilities of the spec", eff)
+	}
+
+	id = e.ID()
+	bundle = e.Bundle(id, []string{"true"}, func(s *specs.Spec) {
+		s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, specs.LinuxDeviceCgroup{Allow: true, Type: "c", Major: &major, Minor: &null, Access: "xq"})
+	})
+	e.fails([]string{"linux.resources.devices[1].access", `"xq" has none of r, w and m`}, "run", "--bundle", bundle, id)
+}
