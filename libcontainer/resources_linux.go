@@ -115,7 +115,10 @@ func parseNetDev(b []byte) []*NetworkInterface {
 }
 
 // Set updates the resources of the container's cgroup and saves config as
-// its new configuration. Only resources can change on a live container.
+// its new configuration. Only resources can change on a live container,
+// and of them not the device rules: they are written at the start only,
+// so that devices granted in the cgroup since (by a device plugin, such as
+// NVIDIA's) stay granted, as with runc.
 func (c *Container) Set(config configs.Config) error {
 	if err := validate.Validate(&config); err != nil {
 		return opError("update", c.id, err)
@@ -137,7 +140,9 @@ func (c *Container) Set(config configs.Config) error {
 		if err != nil {
 			return err
 		}
-		if err := m.Set(config.Cgroups.Resources); err != nil {
+		res := *config.Cgroups.Resources
+		res.SkipDevices = true
+		if err := m.Set(&res); err != nil {
 			return opError("update", c.id, err)
 		}
 	}
@@ -157,6 +162,10 @@ func onlyResourcesChanged(old, updated *configs.Config) error {
 		if cp.Cgroups != nil {
 			cg := *cp.Cgroups
 			cg.Resources = nil
+			if r := c.Cgroups.Resources; r != nil && len(r.Devices) > 0 {
+				// The device rules stay: see Set.
+				cg.Resources = &configs.Resources{Devices: r.Devices}
+			}
 			cp.Cgroups = &cg
 		}
 		return json.Marshal(&cp)
@@ -170,7 +179,7 @@ func onlyResourcesChanged(old, updated *configs.Config) error {
 		return err
 	}
 	if !bytes.Equal(a, b) {
-		return errors.New("only cgroups.resources can change on a running container")
+		return errors.New("only cgroups.resources, but for its device rules, can change on a running container")
 	}
 	return nil
 }

@@ -4,6 +4,8 @@ import (
 	"reflect"
 	"testing"
 
+	devices "github.com/opencontainers/cgroups/devices/config"
+
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
 
@@ -62,6 +64,10 @@ func TestOnlyResourcesChanged(t *testing.T) {
 		{"cgroup path", func(c *configs.Config) { c.Cgroups.Path = "/d" }, false},
 		{"cgroup lost", func(c *configs.Config) { c.Cgroups = nil }, false},
 		{"mounts", func(c *configs.Config) { c.Mounts = []*configs.Mount{{Destination: "/x"}} }, false},
+		// Device rules are written at the start only (see Set).
+		{"device rules", func(c *configs.Config) {
+			c.Cgroups.Resources.Devices = []*devices.Rule{{Type: devices.CharDevice, Major: 10, Minor: 229, Permissions: "rw", Allow: true}}
+		}, false},
 	} {
 		old, updated := base(), base()
 		tc.change(updated)

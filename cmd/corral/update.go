@@ -16,6 +16,7 @@ import (
 
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/specconv"
 )
 
 func newUpdateCommand(g *globals) *cobra.Command {
@@ -25,17 +26,27 @@ func newUpdateCommand(g *globals) *cobra.Command {
 		Short: "update container resource constraints",
 		Long: `Change the resource limits of a running container, from the flags or, with
 --resources, from an OCI linux.resources JSON object in a file ("-" reads
-stdin); the flags are then ignored. Only the values given change:
+stdin); the flags are then ignored. Only the values given change; lists
+given per device or name (weightDevice, the throttles, hugepageLimits,
+network priorities, rdma, unified) change the entries they name:
 
 {
-  "memory": {"limit": 0, "reservation": 0, "swap": 0},
-  "cpu": {"shares": 0, "quota": 0, "burst": 0, "period": 0,
+  "memory": {"limit": 0, "reservation": 0, "swap": 0, "swappiness": 0,
+             "disableOOMKiller": false, "checkBeforeUpdate": false},
+  "cpu": {"shares": 0, "quota": 0, "burst": 0, "period": 0, "idle": 0,
           "realtimeRuntime": 0, "realtimePeriod": 0, "cpus": "", "mems": ""},
-  "blockIO": {"weight": 0},
-  "pids": {"limit": 0}
+  "blockIO": {"weight": 0, "leafWeight": 0, "weightDevice": [],
+              "throttleReadBpsDevice": [], "throttleWriteBpsDevice": [],
+              "throttleReadIOPSDevice": [], "throttleWriteIOPSDevice": []},
+  "pids": {"limit": 0},
+  "hugepageLimits": [], "network": {}, "rdma": {}, "unified": {}
 }
 
-Sizes take the suffixes k, m, g, t (powers of 1024); -1 is unlimited.`,
+"devices" is not applied, as with runc: the device rules stay those of
+the container's start, and devices granted in its cgroup since (by a
+device plugin) stay granted. Sizes take the suffixes k, m, g, t (powers
+of 1024); -1 is unlimited. On cgroup v1, --memory -1 without --memory-swap
+lifts the memory+swap limit too, which the kernel requires.`,
 		Args: checkArgs(1, 1, "exactly one argument, the container id"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			c, err := loadContainer(g, args[0])
@@ -54,6 +65,7 @@ Sizes take the suffixes k, m, g, t (powers of 1024); -1 is unlimited.`,
 	f.String("cpu-rt-period", "", "CPU realtime period to be used for hardcapping (in usecs); 0 to use system default")
 	f.String("cpu-rt-runtime", "", "CPU realtime hardcap limit (in usecs); allowed cpu time in a given period")
 	f.String("cpu-share", "", "CPU shares (relative weight vs. other containers)")
+	f.String("cpu-idle", "", "set cgroup SCHED_IDLE or not, 0: default behavior, 1: SCHED_IDLE")
 	f.String("cpu-shares", "", "alias of --cpu-share")
 	f.MarkHidden("cpu-shares")
 	f.String("cpuset-cpus", "", "CPU(s) to use")
@@ -96,7 +108,12 @@ func updateContainer(c *libcontainer.Container, flags *pflag.FlagSet, resources 
 	if cg.Resources != nil {
 		res = *cg.Resources
 	}
-	applyResources(&res, r)
+	if err := specconv.MergeResources(&res, r); err != nil {
+		if resources != "" {
+			return fmt.Errorf("--resources %s: %w", resources, err)
+		}
+		return err
+	}
 	cg.Resources = &res
 	cfg.Cgroups = &cg
 
@@ -192,6 +209,12 @@ func resourcesFromFlags(flags *pflag.FlagSet) (*specs.LinuxResources, error) {
 	if shares := unsigned("cpu-shares"); shares != nil {
 		r.CPU.Shares = shares
 	}
+	if idle := integer("cpu-idle"); idle != nil {
+		if *idle != 0 && *idle != 1 {
+			return nil, fmt.Errorf("--cpu-idle: %d is not 0 or 1", *idle)
+		}
+		r.CPU.Idle = idle
+	}
 	r.CPU.Cpus = flagString(flags, "cpuset-cpus")
 	r.CPU.Mems = flagString(flags, "cpuset-mems")
 	if w := unsigned("blkio-weight"); w != nil {
@@ -213,59 +236,6 @@ func resourcesFromFlags(flags *pflag.FlagSet) (*specs.LinuxResources, error) {
 		return nil, err
 	}
 	return r, nil
-}
-
-// applyResources sets in res what r gives, as runc's update does.
-func applyResources(res *configs.Resources, r *specs.LinuxResources) {
-	if m := r.Memory; m != nil {
-		setInt(&res.Memory, m.Limit)
-		setInt(&res.MemoryReservation, m.Reservation)
-		setInt(&res.MemorySwap, m.Swap)
-	}
-	if c := r.CPU; c != nil {
-		setUint(&res.CpuShares, c.Shares)
-		setInt(&res.CpuQuota, c.Quota)
-		setUint(&res.CpuPeriod, c.Period)
-		setInt(&res.CpuRtRuntime, c.RealtimeRuntime)
-		setUint(&res.CpuRtPeriod, c.RealtimePeriod)
-		if c.Burst != nil {
-			b := *c.Burst
-			res.CpuBurst = &b
-		}
-		if c.Cpus != "" {
-			res.CpusetCpus = c.Cpus
-		}
-		if c.Mems != "" {
-			res.CpusetMems = c.Mems
-		}
-	}
-	if b := r.BlockIO; b != nil && b.Weight != nil {
-		res.BlkioWeight = *b.Weight
-	}
-	if p := r.Pids; p != nil && p.Limit != nil {
-		l := *p.Limit
-		res.PidsLimit = &l
-	}
-	if len(r.Unified) > 0 {
-		if res.Unified == nil {
-			res.Unified = make(map[string]string, len(r.Unified))
-		}
-		for k, v := range r.Unified {
-			res.Unified[k] = v
-		}
-	}
-}
-
-func setInt(dst *int64, v *int64) {
-	if v != nil {
-		*dst = *v
-	}
-}
-
-func setUint(dst *uint64, v *uint64) {
-	if v != nil {
-		*dst = *v
-	}
 }
 
 func flagString(flags *pflag.FlagSet, name string) string {

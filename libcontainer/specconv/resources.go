@@ -3,6 +3,7 @@ package specconv
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strings"
 
 	"github.com/opencontainers/cgroups"
@@ -201,3 +202,115 @@ func deref[T any](p *T) T {
 
 // ptr copies v, so that the config never shares memory with the spec.
 func ptr[T any](v T) *T { return &v }
+
+// MergeResources applies to res, a running container's resources, the
+// parts of r that are set, as `corral update --resources` does: what r
+// leaves unset stays as it is. Per-device and per-name lists (weight
+// devices, throttles, huge page limits, network priorities, rdma, unified
+// entries) are merged by their key: the entry r gives for a device
+// replaces the old one, and the others stay, as the kernel keeps them.
+// Values are checked as at create.
+//
+// r.Devices is not applied: device rules are the container's from its
+// start, and rewriting them would revoke access granted since (a device
+// plugin, such as NVIDIA's, grants its devices in the cgroup itself). runc
+// skips them too; engines send the whole linux.resources, devices
+// included, with every update.
+//
+// On cgroup v1 a memory limit of -1 with no swap given lifts the
+// memory+swap limit as well: the kernel refuses a memory limit above the
+// memory+swap one.
+func MergeResources(res *configs.Resources, r *specs.LinuxResources) error {
+	var in configs.Resources
+	if err := convertResources(&in, r); err != nil {
+		return err
+	}
+	if m := r.Memory; m != nil {
+		set(&res.Memory, m.Limit)
+		set(&res.MemoryReservation, m.Reservation)
+		set(&res.MemorySwap, m.Swap)
+		if m.Limit != nil && *m.Limit == -1 && m.Swap == nil && !cgroups.IsCgroup2UnifiedMode() {
+			res.MemorySwap = -1
+		}
+		if m.Swappiness != nil {
+			res.MemorySwappiness = in.MemorySwappiness
+		}
+		set(&res.OomKillDisable, m.DisableOOMKiller)
+		set(&res.MemoryCheckBeforeUpdate, m.CheckBeforeUpdate)
+	}
+	if c := r.CPU; c != nil {
+		set(&res.CpuShares, c.Shares)
+		set(&res.CpuQuota, c.Quota)
+		set(&res.CpuPeriod, c.Period)
+		set(&res.CpuRtRuntime, c.RealtimeRuntime)
+		set(&res.CpuRtPeriod, c.RealtimePeriod)
+		if c.Burst != nil {
+			res.CpuBurst = in.CpuBurst
+		}
+		if c.Idle != nil {
+			res.CPUIdle = in.CPUIdle
+		}
+		if c.Cpus != "" {
+			res.CpusetCpus = c.Cpus
+		}
+		if c.Mems != "" {
+			res.CpusetMems = c.Mems
+		}
+	}
+	if b := r.BlockIO; b != nil {
+		set(&res.BlkioWeight, b.Weight)
+		set(&res.BlkioLeafWeight, b.LeafWeight)
+		res.BlkioWeightDevice = mergeBy(res.BlkioWeightDevice, in.BlkioWeightDevice, func(d *cgroups.WeightDevice) [2]int64 { return [2]int64{d.Major, d.Minor} })
+		throttleKey := func(d *cgroups.ThrottleDevice) [2]int64 { return [2]int64{d.Major, d.Minor} }
+		res.BlkioThrottleReadBpsDevice = mergeBy(res.BlkioThrottleReadBpsDevice, in.BlkioThrottleReadBpsDevice, throttleKey)
+		res.BlkioThrottleWriteBpsDevice = mergeBy(res.BlkioThrottleWriteBpsDevice, in.BlkioThrottleWriteBpsDevice, throttleKey)
+		res.BlkioThrottleReadIOPSDevice = mergeBy(res.BlkioThrottleReadIOPSDevice, in.BlkioThrottleReadIOPSDevice, throttleKey)
+		res.BlkioThrottleWriteIOPSDevice = mergeBy(res.BlkioThrottleWriteIOPSDevice, in.BlkioThrottleWriteIOPSDevice, throttleKey)
+	}
+	if p := r.Pids; p != nil && p.Limit != nil {
+		res.PidsLimit = in.PidsLimit
+	}
+	res.HugetlbLimit = mergeBy(res.HugetlbLimit, in.HugetlbLimit, func(h *cgroups.HugepageLimit) string { return h.Pagesize })
+	if n := r.Network; n != nil {
+		set(&res.NetClsClassid, n.ClassID)
+		res.NetPrioIfpriomap = mergeBy(res.NetPrioIfpriomap, in.NetPrioIfpriomap, func(p *cgroups.IfPrioMap) string { return p.Interface })
+	}
+	for dev, l := range in.Rdma {
+		if res.Rdma == nil {
+			res.Rdma = make(map[string]cgroups.LinuxRdma, len(in.Rdma))
+		}
+		res.Rdma[dev] = l
+	}
+	for k, v := range in.Unified {
+		if res.Unified == nil {
+			res.Unified = make(map[string]string, len(in.Unified))
+		}
+		res.Unified[k] = v
+	}
+	return nil
+}
+
+// set copies *v to *dst when v is set.
+func set[T any](dst *T, v *T) {
+	if v != nil {
+		*dst = *v
+	}
+}
+
+// mergeBy returns old with each entry of updates in place of the old
+// entry of the same key, and the updates with a new key appended. The
+// result shares no entry with old's backing array.
+func mergeBy[E any, K comparable](old, updates []*E, key func(*E) K) []*E {
+	if len(updates) == 0 {
+		return old
+	}
+	out := slices.Clone(old)
+	for _, u := range updates {
+		if i := slices.IndexFunc(out, func(e *E) bool { return key(e) == key(u) }); i >= 0 {
+			out[i] = u
+		} else {
+			out = append(out, u)
+		}
+	}
+	return out
+}

@@ -179,3 +179,59 @@ func TestCgroupPlace(t *testing.T) {
 		})
 	}
 }
+
+// TestMergeResources: an update changes what it gives and nothing else;
+// per-device entries replace the entry of their device and keep the
+// others; device rules are never touched.
+func TestMergeResources(t *testing.T) {
+	rule := &devices.Rule{Type: devices.CharDevice, Major: 10, Minor: 229, Permissions: "rw", Allow: true}
+	res := configs.Resources{
+		Memory:                     64 << 20,
+		CpuShares:                  512,
+		BlkioThrottleReadBpsDevice: []*cgroups.ThrottleDevice{cgroups.NewThrottleDevice(8, 0, 100), cgroups.NewThrottleDevice(8, 16, 200)},
+		Unified:                    map[string]string{"memory.high": "1M"},
+		Devices:                    []*devices.Rule{rule},
+	}
+	err := MergeResources(&res, &specs.LinuxResources{
+		CPU:     &specs.LinuxCPU{Idle: i64(1)},
+		BlockIO: &specs.LinuxBlockIO{ThrottleReadBpsDevice: []specs.LinuxThrottleDevice{{LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 8, Minor: 16}, Rate: 300}, {LinuxBlockIODevice: specs.LinuxBlockIODevice{Major: 7, Minor: 0}, Rate: 400}}},
+		Pids:    &specs.LinuxPids{Limit: i64(0)},
+		Unified: map[string]string{"pids.max": "5"},
+		Devices: []specs.LinuxDeviceCgroup{{Allow: false, Access: "rwm"}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var throttles []string
+	for _, d := range res.BlkioThrottleReadBpsDevice {
+		throttles = append(throttles, d.String())
+	}
+	switch {
+	case res.Memory != 64<<20 || res.CpuShares != 512:
+		t.Errorf("unset fields changed: memory %d shares %d", res.Memory, res.CpuShares)
+	case res.CPUIdle == nil || *res.CPUIdle != 1 || res.PidsLimit == nil || *res.PidsLimit != 0:
+		t.Errorf("cpu idle %v, pids %v", res.CPUIdle, res.PidsLimit)
+	case !slices.Equal(throttles, []string{"8:0 100", "8:16 300", "7:0 400"}):
+		t.Errorf("throttles %q", throttles)
+	case !reflect.DeepEqual(res.Unified, map[string]string{"memory.high": "1M", "pids.max": "5"}):
+		t.Errorf("unified %v", res.Unified)
+	case len(res.Devices) != 1 || res.Devices[0] != rule:
+		t.Errorf("device rules changed: %v", res.Devices)
+	}
+
+	res = configs.Resources{Memory: 64 << 20, MemorySwap: 128 << 20}
+	if err := MergeResources(&res, &specs.LinuxResources{Memory: &specs.LinuxMemory{Limit: i64(-1)}}); err != nil {
+		t.Fatal(err)
+	}
+	// On cgroup v1 the kernel refuses memory above memory+swap.
+	wantSwap := int64(-1)
+	if cgroups.IsCgroup2UnifiedMode() {
+		wantSwap = 128 << 20
+	}
+	if res.Memory != -1 || res.MemorySwap != wantSwap {
+		t.Errorf("memory -1: memory %d swap %d, want swap %d", res.Memory, res.MemorySwap, wantSwap)
+	}
+	if err := MergeResources(&res, &specs.LinuxResources{Memory: &specs.LinuxMemory{Swappiness: u64(101)}}); err == nil {
+		t.Error("swappiness 101: no error")
+	}
+}

@@ -316,3 +316,99 @@ func TestWarnedLikeRunc(t *testing.T) {
 	})
 	e.fails([]string{"linux.resources.devices[1].access", `"xq" has none of r, w and m`}, "run", "--bundle", bundle, id)
 }
+
+// cgroupFile is the path of file in container id's cgroup of controller
+// ctrl (cgroup v1), or in its one cgroup (cgroup v2).
+func (e *env) cgroupFile(id, ctrl, file string) string {
+	if cgroups.IsCgroup2UnifiedMode() {
+		return filepath.Join("/sys/fs/cgroup", e.CgroupsPath(id), file)
+	}
+	return filepath.Join("/sys/fs/cgroup", ctrl, e.CgroupsPath(id), file)
+}
+
+// blockDevice returns the major:minor of a block device of this machine,
+// or "" if it has none.
+func blockDevice() string {
+	devs, _ := filepath.Glob("/sys/block/*/dev")
+	for _, d := range devs {
+		if b, err := os.ReadFile(d); err == nil {
+			return strings.TrimSpace(string(b))
+		}
+	}
+	return ""
+}
+
+// TestUpdateResources: update applies --cpu-idle and the fields of
+// --resources that corral ignored (throttles here; the others go the same
+// way), merging per device; it leaves the device cgroup as it is, so that
+// what a device plugin granted stays; and on cgroup v1 --memory -1 lifts
+// the memory+swap limit too, which the kernel requires.
+func TestUpdateResources(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.runDetached([]string{"sleep", "100"})
+	update := func(resources string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		defer cancel()
+		cmd := e.Command(ctx, "update", "-r", "-", id)
+		cmd.Stdin = strings.NewReader(resources)
+		if r := e.RunCmd(cmd); r.Code != 0 {
+			t.Fatalf("update -r %s: %v", resources, r)
+		}
+	}
+
+	e.Must("update", "--cpu-idle", "1", id)
+	if got := strings.TrimSpace(readFile(t, e.cgroupFile(id, "cpu", "cpu.idle"))); got != "1" {
+		t.Errorf("--cpu-idle 1: cpu.idle %s", got)
+	}
+	update(`{"cpu": {"idle": 0}}`)
+	if got := strings.TrimSpace(readFile(t, e.cgroupFile(id, "cpu", "cpu.idle"))); got != "0" {
+		t.Errorf("-r cpu.idle 0: cpu.idle %s", got)
+	}
+
+	if dev := blockDevice(); dev == "" {
+		t.Log("no block device on this machine: throttles not tried")
+	} else {
+		major, minor, _ := strings.Cut(dev, ":")
+		update(`{"blockIO": {"throttleReadBpsDevice": [{"major": ` + major + `, "minor": ` + minor + `, "rate": 1048576}]}}`)
+		update(`{"blockIO": {"throttleWriteIOPSDevice": [{"major": ` + major + `, "minor": ` + minor + `, "rate": 300}]}}`)
+		if cgroups.IsCgroup2UnifiedMode() {
+			if got := readFile(t, e.cgroupFile(id, "", "io.max")); !strings.Contains(got, "rbps=1048576") || !strings.Contains(got, "wiops=300") {
+				t.Errorf("throttles: io.max %q", got)
+			}
+		} else {
+			if got := readFile(t, e.cgroupFile(id, "blkio", "blkio.throttle.read_bps_device")); !strings.Contains(got, dev+" 1048576") {
+				t.Errorf("throttle: read_bps_device %q", got)
+			}
+			if got := readFile(t, e.cgroupFile(id, "blkio", "blkio.throttle.write_iops_device")); !strings.Contains(got, dev+" 300") {
+				t.Errorf("throttle: write_iops_device %q", got)
+			}
+		}
+	}
+
+	if !cgroups.IsCgroup2UnifiedMode() {
+		// A device plugin grants /dev/fuse in the device cgroup; an
+		// engine's update carries the spec's rules, which deny it.
+		list := e.cgroupFile(id, "devices", "devices.list")
+		if err := os.WriteFile(e.cgroupFile(id, "devices", "devices.allow"), []byte("c 10:229 rw"), 0); err != nil {
+			t.Fatal(err)
+		}
+		update(`{"devices": [{"allow": false, "access": "rwm"}], "pids": {"limit": 50}}`)
+		if got := readFile(t, list); !strings.Contains(got, "c 10:229 rw") {
+			t.Errorf("update took away a device granted since the start: devices.list %q", got)
+		}
+
+		e.Must("update", "--memory", "64m", "--memory-swap", "128m", id)
+		e.Must("update", "--memory", "-1", id)
+		for _, f := range []string{"memory.limit_in_bytes", "memory.memsw.limit_in_bytes"} {
+			if _, err := os.Stat(e.cgroupFile(id, "memory", f)); err != nil {
+				continue // no swap accounting
+			}
+			if got := strings.TrimSpace(readFile(t, e.cgroupFile(id, "memory", f))); got != "9223372036854771712" {
+				t.Errorf("--memory -1: %s %s, want no limit", f, got)
+			}
+		}
+	}
+	e.Must("delete", "-f", id)
+}
