@@ -260,10 +260,13 @@ func ociState(st *State, status Status) *specs.State {
 	return s
 }
 
-// bundleOf returns the bundle directory the CLI stored as a label.
+// bundleOf returns the bundle directory the CLI stored as a label. The
+// CLI appends it after the config's annotations, so the last one is the
+// runtime's: an annotation named "bundle" in the config must not point
+// exec and hooks at another bundle.
 func bundleOf(labels []string) string {
-	for _, l := range labels {
-		if v, ok := strings.CutPrefix(l, "bundle="); ok {
+	for i := len(labels) - 1; i >= 0; i-- {
+		if v, ok := strings.CutPrefix(labels[i], "bundle="); ok {
 			return v
 		}
 	}

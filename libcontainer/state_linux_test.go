@@ -100,7 +100,8 @@ func TestBundleOf(t *testing.T) {
 	}{
 		{nil, ""},
 		{[]string{"a=b"}, ""},
-		{[]string{"a=b", "bundle=/x", "bundle=/y"}, "/x"},
+		// The runtime appends its own after the config's annotations.
+		{[]string{"a=b", "bundle=/x", "bundle=/y"}, "/y"},
 		{[]string{"bundle="}, ""},
 		{[]string{"bundles=/x"}, ""},
 	} {

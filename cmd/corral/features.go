@@ -42,8 +42,39 @@ capabilities, cgroups, seccomp and the other Linux features.`,
 	}
 }
 
+// Whether this build applies linux.netDevices and linux.intelRdt. Their
+// support is being written; until it lands features says they are not
+// supported, and update refuses the Intel RDT flags. Flip them (and fill
+// in memoryPolicyModes and memoryPolicyFlags, for linux.memoryPolicy,
+// which create refuses today) where it lands.
+const (
+	netDevicesBuilt = false
+	intelRdtBuilt   = false
+)
+
+// memoryPolicyModes and memoryPolicyFlags are the linux.memoryPolicy
+// modes and flags this build applies: none yet (see above).
+var memoryPolicyModes, memoryPolicyFlags []string
+
+// potentiallyUnsafeAnnotations are the config annotations that change
+// what corral does: "bundle" is the name of the label the runtime keeps
+// the bundle's path under (exec reads the process defaults there, hooks
+// get it in the state), so an engine should not pass one from its users.
+// Prefixes end with a dot.
+var potentiallyUnsafeAnnotations = []string{"bundle"}
+
+func intelRdtFeatures() *features.IntelRdt {
+	return &features.IntelRdt{Enabled: ptr(intelRdtBuilt), Schemata: ptr(intelRdtBuilt), Monitoring: ptr(intelRdtBuilt)}
+}
+
+// memoryPolicyFeatures lists the modes and flags applied; empty lists say
+// that none is.
+func memoryPolicyFeatures() *features.MemoryPolicy {
+	return &features.MemoryPolicy{Modes: memoryPolicyModes, Flags: memoryPolicyFlags}
+}
+
 func runtimeFeatures() *features.Features {
-	yes, no := true, false
+	yes := true
 	f := &features.Features{
 		OCIVersionMin: "1.0.0",
 		OCIVersionMax: specs.Version,
@@ -59,20 +90,20 @@ func runtimeFeatures() *features.Features {
 			},
 			Seccomp: seccomp.Features(),
 			// As runc: whether the host can apply a profile or label.
-			Apparmor: &features.Apparmor{Enabled: ptr(apparmor.IsEnabled())},
-			Selinux:  &features.Selinux{Enabled: ptr(label.Enabled())},
-			// The library carries these settings but does not apply
-			// them yet: claiming them would let an engine believe
-			// they take effect.
-			IntelRdt:        &features.IntelRdt{Enabled: &no},
+			Apparmor:        &features.Apparmor{Enabled: ptr(apparmor.IsEnabled())},
+			Selinux:         &features.Selinux{Enabled: ptr(label.Enabled())},
+			IntelRdt:        intelRdtFeatures(),
+			MemoryPolicy:    memoryPolicyFeatures(),
 			MountExtensions: &features.MountExtensions{IDMap: &features.IDMap{Enabled: &yes}},
-			NetDevices:      &features.NetDevices{Enabled: &no},
+			NetDevices:      &features.NetDevices{Enabled: ptr(netDevicesBuilt)},
 		},
 		Annotations: map[string]string{
-			annotationVersion:    version,
-			annotationCommit:     commit(),
-			annotationCheckpoint: "false",
+			annotationVersion: version,
+			annotationCommit:  commit(),
+			// Built in: checkpoint and restore run criu (--criu).
+			annotationCheckpoint: "true",
 		},
+		PotentiallyUnsafeConfigAnnotations: potentiallyUnsafeAnnotations,
 	}
 	for _, h := range configs.HookNames() {
 		f.Hooks = append(f.Hooks, string(h))

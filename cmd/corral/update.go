@@ -118,6 +118,9 @@ func updateContainer(c *libcontainer.Container, flags *pflag.FlagSet, resources 
 	cfg.Cgroups = &cg
 
 	l3, mb := flagString(flags, "l3-cache-schema"), flagString(flags, "mem-bw-schema")
+	if (l3 != "" || mb != "") && !intelRdtBuilt {
+		return errors.New("--l3-cache-schema, --mem-bw-schema: Intel RDT is not supported by this build of corral yet")
+	}
 	if l3 != "" || mb != "" {
 		rdt := configs.IntelRdt{}
 		if cfg.IntelRdt != nil {

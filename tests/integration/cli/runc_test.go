@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"github.com/opencontainers/runtime-spec/specs-go/features"
 
 	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
@@ -410,5 +412,66 @@ func TestUpdateResources(t *testing.T) {
 			}
 		}
 	}
+	e.Must("delete", "-f", id)
+}
+
+// TestFeaturesLikeRunc: `features` has every key runc's has where runc is
+// installed, and says what corral does: checkpoint is built in, the
+// netDevices, Intel RDT and memory policy support not yet, and the
+// annotation "bundle" means something to corral (but cannot move a
+// container's bundle).
+func TestFeaturesLikeRunc(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	out := e.Must("features")
+	var doc map[string]any
+	var f features.Features
+	if err := json.Unmarshal([]byte(out), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal([]byte(out), &f); err != nil {
+		t.Fatal(err)
+	}
+	if runc, err := exec.Command("/usr/sbin/runc", "features").Output(); err != nil {
+		t.Logf("runc features: %v: shape not compared", err)
+	} else {
+		var want map[string]any
+		if err := json.Unmarshal(runc, &want); err != nil {
+			t.Fatal(err)
+		}
+		for k := range want {
+			if _, ok := doc[k]; !ok && k != "annotations" {
+				t.Errorf("runc's features has %q, corral's not", k)
+			}
+		}
+		for k := range want["linux"].(map[string]any) {
+			if _, ok := doc["linux"].(map[string]any)[k]; !ok {
+				t.Errorf("runc's features has linux.%s, corral's not", k)
+			}
+		}
+	}
+	l := f.Linux
+	switch {
+	case f.Annotations["io.github.corral-oci.corral.checkpoint.enabled"] != "true":
+		t.Errorf("checkpoint: annotations %v", f.Annotations)
+	case l.NetDevices == nil || l.NetDevices.Enabled == nil || *l.NetDevices.Enabled:
+		t.Errorf("netDevices %+v, want not enabled", l.NetDevices)
+	case l.IntelRdt == nil || l.IntelRdt.Enabled == nil || *l.IntelRdt.Enabled:
+		t.Errorf("intelRdt %+v, want not enabled", l.IntelRdt)
+	case l.MemoryPolicy == nil || len(l.MemoryPolicy.Modes) != 0:
+		t.Errorf("memoryPolicy %+v, want no mode", l.MemoryPolicy)
+	case !slices.Contains(f.PotentiallyUnsafeConfigAnnotations, "bundle"):
+		t.Errorf("potentiallyUnsafeConfigAnnotations %v", f.PotentiallyUnsafeConfigAnnotations)
+	}
+
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"sleep", "100"}, func(s *specs.Spec) {
+		s.Annotations = map[string]string{"bundle": "/elsewhere"}
+	})
+	e.Must("run", "-d", "--bundle", bundle, id)
+	if s := e.state(id); s.Bundle != bundle {
+		t.Errorf("an annotation named bundle moved the bundle to %q", s.Bundle)
+	}
+	e.fails([]string{"Intel RDT"}, "update", "--l3-cache-schema", "L3:0=f", id)
 	e.Must("delete", "-f", id)
 }
