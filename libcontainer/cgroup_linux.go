@@ -102,7 +102,8 @@ func (c *Container) takeCgroup(cfg *configs.Config) (*cgroup, error) {
 // would mix the container with strangers, and Destroy would kill them.
 func (cg *cgroup) checkUnused() error {
 	if ctrl, dir, pid := firstMember(cg.m); pid != "" {
-		return fmt.Errorf("cgroups: %s cgroup %s already holds processes (pid %s)", ctrl, dir, pid)
+		// runc's words, which engines and scripts look for.
+		return fmt.Errorf("container's cgroup is not empty: the %s cgroup %s holds pid %s", ctrl, dir, pid)
 	}
 	return nil
 }

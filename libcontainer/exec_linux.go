@@ -57,6 +57,10 @@ func (c *Container) prepareExec(p *Process) (*child, *State, error) {
 		return nil, nil, ErrPaused
 	}
 	cfg := &st.Config
+	if sc := p.Scheduler; sc != nil && sc.Policy == "SCHED_DEADLINE" && cfg.Cgroups != nil && cfg.Cgroups.Resources != nil && cfg.Cgroups.Resources.CpusetCpus != "" {
+		// As Validate for init: sched_setattr(2) would refuse it.
+		return nil, nil, fmt.Errorf("process.scheduler: process scheduler can't be used together with AllowedCPUs (the container's cpuset %q): the kernel refuses SCHED_DEADLINE to a task that may not run on every CPU", cfg.Cgroups.Resources.CpusetCpus)
+	}
 	s := &setup{
 		Mode:         modeExec,
 		ID:           c.id,

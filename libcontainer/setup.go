@@ -122,7 +122,7 @@ func commandHooks(h configs.Hooks, name configs.HookName) ([]configs.Command, er
 func runHooks(name configs.HookName, cmds []configs.Command, state []byte) error {
 	for i, c := range cmds {
 		if err := c.RunWithState(state); err != nil {
-			return fmt.Errorf("%s hook #%d: %w", name, i, err)
+			return fmt.Errorf("error running %s hook #%d: %w", name, i, err)
 		}
 	}
 	return nil

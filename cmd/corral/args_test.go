@@ -1,8 +1,11 @@
 package main
 
 import (
+	"errors"
 	"slices"
 	"testing"
+
+	"github.com/corral-oci/corral/libcontainer"
 )
 
 func TestNormalizeArgs(t *testing.T) {
@@ -88,5 +91,21 @@ func TestUnknownCommand(t *testing.T) {
 		if got := unknownCommand(root, tc.args); got != tc.want {
 			t.Errorf("unknownCommand(%q) = %q, want %q", tc.args, got, tc.want)
 		}
+	}
+}
+
+func TestExecFailure(t *testing.T) {
+	for in, want := range map[string]string{
+		`exec: exec "/run.sh": no such file or directory`: `start container "c": exec /run.sh: no such file or directory`,
+		`exec: exec /run.sh: exec format error`:           `start container "c": exec /run.sh: exec format error`,
+		`hooks: error running startContainer hook #0: x`:  `start container "c": hooks: error running startContainer hook #0: x`,
+	} {
+		err := execFailure(&libcontainer.ContainerError{Op: "start", ID: "c", Err: errors.New(in)})
+		if err.Error() != want {
+			t.Errorf("execFailure(%q) = %q, want %q", in, err, want)
+		}
+	}
+	if execFailure(nil) != nil {
+		t.Error("execFailure(nil) is not nil")
 	}
 }

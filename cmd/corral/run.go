@@ -56,7 +56,7 @@ func runContainer(g *globals, id string, o *startOpts, keep bool) error {
 		}
 		// A container whose program never ran is of no use to keep.
 		s.destroy()
-		return err
+		return execFailure(err)
 	}
 	if o.detach {
 		return nil

@@ -129,7 +129,7 @@ func (c Command) RunWithState(state []byte) error {
 func (h Hooks) Run(name HookName, state *specs.State) error {
 	for i, hook := range h[name] {
 		if err := hook.Run(state); err != nil {
-			return fmt.Errorf("%s hook #%d: %w", name, i, err)
+			return fmt.Errorf("error running %s hook #%d: %w", name, i, err)
 		}
 	}
 	return nil

@@ -343,13 +343,20 @@ var badCases = []badCase{
 	}, []string{"scheduler.nice", "scheduler.priority"}},
 	{"scheduler deadline", func(_ *testing.T, c *configs.Config) {
 		c.Scheduler = &configs.Scheduler{Policy: "SCHED_DEADLINE", Runtime: 2, Deadline: 1}
+		c.Cgroups.CpusetCpus = ""
 	}, []string{"scheduler.runtime"}},
 	{"scheduler deadline period", func(_ *testing.T, c *configs.Config) {
 		c.Scheduler = &configs.Scheduler{Policy: "SCHED_DEADLINE", Runtime: 1, Deadline: 3, Period: 2}
+		c.Cgroups.CpusetCpus = ""
 	}, []string{"scheduler.deadline"}},
 	{"scheduler deadline unset", func(_ *testing.T, c *configs.Config) {
 		c.Scheduler = &configs.Scheduler{Policy: "SCHED_DEADLINE"}
+		c.Cgroups.CpusetCpus = ""
 	}, []string{"scheduler.runtime"}},
+	// The base config's cpuset "0": the kernel refuses SCHED_DEADLINE.
+	{"scheduler deadline with a cpuset", func(_ *testing.T, c *configs.Config) {
+		c.Scheduler = &configs.Scheduler{Policy: "SCHED_DEADLINE", Runtime: 1, Deadline: 2}
+	}, []string{"scheduler.policy"}},
 	{"io priority", func(_ *testing.T, c *configs.Config) {
 		c.IOPriority = &configs.IOPriority{Class: "IOPRIO_CLASS_NONE", Priority: 8}
 	}, []string{"io_priority.class", "io_priority.priority"}},

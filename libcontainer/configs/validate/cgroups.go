@@ -262,7 +262,8 @@ func (v *checker) unified(u map[string]string) {
 		return
 	}
 	if !v.m.cgroup2 {
-		v.failf(res+"unified", nil, "needs a host on cgroup v2 alone; this one has cgroup v1 controllers")
+		// runc's words, which engines and scripts look for.
+		v.failf(res+"unified", nil, "invalid configuration: cannot use unified on cgroup v1 (this host has cgroup v1 controllers; unified needs cgroup v2 alone)")
 	}
 	for _, k := range slices.Sorted(maps.Keys(u)) {
 		f := fmt.Sprintf("%sunified %q", res, k)

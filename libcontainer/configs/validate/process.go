@@ -139,6 +139,13 @@ func (v *checker) scheduler() {
 		case s.Period != 0 && s.Deadline > s.Period:
 			v.failf("scheduler.deadline", s.Deadline, "exceeds period %d", s.Period)
 		}
+		// sched_setattr(2) refuses SCHED_DEADLINE (EPERM) to a task
+		// whose CPUs are not all of its root domain's: found here, it
+		// does not fail the start after the mounts are made. runc's
+		// words, which engines know.
+		if cg := v.c.Cgroups; cg != nil && cg.Resources != nil && cg.Resources.CpusetCpus != "" {
+			v.failf("scheduler.policy", s.Policy, "process scheduler can't be used together with AllowedCPUs (cgroups.resources.cpuset_cpus %q): the kernel refuses SCHED_DEADLINE to a task that may not run on every CPU", cg.Resources.CpusetCpus)
+		}
 	} else if s.Runtime != 0 || s.Deadline != 0 || s.Period != 0 {
 		v.failf("scheduler", nil, "runtime, deadline and period are only for SCHED_DEADLINE, not %s", s.Policy)
 	}

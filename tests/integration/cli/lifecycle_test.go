@@ -170,7 +170,7 @@ func TestCgroupOfAnother(t *testing.T) {
 	id := first.runDetached([]string{"sleep", "100"})
 	pid := first.state(id).Pid
 	bundle := second.Bundle(id, []string{"true"})
-	second.fails([]string{"already holds processes", strconv.Itoa(pid)}, "run", "--bundle", bundle, id)
+	second.fails([]string{"container's cgroup is not empty", strconv.Itoa(pid)}, "run", "--bundle", bundle, id)
 	if entries, _ := os.ReadDir(second.Root); len(entries) > 0 {
 		t.Errorf("the failed run left %s in its state root", entries[0].Name())
 	}

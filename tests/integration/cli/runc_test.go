@@ -475,3 +475,57 @@ func TestFeaturesLikeRunc(t *testing.T) {
 	e.fails([]string{"Intel RDT"}, "update", "--l3-cache-schema", "L3:0=f", id)
 	e.Must("delete", "-f", id)
 }
+
+// TestErrorWording: the words engines and scripts match in runc's errors
+// are in corral's: a failed hook, a cgroup in use, unified resources on
+// cgroup v1, SCHED_DEADLINE with a cpuset (refused before anything is
+// made), and a program the kernel cannot exec, printed as runc does.
+func TestErrorWording(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	run := func(wants []string, args []string, mod func(*specs.Spec)) {
+		t.Helper()
+		id := e.ID()
+		bundle := e.Bundle(id, args, mod)
+		e.fails(append(wants, id), "run", "--bundle", bundle, id)
+	}
+	run([]string{"error running createRuntime hook #1:"}, []string{"true"}, func(s *specs.Spec) {
+		s.Hooks = &specs.Hooks{CreateRuntime: []specs.Hook{{Path: "/bin/true"}, {Path: "/bin/false"}}}
+	})
+	cpus := "0"
+	run([]string{"process scheduler can't be used together with AllowedCPUs"}, []string{"true"}, func(s *specs.Spec) {
+		s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 42000, Deadline: 1000000, Period: 1000000}
+		s.Linux.Resources.CPU = &specs.LinuxCPU{Cpus: cpus}
+	})
+	if !cgroups.IsCgroup2UnifiedMode() {
+		run([]string{"invalid configuration", "unified"}, []string{"true"}, func(s *specs.Spec) {
+			s.Linux.Resources.Unified = map[string]string{"memory.max": "100M"}
+		})
+	}
+
+	// A script whose interpreter is missing: execve fails with ENOENT.
+	script := filepath.Join(t.TempDir(), "run.sh")
+	if err := os.WriteFile(script, []byte("#!/nonexistent/sh\necho hi\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	out := ""
+	func() {
+		id := e.ID()
+		bundle := e.Bundle(id, []string{"/tmp/run.sh"}, func(s *specs.Spec) {
+			s.Mounts = append(s.Mounts,
+				specs.Mount{Destination: "/tmp", Type: "tmpfs", Source: "tmpfs"},
+				specs.Mount{Destination: "/tmp/run.sh", Type: "bind", Source: script, Options: []string{"bind", "ro"}})
+		})
+		out = e.fails([]string{id}, "run", "--bundle", bundle, id)
+	}()
+	if n := strings.Count(out, "exec /tmp/run.sh: no such file or directory"); n != 1 || strings.Contains(out, "exec: exec") {
+		t.Errorf("the failed exec is not printed once as runc prints it: %q", out)
+	}
+
+	// The cgroup of a running container.
+	id := e.runDetached([]string{"sleep", "100"})
+	other := e.ID()
+	bundle := e.Bundle(other, []string{"true"}, func(s *specs.Spec) { s.Linux.CgroupsPath = e.CgroupsPath(id) })
+	e.fails([]string{"container's cgroup is not empty"}, "run", "--bundle", bundle, other)
+	e.Must("delete", "-f", id)
+}

@@ -265,7 +265,7 @@ func TestCgroupInUseRefused(t *testing.T) {
 	}
 	defer c.Destroy()
 	err = c.Run(&libcontainer.Process{Args: []string{"true"}, Init: true})
-	if err == nil || !strings.Contains(err.Error(), "already holds processes") {
+	if err == nil || !strings.Contains(err.Error(), "container's cgroup is not empty") {
 		t.Fatalf("got %v, want a refusal of the busy cgroup", err)
 	}
 }
