@@ -135,3 +135,15 @@ func setBindAttrs(tree *os.File, m *configs.Mount) error {
 	}
 	return nil
 }
+
+func applyMountAttrs(mounted *os.File, m *configs.Mount) error {
+	for _, pf := range m.PropagationFlags {
+		if err := unix.Mount("", mountfd.Path(mounted), "", uintptr(pf), ""); err != nil {
+			return fmt.Errorf("set propagation %#x: %w", pf, err)
+		}
+	}
+	if m.RecAttr != nil {
+		return mountfd.SetAttr(mounted, m.RecAttr, true)
+	}
+	return nil
+}

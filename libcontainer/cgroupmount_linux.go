@@ -3,6 +3,7 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,12 +29,7 @@ func (r *rootfs) mountCgroup(m *configs.Mount) error {
 
 func (r *rootfs) mountCgroup2(m *configs.Mount) error {
 	if r.cfg.Namespaces.IsPrivate(configs.NEWCGROUP) {
-		target, err := r.mkdirTarget(m.Destination)
-		if err != nil {
-			return err
-		}
-		err = mountfd.Mount("cgroup2", target, "cgroup2", uintptr(m.Flags&^unix.MS_BIND), "")
-		target.Close()
+		err := r.newCgroup2(m)
 		if err == nil || !(errors.Is(err, unix.EPERM) || errors.Is(err, unix.EBUSY)) {
 			return err
 		}
@@ -45,6 +41,22 @@ func (r *rootfs) mountCgroup2(m *configs.Mount) error {
 	return r.bindCgroupDir(dir, m.Destination, m.Flags)
 }
 
+// newCgroup2 mounts a cgroup2 instance of the container's cgroup
+// namespace, rooted at its cgroup.
+func (r *rootfs) newCgroup2(m *configs.Mount) error {
+	mnt, err := mountfd.NewFS("cgroup2", "cgroup2", m.Flags&^(unix.MS_BIND|unix.MS_REC), "")
+	if err != nil {
+		return err
+	}
+	defer mnt.Close()
+	target, err := r.mkdirTarget(m.Destination)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	return mountfd.Attach(mnt, target)
+}
+
 // mountCgroup1 builds the v1 layout: a tmpfs with one directory per
 // hierarchy, each a bind of the container's cgroup in it, and symlinks for
 // co-mounted controllers (cpu -> cpu,cpuacct).
@@ -54,8 +66,12 @@ func (r *rootfs) mountCgroup1(m *configs.Mount) error {
 		return err
 	}
 	defer target.Close()
-	tmpfsFlags := unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC
-	if err := mountfd.Mount("tmpfs", target, "tmpfs", uintptr(tmpfsFlags), "mode=755"); err != nil {
+	tmpfs, err := mountfd.NewFS("tmpfs", "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755")
+	if err != nil {
+		return err
+	}
+	defer tmpfs.Close()
+	if err := mountfd.Attach(tmpfs, target); err != nil {
 		return err
 	}
 	for _, h := range r.s.CgroupMounts {
@@ -64,27 +80,21 @@ func (r *rootfs) mountCgroup1(m *configs.Mount) error {
 			continue
 		}
 		name := filepath.Base(h.Mountpoint)
-		dest := filepath.Join(m.Destination, name)
-		if err := r.bindCgroupDir(dir, dest, m.Flags); err != nil {
-			return err
+		if err := r.bindCgroupDirAt(dir, tmpfs, name, m.Flags); err != nil {
+			return fmt.Errorf("%s/%s: %w", m.Destination, name, err)
 		}
-		if err := r.cgroupSymlinks(m.Destination, name, h.Subsystems); err != nil {
-			return err
+		if err := cgroupSymlinks(tmpfs, name, h.Subsystems); err != nil {
+			return fmt.Errorf("%s: %w", m.Destination, err)
 		}
 	}
 	if dir, ok := r.s.CgroupPaths[""]; ok {
 		// The cgroup2 hierarchy of a hybrid host.
-		if err := r.bindCgroupDir(dir, filepath.Join(m.Destination, "unified"), m.Flags); err != nil {
-			return err
+		if err := r.bindCgroupDirAt(dir, tmpfs, "unified", m.Flags); err != nil {
+			return fmt.Errorf("%s/unified: %w", m.Destination, err)
 		}
 	}
 	if m.Flags&unix.MS_RDONLY != 0 {
-		root, err := rootpath.Open(r.dir, m.Destination, 0)
-		if err != nil {
-			return err
-		}
-		defer root.Close()
-		return mountfd.SetAttr(root, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, false)
+		return mountfd.SetAttr(tmpfs, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, false)
 	}
 	return nil
 }
@@ -122,37 +132,53 @@ func cgroupDirFor(paths map[string]string, subsystems []string) string {
 	return ""
 }
 
-func (r *rootfs) cgroupSymlinks(root, name string, subsystems []string) error {
+// cgroupSymlinks links each controller of a co-mounted hierarchy to its
+// directory, in the cgroup tmpfs (mnt) made here.
+func cgroupSymlinks(mnt *os.File, name string, subsystems []string) error {
 	if !strings.Contains(name, ",") {
 		return nil
 	}
-	dir, err := rootpath.Open(r.dir, root, 0)
-	if err != nil {
-		return err
-	}
-	defer dir.Close()
 	for _, s := range subsystems {
 		if s == name {
 			continue
 		}
-		if err := unix.Symlinkat(name, int(dir.Fd()), s); err != nil && !errors.Is(err, unix.EEXIST) {
-			return fmt.Errorf("symlink %s/%s: %w", root, s, err)
+		if err := unix.Symlinkat(name, int(mnt.Fd()), s); err != nil && !errors.Is(err, unix.EEXIST) {
+			return fmt.Errorf("symlink %s: %w", s, err)
 		}
 	}
 	return nil
 }
 
+// bindCgroupDir binds the host's cgroup directory hostDir on dest.
 func (r *rootfs) bindCgroupDir(hostDir, dest string, flags int) error {
-	tree, err := mountfd.CloneTree(nil, hostDir, true)
-	if err != nil {
-		return err
-	}
-	defer tree.Close()
 	target, err := r.mkdirTarget(dest)
 	if err != nil {
 		return err
 	}
 	defer target.Close()
+	return bindCgroupTree(hostDir, target, flags)
+}
+
+// bindCgroupDirAt binds hostDir on the directory name, made in the cgroup
+// tmpfs (mnt) made here: nothing of the image is on the way.
+func (r *rootfs) bindCgroupDirAt(hostDir string, mnt *os.File, name string, flags int) error {
+	if err := unix.Mkdirat(int(mnt.Fd()), name, 0o755); err != nil && !errors.Is(err, unix.EEXIST) {
+		return fmt.Errorf("mkdir: %w", err)
+	}
+	target, err := rootpath.OpenBeneath(mnt, name, unix.O_DIRECTORY)
+	if err != nil {
+		return err
+	}
+	defer target.Close()
+	return bindCgroupTree(hostDir, target, flags)
+}
+
+func bindCgroupTree(hostDir string, target *os.File, flags int) error {
+	tree, err := mountfd.CloneTree(nil, hostDir, true)
+	if err != nil {
+		return err
+	}
+	defer tree.Close()
 	attr := mountfd.AttrFromFlags(flags&(unix.MS_RDONLY|unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC), 0)
 	if !mountfd.IsZero(attr) {
 		if err := mountfd.SetAttr(tree, attr, true); err != nil {

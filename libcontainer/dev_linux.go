@@ -23,9 +23,11 @@ func (r *rootfs) setupDev() error {
 			return nil
 		}
 	}
-	if err := r.checkRealDir("/dev"); err != nil {
+	dev, err := r.kernelTarget("/dev", "tmpfs")
+	if err != nil {
 		return err
 	}
+	defer dev.Close()
 	for i, d := range r.cfg.Devices {
 		if d.Path == "" {
 			continue // a cgroup rule without a node
@@ -34,7 +36,7 @@ func (r *rootfs) setupDev() error {
 			return fmt.Errorf("devices[%d] %s: %w", i, d.Path, err)
 		}
 	}
-	return r.devSymlinks()
+	return r.devSymlinks(dev)
 }
 
 func (r *rootfs) createDevice(d *devices.Device) error {
@@ -123,7 +125,7 @@ func removeNonDir(dirfd int, name string) error {
 }
 
 // devSymlinks are what programs expect in /dev.
-func (r *rootfs) devSymlinks() error {
+func (r *rootfs) devSymlinks(dev *os.File) error {
 	links := [][2]string{
 		{"/proc/self/fd", "fd"},
 		{"/proc/self/fd/0", "stdin"},
@@ -135,11 +137,6 @@ func (r *rootfs) devSymlinks() error {
 			links = append(links, [2]string{"pts/ptmx", "ptmx"})
 		}
 	}
-	dev, err := rootpath.MkdirAll(r.dir, "/dev", 0o755)
-	if err != nil {
-		return err
-	}
-	defer dev.Close()
 	for _, l := range links {
 		if l[1] == "ptmx" {
 			if err := removeNonDir(int(dev.Fd()), "ptmx"); err != nil {

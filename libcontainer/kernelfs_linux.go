@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
@@ -15,15 +14,22 @@ import (
 )
 
 // mountFS mounts a new filesystem instance (proc, tmpfs, devpts, ...).
+// The instance is made detached (fsopen, fsmount), checked to be the
+// filesystem asked for on its own handle, given its attributes while
+// nobody sees it, and attached onto the target handle in one step. No path is walked twice: the check and the
+// masks below it use the mount's handle, not what a path names later.
 func (r *rootfs) mountFS(m *configs.Mount) error {
-	if m.Device == "proc" || m.Device == "sysfs" || m.Device == "devpts" || filepath.Clean(m.Destination) == "/dev" {
-		// A symlink here would put the kernel's interface where the
-		// image chose (CVE-2023-27561).
-		if err := r.checkRealDir(m.Destination); err != nil {
-			return err
-		}
+	if m.Flags&unix.MS_REMOUNT != 0 || m.Device == "" {
+		return r.remount(m)
 	}
-	target, err := r.mkdirTarget(m.Destination)
+	dest := rootpath.Clean(m.Destination)
+	var target *os.File
+	var err error
+	if kernelFS[m.Device] || dest == "/dev" {
+		target, err = r.kernelTarget(dest, m.Device)
+	} else {
+		target, err = r.mkdirTarget(dest)
+	}
 	if err != nil {
 		return err
 	}
@@ -33,43 +39,101 @@ func (r *rootfs) mountFS(m *configs.Mount) error {
 	if labelled[m.Device] && r.cfg.MountLabel != "" {
 		data = label.FormatMountLabel(data, r.cfg.MountLabel)
 	}
-	err = mountfd.Mount(m.Source, target, m.Device, uintptr(flags), data)
+	mnt, err := mountfd.NewFS(m.Device, m.Source, flags, data)
 	if err != nil && m.Device == "sysfs" && errors.Is(err, unix.EPERM) && r.s.UserNS {
-		// A user namespace that does not own the network namespace
-		// cannot mount sysfs; the host's, read-only, is the next best.
-		// Read-only all the way down: the host's cgroupfs is mounted
-		// below it (CVE-2023-25809).
-		return r.bind(&configs.Mount{Source: "/sys", Destination: m.Destination, Device: "bind",
-			Flags:   unix.MS_BIND | unix.MS_REC | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC,
-			RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}})
+		return r.bindHostSys(m)
 	}
 	if err != nil {
 		return err
 	}
-	magic, checked := fsMagic[m.Device]
-	if !checked && len(m.PropagationFlags) == 0 && m.RecAttr == nil {
-		return nil
-	}
-	mounted, err := rootpath.Open(r.dir, m.Destination, 0)
-	if err != nil {
-		return err
-	}
-	defer mounted.Close()
-	if checked {
-		// The kernel's interfaces must be what is there now, not
-		// something swapped in while we mounted (CVE-2019-16884).
-		var fs unix.Statfs_t
-		if err := unix.Fstatfs(int(mounted.Fd()), &fs); err != nil {
+	keep := false
+	defer func() {
+		if !keep {
+			mnt.Close()
+		}
+	}()
+	if magic, ok := fsMagic[m.Device]; ok {
+		// The kernel's interfaces must be what we mount, checked on the
+		// mount itself (CVE-2019-16884).
+		if err := mountfd.CheckFSType(mnt, magic, m.Device); err != nil {
 			return err
 		}
-		if fs.Type != magic {
-			return fmt.Errorf("%s is not a %s filesystem after mounting one there", m.Destination, m.Device)
+	}
+	if m.RecAttr != nil {
+		if err := mountfd.SetAttr(mnt, m.RecAttr, true); err != nil {
+			return err
 		}
 	}
-	return applyMountAttrs(mounted, m)
+	if err := mountfd.Attach(mnt, target); err != nil {
+		return err
+	}
+	// Once attached, the handle is of the mount in place: its
+	// propagation is set there, and masks find it there.
+	for _, pf := range m.PropagationFlags {
+		attr := &unix.MountAttr{Propagation: uint64(pf &^ unix.MS_REC)}
+		if err := mountfd.SetAttr(mnt, attr, pf&unix.MS_REC != 0); err != nil {
+			return fmt.Errorf("set propagation %#x: %w", pf, err)
+		}
+	}
+	if m.Device == "proc" || m.Device == "sysfs" {
+		r.addKernelMount(dest, mnt)
+		keep = true
+	}
+	return nil
 }
 
-// fsMagic are the filesystems checked to be in place after their mount.
+// addKernelMount keeps mnt, the instance mounted on dest, for the masked
+// and read-only paths below it.
+func (r *rootfs) addKernelMount(dest string, mnt *os.File) {
+	if r.kernelMounts == nil {
+		r.kernelMounts = map[string]*os.File{}
+	}
+	if old := r.kernelMounts[dest]; old != nil {
+		old.Close()
+	}
+	r.kernelMounts[dest] = mnt
+}
+
+// bindHostSys binds the host's /sys where sysfs cannot be mounted: a
+// user namespace that does not own the network namespace may not. Read-
+// only all the way down: the host's cgroupfs is mounted below it
+// (CVE-2023-25809).
+func (r *rootfs) bindHostSys(m *configs.Mount) error {
+	return r.bind(&configs.Mount{Source: "/sys", Destination: m.Destination, Device: "bind",
+		Flags:   unix.MS_BIND | unix.MS_REC | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC,
+		RecAttr: &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC}})
+}
+
+// remount changes a mount already in the rootfs (the remount option, or
+// a mount without a type that only sets propagation): mount(2) on the
+// handle of its destination, which is the mount's root.
+func (r *rootfs) remount(m *configs.Mount) error {
+	target, err := rootpath.Open(r.dir, m.Destination, 0)
+	if err != nil {
+		return fmt.Errorf("open mount point %s: %w", m.Destination, err)
+	}
+	defer target.Close()
+	if m.Flags&unix.MS_REMOUNT != 0 {
+		if err := mountfd.Mount(m.Source, target, m.Device, uintptr(m.Flags&^propagationFlags), m.Data); err != nil {
+			return err
+		}
+	}
+	for _, pf := range m.PropagationFlags {
+		if err := unix.Mount("", mountfd.Path(target), "", uintptr(pf), ""); err != nil {
+			return fmt.Errorf("set propagation %#x: %w", pf, err)
+		}
+	}
+	if m.RecAttr != nil {
+		return mountfd.SetAttr(target, m.RecAttr, true)
+	}
+	return nil
+}
+
+// kernelFS are the filesystems that are the kernel's interfaces: their
+// mount points may not be symlinks.
+var kernelFS = map[string]bool{"proc": true, "sysfs": true, "devpts": true}
+
+// fsMagic are the filesystems checked to be what was mounted.
 var fsMagic = map[string]int64{
 	"proc":   unix.PROC_SUPER_MAGIC,
 	"sysfs":  unix.SYSFS_MAGIC,
@@ -82,15 +146,3 @@ var labelled = map[string]bool{"tmpfs": true, "devpts": true, "mqueue": true}
 
 // propagationFlags are applied after a mount, never with it.
 const propagationFlags = unix.MS_SHARED | unix.MS_PRIVATE | unix.MS_SLAVE | unix.MS_UNBINDABLE
-
-func applyMountAttrs(mounted *os.File, m *configs.Mount) error {
-	for _, pf := range m.PropagationFlags {
-		if err := unix.Mount("", mountfd.Path(mounted), "", uintptr(pf), ""); err != nil {
-			return fmt.Errorf("set propagation %#x: %w", pf, err)
-		}
-	}
-	if m.RecAttr != nil {
-		return mountfd.SetAttr(mounted, m.RecAttr, true)
-	}
-	return nil
-}

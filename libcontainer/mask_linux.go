@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -26,7 +27,7 @@ func (r *rootfs) maskPaths() error {
 		}
 	}()
 	for i, p := range r.cfg.MaskPaths {
-		f, err := rootpath.Open(r.dir, p, 0)
+		f, err := r.openMasked(rootpath.Clean(p))
 		if errors.Is(err, unix.ENOENT) {
 			continue
 		}
@@ -40,6 +41,43 @@ func (r *rootfs) maskPaths() error {
 		}
 	}
 	return nil
+}
+
+// openMasked resolves a masked or read-only path. Below a procfs or sysfs
+// mounted here it is resolved from that mount's handle, without symlinks:
+// the masks land on the instance the container gets, whatever a container
+// sharing the rootfs renames meanwhile, and a path missing there is one
+// the kernel does not have (/proc/kcore without CONFIG_PROC_KCORE). Other
+// paths are resolved from the root, following the image's symlinks inside
+// it.
+func (r *rootfs) openMasked(p string) (*os.File, error) {
+	mnt, rel := r.kernelMountOf(p)
+	if mnt == nil {
+		return rootpath.Open(r.dir, p, 0)
+	}
+	if rel == "" {
+		fd, err := unix.FcntlInt(mnt.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return nil, err
+		}
+		return os.NewFile(uintptr(fd), p), nil
+	}
+	return rootpath.OpenBeneath(mnt, rel, 0)
+}
+
+// kernelMountOf returns the deepest procfs or sysfs mount made here that
+// holds p, and p relative to it.
+func (r *rootfs) kernelMountOf(p string) (*os.File, string) {
+	var best string
+	for dest := range r.kernelMounts {
+		if (p == dest || strings.HasPrefix(p, dest+"/")) && len(dest) > len(best) {
+			best = dest
+		}
+	}
+	if best == "" {
+		return nil, ""
+	}
+	return r.kernelMounts[best], strings.TrimPrefix(strings.TrimPrefix(p, best), "/")
 }
 
 func (r *rootfs) mask(f *os.File, devNull **os.File) error {
@@ -85,10 +123,11 @@ func openDevNull() (*os.File, error) {
 }
 
 // readonlyPaths binds each path read-only over itself, submounts
-// included.
+// included. Below a procfs or sysfs mounted here, paths are resolved from
+// its handle, as masked paths are.
 func (r *rootfs) readonlyPaths() error {
 	for i, p := range r.cfg.ReadonlyPaths {
-		f, err := rootpath.Open(r.dir, p, 0)
+		f, err := r.openMasked(rootpath.Clean(p))
 		if errors.Is(err, unix.ENOENT) {
 			continue
 		}

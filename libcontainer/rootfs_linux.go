@@ -4,19 +4,19 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/rootpath"
 )
 
 // The root filesystem is built in its own files, one job each:
 //
 //	rootfs_linux.go      the order of the steps, and what only applies at the end
-//	target_linux.go      where a mount goes: each destination resolved inside the rootfs
-//	kernelfs_linux.go    new filesystem instances (proc, sysfs, tmpfs, ...)
+//	target_linux.go      where a mount goes: each destination resolved once, inside the rootfs
+//	kernelfs_linux.go    new filesystem instances (proc, sysfs, tmpfs, ...), detached until checked
 //	bind_linux.go        bind mounts: sources, flags, peers
 //	cgroupmount_linux.go the container's cgroups
 //	dev_linux.go         /dev
@@ -32,6 +32,12 @@ type rootfs struct {
 	dir *os.File
 	// path is where dir is on the host, once needed.
 	path string
+
+	// kernelMounts are the procfs and sysfs instances mounted here, by
+	// destination: masked and read-only paths below them are resolved
+	// from these handles, never by a path walk from the root, so that
+	// they land on the instance the container gets (CVE-2019-16884).
+	kernelMounts map[string]*os.File
 }
 
 // prepareRootfs mounts everything the config asks for under the rootfs:
@@ -61,6 +67,12 @@ func prepareRootfs(s *setup) (*rootfs, error) {
 		return nil, fmt.Errorf("open rootfs: %w", err)
 	}
 	r := &rootfs{s: s, cfg: cfg, dir: dir}
+	ok := false
+	defer func() {
+		if !ok {
+			r.close()
+		}
+	}()
 	for i, m := range cfg.Mounts {
 		if err := r.mount(m); err != nil {
 			return nil, fmt.Errorf("mounts[%d]: mount %q on %q: %w", i, m.Source, m.Destination, err)
@@ -78,6 +90,8 @@ func prepareRootfs(s *setup) (*rootfs, error) {
 	if err := r.readonlyPaths(); err != nil {
 		return nil, err
 	}
+	r.closeKernelMounts()
+	ok = true
 	return r, nil
 }
 
@@ -99,13 +113,13 @@ func (r *rootfs) mount(m *configs.Mount) error {
 // interfaces expect: only a procfs (or sysfs, or the host's /sys bound
 // when no sysfs can be mounted) may cover them (CVE-2019-16884).
 func checkReservedDestination(m *configs.Mount) error {
-	switch filepath.Clean(m.Destination) {
+	switch rootpath.Clean(m.Destination) {
 	case "/proc":
 		if m.Device != "proc" {
 			return errors.New("only a proc filesystem may be mounted on /proc")
 		}
 	case "/sys":
-		if m.Device != "sysfs" && !(m.IsBind() && filepath.Clean(m.Source) == "/sys") {
+		if m.Device != "sysfs" && !(m.IsBind() && rootpath.Clean(m.Source) == "/sys") {
 			return errors.New("only sysfs (or a bind of the host's /sys) may be mounted on /sys")
 		}
 	}
@@ -115,7 +129,7 @@ func checkReservedDestination(m *configs.Mount) error {
 // finish makes the rootfs the container's root and applies what only
 // applies to the root: read-only and propagation.
 func (r *rootfs) finish() error {
-	defer r.dir.Close()
+	defer r.close()
 	var err error
 	if r.cfg.NoPivotRoot {
 		err = moveRoot(r.cfg.Rootfs)
@@ -137,4 +151,20 @@ func (r *rootfs) finish() error {
 		}
 	}
 	return nil
+}
+
+func (r *rootfs) closeKernelMounts() {
+	for dest, f := range r.kernelMounts {
+		f.Close()
+		delete(r.kernelMounts, dest)
+	}
+}
+
+// close drops every handle the build kept.
+func (r *rootfs) close() {
+	r.closeKernelMounts()
+	if r.dir != nil {
+		r.dir.Close()
+		r.dir = nil
+	}
 }

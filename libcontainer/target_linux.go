@@ -13,10 +13,43 @@ import (
 	"github.com/corral-oci/corral/libcontainer/internal/rootpath"
 )
 
+// Mount targets. Each destination is resolved once, to a handle, and the
+// mount lands on that handle (move_mount, or mount(2) on its magic link):
+// a directory the container renames or swaps for a symlink afterwards
+// does not move the mount elsewhere (CVE-2021-30465). Destinations follow
+// symlinks inside the rootfs, as runc's do; those of the kernel's
+// interfaces never do.
+
+// kernelTarget returns the directory dest for the kernel filesystem
+// fstype (proc, sysfs, devpts, or what goes on /dev), creating it, and
+// refuses a symlink anywhere on its path: what the kernel's interfaces
+// are is not the image's to redirect (CVE-2019-16884, CVE-2023-27561).
+func (r *rootfs) kernelTarget(dest, fstype string) (*os.File, error) {
+	f, err := rootpath.MkdirAllNoSymlinks(r.dir, dest, 0o755)
+	switch {
+	case err == nil:
+		return f, nil
+	case errors.Is(err, unix.ELOOP):
+		return nil, fmt.Errorf("%s is a symlink in the rootfs; it must be a real directory", dest)
+	case errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.EEXIST):
+		return nil, fmt.Errorf("%s is not a directory in the rootfs", dest)
+	}
+	return nil, fmt.Errorf("create mount point %s: %w", dest, err)
+}
+
 // mkdirTarget returns a handle of the directory dest inside the rootfs,
-// creating it and its parents, resolving symlinks inside the rootfs only.
+// creating it and its parents.
 func (r *rootfs) mkdirTarget(dest string) (*os.File, error) {
-	f, err := rootpath.MkdirAll(r.dir, dest, 0o755)
+	// Most destinations have no symlink on their way: one lookup, and
+	// nothing to check about where it led.
+	f, err := rootpath.OpenNoSymlinks(r.dir, dest, unix.O_DIRECTORY)
+	if err == nil {
+		return f, nil
+	}
+	if !errors.Is(err, unix.ELOOP) && !errors.Is(err, unix.ENOENT) {
+		return nil, fmt.Errorf("open mount point %s: %w", dest, err)
+	}
+	f, err = rootpath.MkdirAll(r.dir, dest, 0o755)
 	if err != nil {
 		return nil, fmt.Errorf("create mount point %s: %w", dest, err)
 	}
@@ -27,48 +60,54 @@ func (r *rootfs) mkdirTarget(dest string) (*os.File, error) {
 	return f, nil
 }
 
-// fileTarget returns a handle of the file dest inside the rootfs, created
-// empty if it does not exist.
+// fileTarget returns a handle of the non-directory dest inside the
+// rootfs, created empty if nothing is there. A file made here is opened
+// from the directory it was made in, not looked up again from the root.
 func (r *rootfs) fileTarget(dest string) (*os.File, error) {
-	f, err := rootpath.Open(r.dir, dest, 0)
-	if err == nil {
-		var st unix.Stat_t
-		if err := unix.Fstat(int(f.Fd()), &st); err != nil {
-			f.Close()
-			return nil, err
-		}
-		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-			f.Close()
-			return nil, fmt.Errorf("mount point %s is a directory, the source is not", dest)
-		}
-		if err := r.checkResolved(f, dest); err != nil {
-			f.Close()
-			return nil, err
-		}
-		return f, nil
+	f, err := rootpath.OpenNoSymlinks(r.dir, dest, 0)
+	if errors.Is(err, unix.ELOOP) {
+		f, err = rootpath.Open(r.dir, dest, 0)
 	}
-	if !errors.Is(err, unix.ENOENT) {
-		return nil, fmt.Errorf("open mount point %s: %w", dest, err)
+	if errors.Is(err, unix.ENOENT) {
+		f, err = r.createFileTarget(dest)
 	}
-	parent, err := rootpath.MkdirAll(r.dir, filepath.Dir(dest), 0o755)
-	if err != nil {
-		return nil, fmt.Errorf("create parent of mount point %s: %w", dest, err)
-	}
-	defer parent.Close()
-	fd, err := unix.Openat(int(parent.Fd()), filepath.Base(dest), unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("create mount point %s: %w", dest, err)
-	}
-	unix.Close(fd)
-	f, err = rootpath.Open(r.dir, dest, 0)
 	if err != nil {
 		return nil, fmt.Errorf("open mount point %s: %w", dest, err)
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
+		f.Close()
+		return nil, fmt.Errorf("mount point %s is a directory, the source is not", dest)
 	}
 	if err := r.checkResolved(f, dest); err != nil {
 		f.Close()
 		return nil, err
 	}
 	return f, nil
+}
+
+// createFileTarget makes an empty file dest, its parents included.
+func (r *rootfs) createFileTarget(dest string) (*os.File, error) {
+	parent, err := rootpath.MkdirAll(r.dir, filepath.Dir(dest), 0o755)
+	if err != nil {
+		return nil, err
+	}
+	defer parent.Close()
+	name := filepath.Base(dest)
+	fd, err := unix.Openat(int(parent.Fd()), name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, err
+	}
+	unix.Close(fd)
+	fd, err = unix.Openat(int(parent.Fd()), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(fd), dest), nil
 }
 
 func (r *rootfs) bindTarget(dest string, dir bool) (*os.File, error) {
@@ -78,30 +117,12 @@ func (r *rootfs) bindTarget(dest string, dir bool) (*os.File, error) {
 	return r.fileTarget(dest)
 }
 
-// checkRealDir refuses a path with a symlink in it.
-func (r *rootfs) checkRealDir(dest string) error {
-	fd, err := unix.Openat2(int(r.dir.Fd()), dest, &unix.OpenHow{
-		Flags:   unix.O_PATH | unix.O_CLOEXEC | unix.O_DIRECTORY,
-		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_SYMLINKS,
-	})
-	switch {
-	case err == nil:
-		unix.Close(fd)
-		return nil
-	case errors.Is(err, unix.ENOENT):
-		return nil // created as a real directory
-	case errors.Is(err, unix.ELOOP):
-		return fmt.Errorf("%s is a symlink in the rootfs; it must be a real directory", dest)
-	case errors.Is(err, unix.ENOTDIR):
-		return fmt.Errorf("%s is not a directory in the rootfs", dest)
-	}
-	return fmt.Errorf("check %s: %w", dest, err)
-}
-
 // checkResolved refuses a mount whose target, once symlinks in the
 // image are followed, is /proc, /sys or inside them while the config
 // named another path: a symlink must not let a mount cover the kernel's
-// interfaces (CVE-2019-16884).
+// interfaces (CVE-2019-16884). Nor may a symlink turn a mount into one
+// over the whole rootfs: a volume meant for /data would replace the
+// container's root.
 func (r *rootfs) checkResolved(target *os.File, dest string) error {
 	if r.path == "" {
 		p, err := fdPath(r.dir)
@@ -110,14 +131,20 @@ func (r *rootfs) checkResolved(target *os.File, dest string) error {
 		}
 		r.path = p
 	}
-	root := r.path
 	got, err := fdPath(target)
 	if err != nil {
 		return err
 	}
-	rel := "/" + strings.TrimPrefix(strings.TrimPrefix(got, root), "/")
-	if rel == filepath.Clean(dest) {
+	clean := rootpath.Clean(dest)
+	rel := "/" + strings.TrimPrefix(strings.TrimPrefix(got, r.path), "/")
+	if r.path == "/" {
+		rel = got
+	}
+	if rel == clean {
 		return nil
+	}
+	if rel == "/" {
+		return fmt.Errorf("%s resolves to / through a symlink in the rootfs; a mount may not cover the container's root that way", dest)
 	}
 	for _, reserved := range []string{"/proc", "/sys"} {
 		if rel == reserved || strings.HasPrefix(rel, reserved+"/") {

@@ -2,11 +2,14 @@
 // if the root were "/": symlinks and ".." never lead out of it, even when
 // the container swaps a directory for a symlink while we resolve.
 //
-// It is the fast path of pathrs-lite for what the runtime does dozens of
-// times per container start: openat2(2) with RESOLVE_IN_ROOT does the
-// containment in the kernel in one syscall. Anything unusual (a kernel
-// without openat2, a symlink on the way of a directory to create) goes
-// to pathrs-lite, which handles every case at a higher cost.
+// The fast path is openat2(2) with RESOLVE_IN_ROOT, which does the
+// containment in the kernel in one syscall, for what the runtime does
+// dozens of times per container start. What it cannot do (create what is
+// missing without following a symlink) is a walk one component at a time
+// from handles held open, in walk_linux.go; pathrs-lite does the rest.
+//
+// Do not use it for paths outside a container's rootfs: a host path needs
+// no containment, and the walk costs a syscall or two per component.
 package rootpath
 
 import (
@@ -23,13 +26,38 @@ import (
 // because a rename raced it (EAGAIN).
 const maxRetries = 32
 
-// Open returns an O_PATH handle of path inside root. extra flags may add
-// O_DIRECTORY or O_NOFOLLOW.
+// Open returns an O_PATH handle of path inside root, following symlinks
+// inside root. extra flags may add O_DIRECTORY or O_NOFOLLOW.
 func Open(root *os.File, path string, extra int) (*os.File, error) {
 	fd, err := openat2(int(root.Fd()), path, extra, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_MAGICLINKS)
 	if errors.Is(err, unix.ENOSYS) {
 		return pathrs.OpenatInRoot(root, path)
 	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// OpenNoSymlinks is Open refusing any symlink on the way (ELOOP): for the
+// places whose meaning the kernel fixes (/proc, /sys), where a symlink in
+// the image could only be an attack (CVE-2019-16884, CVE-2023-27561).
+func OpenNoSymlinks(root *os.File, path string, extra int) (*os.File, error) {
+	fd, err := openat2(int(root.Fd()), path, extra, unix.RESOLVE_IN_ROOT|unix.RESOLVE_NO_SYMLINKS)
+	if errors.Is(err, unix.ENOSYS) {
+		return walkRoot(root, path, walkOpts{extra: extra})
+	}
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path, Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+// OpenBeneath returns an O_PATH handle of path below dir, refusing
+// symlinks and ".." that would leave it: for paths inside a filesystem
+// the kernel made, such as a procfs mount's kcore.
+func OpenBeneath(dir *os.File, path string, extra int) (*os.File, error) {
+	fd, err := openat2(int(dir.Fd()), path, extra, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS)
 	if err != nil {
 		return nil, &os.PathError{Op: "open", Path: path, Err: err}
 	}
@@ -90,4 +118,24 @@ func MkdirAll(root *os.File, path string, mode uint32) (*os.File, error) {
 		dir = os.NewFile(uintptr(fd), name)
 	}
 	return dir, nil
+}
+
+// MkdirAllNoSymlinks is MkdirAll refusing any symlink on the way (ELOOP).
+func MkdirAllNoSymlinks(root *os.File, path string, mode uint32) (*os.File, error) {
+	if f, err := OpenNoSymlinks(root, path, unix.O_DIRECTORY); !errors.Is(err, unix.ENOENT) {
+		return f, err
+	}
+	return walkRoot(root, path, walkOpts{create: createDir, mode: mode})
+}
+
+// walkRoot is walk for callers that need only the handle.
+func walkRoot(root *os.File, path string, o walkOpts) (*os.File, error) {
+	f, _, err := walk(root, path, o)
+	return f, err
+}
+
+// Clean is path as the runtime means it inside a rootfs: absolute and
+// lexically clean.
+func Clean(path string) string {
+	return filepath.Clean("/" + path)
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -63,6 +64,81 @@ func TestOpen(t *testing.T) {
 	}
 	if _, err := MkdirAll(root, "/file/sub", 0o755); err == nil {
 		t.Fatal("MkdirAll through a file succeeded")
+	}
+}
+
+func TestNoSymlinks(t *testing.T) {
+	dir, root := newRoot(t)
+	os.Mkdir(filepath.Join(dir, "real"), 0o755)
+	os.Symlink("real", filepath.Join(dir, "link"))
+	for _, p := range []string{"/link", "/link/x", "/real/../link/y"} {
+		if f, err := MkdirAllNoSymlinks(root, p, 0o755); !errors.Is(err, unix.ELOOP) {
+			if f != nil {
+				f.Close()
+			}
+			t.Errorf("MkdirAllNoSymlinks(%q) = %v, want ELOOP", p, err)
+		}
+		if _, err := OpenNoSymlinks(root, p, 0); !errors.Is(err, unix.ELOOP) && !errors.Is(err, unix.ENOENT) {
+			t.Errorf("OpenNoSymlinks(%q) = %v, want ELOOP", p, err)
+		}
+	}
+	if ents, _ := os.ReadDir(filepath.Join(dir, "real")); len(ents) != 0 {
+		t.Errorf("made %v through a symlink", ents)
+	}
+	f, err := MkdirAllNoSymlinks(root, "/real/a/b", 0o755)
+	if err != nil {
+		t.Fatalf("MkdirAllNoSymlinks: %v", err)
+	}
+	f.Close()
+	// The kernel's walk, without openat2's fast path.
+	f, err = walkRoot(root, "/real/a/../a/b", walkOpts{extra: unix.O_DIRECTORY})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+}
+
+// TestMkdirAllRacingSymlink: while a goroutine exchanges a directory of
+// the root with a symlink to a directory outside it, MkdirAll and
+// MkdirAllNoSymlinks below it make nothing outside (CVE-2024-45310).
+func TestMkdirAllRacingSymlink(t *testing.T) {
+	dir, root := newRoot(t)
+	outside := t.TempDir()
+	os.Mkdir(filepath.Join(outside, "b"), 0o755)
+	a, link := filepath.Join(dir, "a"), filepath.Join(dir, "a.link")
+	os.MkdirAll(filepath.Join(a, "b"), 0o755)
+	os.Symlink(outside, link)
+	stop := make(chan struct{})
+	done := make(chan int)
+	go func() {
+		n := 0
+		for {
+			select {
+			case <-stop:
+				if n%2 == 1 {
+					unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, link, unix.RENAME_EXCHANGE)
+				}
+				done <- n
+				return
+			default:
+			}
+			unix.Renameat2(unix.AT_FDCWD, a, unix.AT_FDCWD, link, unix.RENAME_EXCHANGE)
+			n++
+		}
+	}()
+	for i := range 200 {
+		p := "/a/b/c" + strconv.Itoa(i)
+		if f, err := MkdirAll(root, p+"/d", 0o755); err == nil {
+			f.Close()
+		}
+		if f, err := MkdirAllNoSymlinks(root, p+"/e", 0o755); err == nil {
+			f.Close()
+		}
+	}
+	close(stop)
+	t.Logf("%d swaps", <-done)
+	if ents, _ := os.ReadDir(filepath.Join(outside, "b")); len(ents) != 0 {
+		t.Fatalf("made %d entries outside the root, such as %s", len(ents), ents[0].Name())
 	}
 }
 
