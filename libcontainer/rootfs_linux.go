@@ -132,7 +132,12 @@ func (r *rootfs) finish() error {
 	defer r.close()
 	var err error
 	if r.cfg.NoPivotRoot {
-		err = moveRoot(r.cfg.Rootfs)
+		// As the mount table names it, for the mounts inside it.
+		var rootfs string
+		if rootfs, err = fdPath(r.dir); err != nil {
+			return err
+		}
+		err = moveRoot(rootfs)
 	} else {
 		err = pivotRoot(r.dir)
 	}
