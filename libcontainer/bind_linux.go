@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -12,6 +13,7 @@ import (
 	"github.com/corral-oci/corral/libcontainer/internal/rootpath"
 )
 
+// bind binds a host path. The source is cloned into a detached tree,
 // given its attributes while no one can see it, and attached onto the
 // target handle in one step.
 func (r *rootfs) bind(m *configs.Mount) error {
@@ -40,7 +42,10 @@ func (r *rootfs) bind(m *configs.Mount) error {
 		return err
 	}
 	defer target.Close()
-	if err := setBindAttrs(tree, m); err != nil {
+	if err := r.setBindAttrs(tree, m); err != nil {
+		return err
+	}
+	if err := sysBindReadonly(tree, m); err != nil {
 		return err
 	}
 	if m.RecAttr != nil {
@@ -106,37 +111,9 @@ func (r *rootfs) bindPeer(m *configs.Mount) error {
 	if got.Dev != src.Dev || got.Ino != src.Ino {
 		return fmt.Errorf("%s is not the bind of %s after mounting it", m.Destination, m.Source)
 	}
-	if err := setBindAttrs(mounted, m); err != nil {
+	if err := r.setBindAttrs(mounted, m); err != nil {
 		return err
 	}
-	return applyMountAttrs(mounted, m)
-}
-
-// setBindAttrs applies the flags a bind mount asks for. On a recursive
-// bind, what it sets (read-only, nosuid, ...) covers every submount: a
-// read-only bind of /sys must not leave the host's cgroupfs below it
-// writable (CVE-2023-25809). What it clears applies to the top mount
-// only, since a user namespace may not clear the locked flags of the
-// host's submounts.
-func setBindAttrs(tree *os.File, m *configs.Mount) error {
-	attr := mountfd.AttrFromFlags(m.Flags, m.ClearedFlags)
-	if mountfd.IsZero(attr) {
-		return nil
-	}
-	set := &unix.MountAttr{Attr_set: attr.Attr_set, Attr_clr: attr.Attr_clr & unix.MOUNT_ATTR__ATIME}
-	clear := &unix.MountAttr{Attr_clr: attr.Attr_clr &^ unix.MOUNT_ATTR__ATIME}
-	if !mountfd.IsZero(set) {
-		if err := mountfd.SetAttr(tree, set, m.Flags&unix.MS_REC != 0); err != nil {
-			return err
-		}
-	}
-	if !mountfd.IsZero(clear) {
-		return mountfd.SetAttr(tree, clear, false)
-	}
-	return nil
-}
-
-func applyMountAttrs(mounted *os.File, m *configs.Mount) error {
 	for _, pf := range m.PropagationFlags {
 		if err := unix.Mount("", mountfd.Path(mounted), "", uintptr(pf), ""); err != nil {
 			return fmt.Errorf("set propagation %#x: %w", pf, err)
@@ -146,4 +123,89 @@ func applyMountAttrs(mounted *os.File, m *configs.Mount) error {
 		return mountfd.SetAttr(mounted, m.RecAttr, true)
 	}
 	return nil
+}
+
+// setBindAttrs gives a bind mount exactly the flags its options ask for,
+// as runc does: any mount flag option (ro, nosuid, rw, suid, relatime,
+// ...) sets the top mount's read-only, nosuid, nodev, noexec and
+// nosymfollow to what the options say, clearing what the source had and
+// the options do not ask for, and its access-time mode only when one is
+// named; a plain bind keeps the source's flags. Submounts of an rbind
+// keep theirs ("rro" and friends in RecAttr are the recursive forms).
+// In a user namespace the kernel locks the flags of the host's mounts:
+// those stay, unless the options clear one explicitly, which is refused.
+func (r *rootfs) setBindAttrs(tree *os.File, m *configs.Mount) error {
+	attr := mountfd.BindAttr(m.Flags, m.ClearedFlags)
+	if attr == nil {
+		return nil
+	}
+	err := mountfd.SetAttr(tree, attr, false)
+	if err == nil || !errors.Is(err, unix.EPERM) || !r.s.UserNS {
+		return err
+	}
+	locked, lerr := mountfd.LockedAttr(tree, attr)
+	if lerr != nil {
+		return lerr
+	}
+	if lost := attr.Attr_clr &^ locked.Attr_clr & explicitAttrs(m.ClearedFlags); lost != 0 {
+		return fmt.Errorf("the options clear %s, which the source's mount has and the kernel locks in a user namespace", attrNames(lost))
+	}
+	if err := mountfd.SetAttr(tree, locked, false); err != nil {
+		if errors.Is(err, unix.EPERM) && attr.Attr_clr&unix.MOUNT_ATTR__ATIME != 0 {
+			return fmt.Errorf("the options set an access-time mode other than the source's mount has, which the kernel locks in a user namespace: %w", err)
+		}
+		return err
+	}
+	return nil
+}
+
+// sysBindReadonly makes a read-only rbind of the host's /sys (or of a
+// part of it) read-only all the way down. Elsewhere "rbind,ro" makes the
+// top mount read-only only, as runc does ("rro" is the recursive form);
+// here runc would leave the host's cgroupfs, mounted below /sys, writable
+// to the container, whose root in a user namespace owns the user's
+// cgroups on the host (CVE-2023-25809): runc spec --rootless asks for
+// exactly "rbind,ro" of /sys.
+func sysBindReadonly(tree *os.File, m *configs.Mount) error {
+	src := rootpath.Clean(m.Source)
+	if m.Flags&(unix.MS_REC|unix.MS_RDONLY) != unix.MS_REC|unix.MS_RDONLY || (src != "/sys" && !strings.HasPrefix(src, "/sys/")) {
+		return nil
+	}
+	return mountfd.SetAttr(tree, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, true)
+}
+
+// explicitAttrs are the mount attributes a config cleared by name ("rw",
+// "suid", ...).
+func explicitAttrs(cleared int) uint64 {
+	var a uint64
+	for _, f := range namedAttrs {
+		if cleared&f.flag != 0 {
+			a |= f.attr
+		}
+	}
+	return a
+}
+
+func attrNames(a uint64) string {
+	s := ""
+	for _, f := range namedAttrs {
+		if a&f.attr != 0 {
+			if s != "" {
+				s += ","
+			}
+			s += f.name
+		}
+	}
+	return s
+}
+
+var namedAttrs = []struct {
+	flag int
+	attr uint64
+	name string
+}{
+	{unix.MS_RDONLY, unix.MOUNT_ATTR_RDONLY, "ro"},
+	{unix.MS_NOSUID, unix.MOUNT_ATTR_NOSUID, "nosuid"},
+	{unix.MS_NODEV, unix.MOUNT_ATTR_NODEV, "nodev"},
+	{unix.MS_NOEXEC, unix.MOUNT_ATTR_NOEXEC, "noexec"},
 }

@@ -154,3 +154,65 @@ func CheckFSType(f *os.File, magic int64, what string) error {
 	}
 	return nil
 }
+
+// BindAttr is what mount(2) does to a bind mount remounted with flags
+// (MS_BIND|MS_REMOUNT|flags), in mount_setattr's form: the mount gets
+// exactly the ro, nosuid, nodev, noexec and nosymfollow of flags, and
+// keeps its access-time mode unless flags name one (noatime, relatime,
+// strictatime or nodiratime). It is nil when flags ask for nothing but
+// the bind: the mount keeps every flag its source has.
+func BindAttr(flags, cleared int) *unix.MountAttr {
+	const bindOnly = unix.MS_BIND | unix.MS_REC | unix.MS_REMOUNT
+	if flags&^bindOnly == 0 && cleared&attrFlags == 0 {
+		return nil
+	}
+	a := &unix.MountAttr{}
+	for _, m := range attrOfFlag {
+		if m.flag == unix.MS_NODIRATIME {
+			continue
+		}
+		if flags&m.flag != 0 {
+			a.Attr_set |= m.attr
+		} else {
+			a.Attr_clr |= m.attr
+		}
+	}
+	if flags&(atimeFlags|unix.MS_NODIRATIME) != 0 {
+		a.Attr_clr |= unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME
+		a.Attr_set |= newMountAttr(flags&(atimeFlags|unix.MS_NODIRATIME)) & (unix.MOUNT_ATTR__ATIME | unix.MOUNT_ATTR_NODIRATIME)
+	}
+	return a
+}
+
+// attrFlags are the MS_* flags with a mount attribute.
+const attrFlags = unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC |
+	unix.MS_NOSYMFOLLOW | unix.MS_NODIRATIME | atimeFlags
+
+// LockedAttr is attr keeping the flags the kernel locks on the mounts it
+// copied into a less privileged user namespace (read-only, nosuid, nodev,
+// noexec) as mnt has them. The access-time mode is locked too; attr
+// changes it only when asked to, and then it stays asked.
+func LockedAttr(mnt *os.File, attr *unix.MountAttr) (*unix.MountAttr, error) {
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(mnt.Fd()), &fs); err != nil {
+		return nil, &os.PathError{Op: "statfs", Path: mnt.Name(), Err: err}
+	}
+	keep := uint64(0)
+	for _, m := range []struct {
+		st   int64
+		attr uint64
+	}{
+		{unix.ST_RDONLY, unix.MOUNT_ATTR_RDONLY},
+		{unix.ST_NOSUID, unix.MOUNT_ATTR_NOSUID},
+		{unix.ST_NODEV, unix.MOUNT_ATTR_NODEV},
+		{unix.ST_NOEXEC, unix.MOUNT_ATTR_NOEXEC},
+	} {
+		if fs.Flags&m.st != 0 {
+			keep |= m.attr
+		}
+	}
+	a := *attr
+	a.Attr_set |= keep
+	a.Attr_clr &^= keep
+	return &a, nil
+}

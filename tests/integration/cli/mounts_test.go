@@ -1,0 +1,155 @@
+package cli
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
+)
+
+// runcBin is Debian's runc, which corral is held to.
+const runcBin = "/usr/sbin/runc"
+
+// sideBySide runs the same bundle with runc and with corral and returns
+// what each did. Each gets its own copy of the busybox rootfs, made
+// writable and changed by prep (which may be nil), and its own state
+// root; both run as the same container would.
+func sideBySide(e *env, prep func(rootfs string), script string, mods ...func(*specs.Spec)) (runc, corral itest.Result) {
+	t := e.T
+	t.Helper()
+	if _, err := os.Stat(runcBin); err != nil {
+		t.Skipf("runc is not installed at %s (apt-get install runc): nothing to compare with", runcBin)
+	}
+	for _, rt := range []string{"runc", "corral"} {
+		id := e.ID()
+		dir := e.Bundle(id, []string{"/bin/sh", "-c", script}, mods...)
+		rootfs := filepath.Join(dir, "rootfs")
+		if out, err := exec.Command("cp", "-a", busybox, rootfs).CombinedOutput(); err != nil {
+			t.Fatalf("copy rootfs: %v: %s", err, out)
+		}
+		if prep != nil {
+			prep(rootfs)
+		}
+		itest.EditSpec(t, dir, func(s *specs.Spec) { s.Root = &specs.Root{Path: rootfs} })
+		if rt == "corral" {
+			corral = e.Corral("run", "--bundle", dir, id)
+			continue
+		}
+		root := t.TempDir()
+		ctx, cancel := context.WithTimeout(context.Background(), cmdTimeout)
+		runc = e.RunCmd(exec.CommandContext(ctx, runcBin, "--root", root, "run", "--bundle", dir, id))
+		cancel()
+		exec.Command(runcBin, "--root", root, "delete", "--force", id).Run()
+	}
+	return runc, corral
+}
+
+// addMounts appends mounts to a spec.
+func addMounts(ms ...specs.Mount) func(*specs.Spec) {
+	return func(s *specs.Spec) { s.Mounts = append(s.Mounts, ms...) }
+}
+
+// tmpfsAt mounts a tmpfs with opts (remounted as a bind with them) on a
+// new directory, unmounted when the test ends.
+func tmpfsAt(t *testing.T, opts string) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "src")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", 0, "size=1m,mode=755"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(dir, unix.MNT_DETACH) })
+	if opts != "" {
+		if out, err := exec.Command("mount", "-o", "remount,bind,"+opts, dir).CombinedOutput(); err != nil {
+			t.Fatalf("remount %s: %v: %s", opts, err, out)
+		}
+	}
+	return dir
+}
+
+// mountLines is a script printing "point options" for the mounts under
+// the given prefix, in mount order.
+func mountLines(prefix string) string {
+	return `awk '$5 ~ "^` + prefix + `" {print $5, $6}' /proc/self/mountinfo`
+}
+
+// TestBindFlagsBesideRunc: bind mounts get the flags runc gives them, for
+// the same options on the same sources: read-only, nosuid, nodev, noexec
+// exactly as asked once any is asked, the source's access-time mode kept
+// unless one is named, the source's flags when nothing is asked, rbind,ro
+// read-only on top only, rro all the way. Options that only clear flags
+// ("rw", "suid", "atime") are honoured by corral, as by runc 1.2 and crun;
+// Debian's runc 1.1.5 drops them: those cases check corral alone.
+func TestBindFlagsBesideRunc(t *testing.T) {
+	e := newEnv(t)
+	flagged := tmpfsAt(t, "nosuid,nodev,noexec,noatime")
+	readonly := tmpfsAt(t, "ro")
+	tree := tmpfsAt(t, "")
+	if err := os.Mkdir(filepath.Join(tree, "sub"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("tmpfs", filepath.Join(tree, "sub"), "tmpfs", unix.MS_NOSUID, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { unix.Unmount(filepath.Join(tree, "sub"), unix.MNT_DETACH) })
+	same := []struct{ src, opts string }{
+		{flagged, "bind"}, {flagged, "bind,nosuid"}, {flagged, "bind,ro"}, {flagged, "bind,relatime"},
+		{flagged, "bind,strictatime"}, {readonly, "bind"}, {readonly, "bind,nosuid"},
+		{tree, "rbind"}, {tree, "rbind,ro"}, {tree, "rbind,nodev"}, {tree, "rbind,rro"},
+	}
+	corralOnly := []struct{ src, opts, want, runc string }{
+		{flagged, "bind,atime", "rw,noatime", "rw,nosuid,nodev,noexec,noatime"},
+		{flagged, "bind,norelatime", "rw,noatime", "rw,nosuid,nodev,noexec,noatime"},
+		{flagged, "bind,suid", "rw,noatime", "rw,nosuid,nodev,noexec,noatime"},
+		{readonly, "bind,rw", "rw,relatime", "ro,relatime"},
+	}
+	var ms []specs.Mount
+	for i, c := range same {
+		ms = append(ms, specs.Mount{Destination: "/m/s" + strconv.Itoa(i), Type: "bind", Source: c.src, Options: strings.Split(c.opts, ",")})
+	}
+	for i, c := range corralOnly {
+		ms = append(ms, specs.Mount{Destination: "/m/c" + strconv.Itoa(i), Type: "bind", Source: c.src, Options: strings.Split(c.opts, ",")})
+	}
+	runc, corral := sideBySide(e, nil, mountLines("/m/"), addMounts(ms...))
+	if runc.Code != 0 || corral.Code != 0 {
+		t.Fatalf("runc: exit %d %s\ncorral: exit %d %s", runc.Code, runc.Stderr, corral.Code, corral.Stderr)
+	}
+	rl, cl := linesByPoint(runc.Stdout), linesByPoint(corral.Stdout)
+	for i, c := range same {
+		for _, p := range []string{"/m/s" + strconv.Itoa(i), "/m/s" + strconv.Itoa(i) + "/sub"} {
+			if rl[p] != cl[p] {
+				t.Errorf("%s of %s (%s): runc %q, corral %q", c.opts, c.src, p, rl[p], cl[p])
+			}
+		}
+	}
+	for i, c := range corralOnly {
+		p := "/m/c" + strconv.Itoa(i)
+		if cl[p] != c.want {
+			t.Errorf("%s (%s): corral %q, want %q", c.opts, p, cl[p], c.want)
+		}
+		if rl[p] != c.runc {
+			t.Logf("%s: runc gives %q now, not %q as Debian's 1.1.5 did", c.opts, rl[p], c.runc)
+		}
+	}
+}
+
+// linesByPoint maps "point options" lines by point.
+func linesByPoint(out string) map[string]string {
+	m := map[string]string{}
+	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
+		if p, opts, ok := strings.Cut(l, " "); ok {
+			m[p] = opts
+		}
+	}
+	return m
+}
