@@ -13,9 +13,11 @@ import (
 	"github.com/corral-oci/corral/libcontainer/internal/rootpath"
 )
 
-// bind binds a host path. The source is cloned into a detached tree,
-// given its attributes while no one can see it, and attached onto the
-// target handle in one step.
+// bind binds a host path. The source is resolved when this mount is made,
+// in the order of the config, so it may be something an earlier mount put
+// in the rootfs. It is cloned into a detached tree, given its attributes
+// while no one can see it, and attached onto the target handle in one
+// step.
 func (r *rootfs) bind(m *configs.Mount) error {
 	var tree *os.File
 	var err error
@@ -26,10 +28,7 @@ func (r *rootfs) bind(m *configs.Mount) error {
 		return errors.New("idmapped mount was not prepared by the runtime")
 	} else if r.wantsPeers(m) {
 		return r.bindPeer(m)
-	} else if tree, err = mountfd.CloneTree(nil, m.Source, m.Flags&unix.MS_REC != 0); err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return errors.New("source does not exist")
-		}
+	} else if tree, err = r.bindSource(m); err != nil {
 		return err
 	}
 	defer tree.Close()
@@ -60,6 +59,30 @@ func (r *rootfs) bind(m *configs.Mount) error {
 		}
 	}
 	return mountfd.Attach(tree, target)
+}
+
+// bindSource clones the source of a bind mount. In a user namespace,
+// init is a root the host may not let through a directory on the way
+// (a 0700 home, a root-only volume): then the runtime, host root,
+// opens the source in init's mount namespace and hands it over, as runc
+// opens bind sources before entering the user namespace. The clone is
+// made here, from init's own mount namespace, so that the flags the
+// kernel locks on the host's mounts stay locked.
+func (r *rootfs) bindSource(m *configs.Mount) (*os.File, error) {
+	recursive := m.Flags&unix.MS_REC != 0
+	tree, err := mountfd.CloneTree(nil, m.Source, recursive)
+	if err != nil && r.s.UserNS && r.sock != nil && (errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM)) {
+		src, rerr := requestBindSource(r.sock, m.Source)
+		if rerr != nil {
+			return nil, fmt.Errorf("%w; opened by the runtime: %w", err, rerr)
+		}
+		tree, err = mountfd.CloneTree(src, "", recursive)
+		src.Close()
+	}
+	if errors.Is(err, unix.ENOENT) {
+		return nil, errors.New("source does not exist")
+	}
+	return tree, err
 }
 
 // wantsPeers reports whether a bind must share mount events with its

@@ -100,7 +100,7 @@ func initContainer(sock *os.File, s *setup) error {
 		return step("init", err)
 	}
 	if cfg.Namespaces.Contains(configs.NEWNS) {
-		r, err := prepareRootfs(s)
+		r, err := prepareRootfs(sock, s)
 		if err != nil {
 			return step("rootfs", err)
 		}

@@ -30,6 +30,9 @@ type rootfs struct {
 	s   *setup
 	cfg *configs.Config
 	dir *os.File
+	// sock is the conversation with the runtime, for what only the
+	// runtime can open (bind sources beyond the user namespace's reach).
+	sock *os.File
 	// path is where dir is on the host, once needed.
 	path string
 
@@ -42,7 +45,7 @@ type rootfs struct {
 
 // prepareRootfs mounts everything the config asks for under the rootfs:
 // the mounts in order, /dev, masked and read-only paths.
-func prepareRootfs(s *setup) (*rootfs, error) {
+func prepareRootfs(sock *os.File, s *setup) (*rootfs, error) {
 	cfg := s.Config
 	// Our mounts must not propagate back to the host: / becomes a slave
 	// unless the config asks for another propagation.
@@ -66,7 +69,7 @@ func prepareRootfs(s *setup) (*rootfs, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open rootfs: %w", err)
 	}
-	r := &rootfs{s: s, cfg: cfg, dir: dir}
+	r := &rootfs{s: s, cfg: cfg, dir: dir, sock: sock}
 	ok := false
 	defer func() {
 		if !ok {

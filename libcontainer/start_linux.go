@@ -291,6 +291,10 @@ func (c *Container) waitReady(ch *child, st *State, state *specs.State) error {
 			if err := forwardSeccompFD(ch, st); err != nil {
 				return err
 			}
+		case initsync.BindSource:
+			if err := serveBindSource(ch.sock, ch.pid, m.Data); err != nil {
+				return ch.exitError("init", err)
+			}
 		case initsync.Ready:
 			return nil
 		default:

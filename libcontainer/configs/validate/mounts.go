@@ -3,7 +3,6 @@ package validate
 import (
 	"fmt"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -110,11 +109,9 @@ func (v *checker) mounts() {
 		destOK := v.containerPath(f+".destination", m.Destination)
 		bind := m.IsBind()
 		if bind {
-			if v.absPath(f+".source", m.Source) {
-				if _, err := os.Stat(m.Source); err != nil {
-					v.failPath(f+".source", m.Source, err)
-				}
-			}
+			// Only absolute: a source is looked up when its mount is
+			// made, in order, and may come from an earlier mount.
+			v.absPath(f+".source", m.Source)
 		} else if m.Device == "" {
 			v.failf(f+".device", nil, "must be set: only a bind mount may leave out the filesystem type")
 		}

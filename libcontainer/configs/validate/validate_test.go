@@ -181,6 +181,17 @@ func TestValidateGood(t *testing.T) {
 	}
 }
 
+// TestBindSourceMissing: a bind source is looked up when its mount is
+// made, in the config's order, since an earlier mount may put it there
+// (runc's behaviour); its absence is no error at create.
+func TestBindSourceMissing(t *testing.T) {
+	c := goodConfig(t)
+	c.Mounts[4].Source += "/missing"
+	if err := Validate(c); err != nil {
+		t.Fatalf("Validate with a bind source still to come = %v", err)
+	}
+}
+
 func TestValidateNil(t *testing.T) {
 	if err := Validate(nil); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Validate(nil) = %v, want ErrInvalid", err)

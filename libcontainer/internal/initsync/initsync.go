@@ -43,16 +43,25 @@ const (
 	SeccompFD
 	// SeccompDone: runtime -> child, the listener has the fd.
 	SeccompDone
+	// BindSource: child -> runtime, the source of a bind mount that the
+	// child, in its user namespace, may not reach; the runtime opens it.
+	BindSource
+	// BindSourceFD: runtime -> child, an O_PATH fd of the source follows
+	// (see SendFD). A source the runtime cannot open either gets an
+	// Error instead.
+	BindSourceFD
 )
 
 var kindNames = [...]string{
-	Config:      "config",
-	Hooks:       "hooks",
-	HooksDone:   "hooks-done",
-	Ready:       "ready",
-	Error:       "error",
-	SeccompFD:   "seccomp-fd",
-	SeccompDone: "seccomp-done",
+	Config:       "config",
+	Hooks:        "hooks",
+	HooksDone:    "hooks-done",
+	Ready:        "ready",
+	Error:        "error",
+	SeccompFD:    "seccomp-fd",
+	SeccompDone:  "seccomp-done",
+	BindSource:   "bind-source",
+	BindSourceFD: "bind-source-fd",
 }
 
 func (k Kind) String() string {

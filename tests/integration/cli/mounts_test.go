@@ -153,3 +153,42 @@ func linesByPoint(out string) map[string]string {
 	}
 	return m
 }
+
+// TestBindSourceInUserNamespaceBesideRunc: with a user namespace, a bind
+// source behind a directory its root may not search is opened by the
+// runtime, host root, as runc opens it; both run the same.
+func TestBindSourceInUserNamespaceBesideRunc(t *testing.T) {
+	e := newEnv(t)
+	private := t.TempDir()
+	inner := filepath.Join(private, "inner")
+	if err := os.Mkdir(inner, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(inner, "f"), []byte("secret\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(private, 0o700)
+	os.Chmod(filepath.Dir(private), 0o755)
+	prep := func(rootfs string) {
+		os.Mkdir(filepath.Join(rootfs, "p"), 0o755)
+		for p := filepath.Dir(rootfs); p != os.TempDir() && p != "/"; p = filepath.Dir(p) {
+			os.Chmod(p, 0o755)
+		}
+	}
+	userns := func(s *specs.Spec) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
+		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
+		var kept []specs.Mount
+		for _, m := range s.Mounts {
+			if m.Type != "cgroup" {
+				kept = append(kept, m)
+			}
+		}
+		s.Mounts = append(kept, specs.Mount{Destination: "/p", Type: "bind", Source: inner, Options: []string{"bind"}})
+	}
+	runc, corral := sideBySide(e, prep, "cat /p/f", userns)
+	if corral.Code != 0 || corral.Stdout != "secret\n" || runc.Stdout != corral.Stdout {
+		t.Errorf("runc (exit %d): %s%s\ncorral (exit %d): %s%s", runc.Code, runc.Stdout, runc.Stderr, corral.Code, corral.Stdout, corral.Stderr)
+	}
+}

@@ -198,3 +198,56 @@ func TestBindFlagsLockedInUserNamespace(t *testing.T) {
 		t.Fatalf("a bind clearing a locked nosuid: got %v, want a refusal naming nosuid", err)
 	}
 }
+
+// TestBindSourceFromEarlierMount: bind sources are looked up when their
+// mount is made, in order, so one may come from an earlier mount in the
+// rootfs; a missing one fails the start, naming the mount.
+func TestBindSourceFromEarlierMount(t *testing.T) {
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "x"), []byte("from the earlier mount\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rootfs := newRootfs(t)
+	if err := os.Mkdir(filepath.Join(rootfs, "a"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cfg := newConfig(t, rootfs)
+	cfg.Mounts = append(cfg.Mounts,
+		&configs.Mount{Source: host, Destination: "/a", Device: "bind", Flags: unix.MS_BIND},
+		&configs.Mount{Source: filepath.Join(rootfs, "a", "x"), Destination: "/b", Device: "bind", Flags: unix.MS_BIND})
+	if out := sh(t, cfg, "cat /b"); out != "from the earlier mount\n" {
+		t.Fatalf("/b has %q", out)
+	}
+	cfg = newConfig(t, rootfs)
+	cfg.Mounts = append(cfg.Mounts, &configs.Mount{Source: filepath.Join(rootfs, "a", "x"), Destination: "/b", Device: "bind", Flags: unix.MS_BIND})
+	_, err := run(t, cfg, []string{"true"})
+	if err == nil || !strings.Contains(err.Error(), `mounts[6]: mount "`+filepath.Join(rootfs, "a", "x")+`" on "/b": source does not exist`) {
+		t.Fatalf("got %v, want the mount named and its source missing", err)
+	}
+}
+
+// TestBindSourceBeyondUserNamespace: in a user namespace, a bind source
+// behind a directory its root may not search (a 0700 directory of host
+// root) is opened by the runtime, as host root, as runc does; the mount
+// still has the source's locked flags, and what the user namespace's root
+// may do in it is unchanged.
+func TestBindSourceBeyondUserNamespace(t *testing.T) {
+	private := t.TempDir()
+	os.Chmod(filepath.Dir(private), 0o755)
+	inner := filepath.Join(private, "inner")
+	if err := os.Mkdir(inner, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(inner, "f"), []byte("behind a 0700 directory\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	os.Chmod(private, 0o700)
+	rootfs := userRootfs(t, "/p")
+	cfg := newConfig(t, rootfs)
+	withUserns(cfg)
+	cfg.Mounts = append(cfg.Mounts, &configs.Mount{Source: inner, Destination: "/p", Device: "bind", Flags: unix.MS_BIND})
+	out := sh(t, cfg, "cat /p/f; touch /p/new 2>&1 | grep -o 'Permission denied'")
+	if out != "behind a 0700 directory\nPermission denied\n" {
+		t.Fatalf("got %q", out)
+	}
+}

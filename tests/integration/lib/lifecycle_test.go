@@ -148,7 +148,7 @@ func TestFailedStartLeavesNothing(t *testing.T) {
 		"not in PATH":     {nil, []string{"nonexistent"}, "not found in $PATH"},
 		"missing bind source": {func(c *configs.Config) {
 			c.Mounts = append(c.Mounts, &configs.Mount{Source: "/nonexistent/src", Destination: "/data", Device: "bind", Flags: unix.MS_BIND})
-		}, []string{"true"}, `mounts[6].source: "/nonexistent/src" does not exist`},
+		}, []string{"true"}, `mounts[6]: mount "/nonexistent/src" on "/data": source does not exist`},
 		"bind over a file": {func(c *configs.Config) {
 			c.Mounts = append(c.Mounts, &configs.Mount{Source: "/tmp", Destination: "/bin/busybox/x", Device: "bind", Flags: unix.MS_BIND})
 		}, []string{"true"}, `mounts[6]: mount "/tmp" on "/bin/busybox/x"`},
