@@ -40,7 +40,7 @@ func (r *rootfs) setupDev() error {
 }
 
 func (r *rootfs) createDevice(d *devices.Device) error {
-	parent, err := rootpath.MkdirAll(r.dir, filepath.Dir(d.Path), 0o755)
+	parent, _, err := rootpath.MkdirAll(r.dir, filepath.Dir(d.Path), 0o755)
 	if err != nil {
 		return err
 	}

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -17,15 +16,15 @@ import (
 // mount lands on that handle (move_mount, or mount(2) on its magic link):
 // a directory the container renames or swaps for a symlink afterwards
 // does not move the mount elsewhere (CVE-2021-30465). Destinations follow
-// symlinks inside the rootfs, as runc's do; those of the kernel's
-// interfaces never do.
+// symlinks inside the rootfs, as runc's do, dangling ones to the target
+// they name; those of the kernel's interfaces never do.
 
 // kernelTarget returns the directory dest for the kernel filesystem
 // fstype (proc, sysfs, devpts, or what goes on /dev), creating it, and
 // refuses a symlink anywhere on its path: what the kernel's interfaces
 // are is not the image's to redirect (CVE-2019-16884, CVE-2023-27561).
 func (r *rootfs) kernelTarget(dest, fstype string) (*os.File, error) {
-	f, err := rootpath.MkdirAllNoSymlinks(r.dir, dest, 0o755)
+	f, _, err := rootpath.MkdirAllNoSymlinks(r.dir, dest, 0o755)
 	switch {
 	case err == nil:
 		return f, nil
@@ -49,7 +48,7 @@ func (r *rootfs) mkdirTarget(dest string) (*os.File, error) {
 	if !errors.Is(err, unix.ELOOP) && !errors.Is(err, unix.ENOENT) {
 		return nil, fmt.Errorf("open mount point %s: %w", dest, err)
 	}
-	f, err = rootpath.MkdirAll(r.dir, dest, 0o755)
+	f, _, err = rootpath.MkdirAll(r.dir, dest, 0o755)
 	if err != nil {
 		return nil, fmt.Errorf("create mount point %s: %w", dest, err)
 	}
@@ -61,18 +60,17 @@ func (r *rootfs) mkdirTarget(dest string) (*os.File, error) {
 }
 
 // fileTarget returns a handle of the non-directory dest inside the
-// rootfs, created empty if nothing is there. A file made here is opened
-// from the directory it was made in, not looked up again from the root.
+// rootfs, created empty (with its parents) if nothing is there.
 func (r *rootfs) fileTarget(dest string) (*os.File, error) {
 	f, err := rootpath.OpenNoSymlinks(r.dir, dest, 0)
-	if errors.Is(err, unix.ELOOP) {
-		f, err = rootpath.Open(r.dir, dest, 0)
-	}
-	if errors.Is(err, unix.ENOENT) {
-		f, err = r.createFileTarget(dest)
+	// Through a symlink, or made here (through a dangling one maybe).
+	followed := errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOENT)
+	if followed {
+		// runc makes file mount points 0755.
+		f, _, err = rootpath.CreateFile(r.dir, dest, 0o755)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("open mount point %s: %w", dest, err)
+		return nil, fmt.Errorf("create mount point %s: %w", dest, err)
 	}
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
@@ -83,31 +81,13 @@ func (r *rootfs) fileTarget(dest string) (*os.File, error) {
 		f.Close()
 		return nil, fmt.Errorf("mount point %s is a directory, the source is not", dest)
 	}
-	if err := r.checkResolved(f, dest); err != nil {
-		f.Close()
-		return nil, err
+	if followed {
+		if err := r.checkResolved(f, dest); err != nil {
+			f.Close()
+			return nil, err
+		}
 	}
 	return f, nil
-}
-
-// createFileTarget makes an empty file dest, its parents included.
-func (r *rootfs) createFileTarget(dest string) (*os.File, error) {
-	parent, err := rootpath.MkdirAll(r.dir, filepath.Dir(dest), 0o755)
-	if err != nil {
-		return nil, err
-	}
-	defer parent.Close()
-	name := filepath.Base(dest)
-	fd, err := unix.Openat(int(parent.Fd()), name, unix.O_CREAT|unix.O_EXCL|unix.O_NOFOLLOW|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	unix.Close(fd)
-	fd, err = unix.Openat(int(parent.Fd()), name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return nil, err
-	}
-	return os.NewFile(uintptr(fd), dest), nil
 }
 
 func (r *rootfs) bindTarget(dest string, dir bool) (*os.File, error) {

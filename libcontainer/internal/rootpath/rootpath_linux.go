@@ -5,8 +5,9 @@
 // The fast path is openat2(2) with RESOLVE_IN_ROOT, which does the
 // containment in the kernel in one syscall, for what the runtime does
 // dozens of times per container start. What it cannot do (create what is
-// missing without following a symlink) is a walk one component at a time
-// from handles held open, in walk_linux.go; pathrs-lite does the rest.
+// missing, follow a symlink whose target does not exist yet, as runc does
+// for mount points) is a walk one component at a time from handles held
+// open, in walk_linux.go.
 //
 // Do not use it for paths outside a container's rootfs: a host path needs
 // no containment, and the walk costs a syscall or two per component.
@@ -16,7 +17,6 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
@@ -75,60 +75,42 @@ func openat2(dirfd int, path string, extra int, resolve uint64) (int, error) {
 }
 
 // MkdirAll returns a handle of the directory path inside root, creating
-// it and its missing parents with mode. A component created here is
-// opened without following symlinks, so one swapped in for it cannot
-// redirect what follows (CVE-2024-45310).
-func MkdirAll(root *os.File, path string, mode uint32) (*os.File, error) {
-	path = filepath.Clean("/" + path)
-	f, err := Open(root, path, unix.O_DIRECTORY)
-	if !errors.Is(err, unix.ENOENT) {
-		return f, err
+// it and its missing parents with mode. Symlinks are followed inside
+// root, and one that dangles has its target created, as runc does for a
+// mount point: MkdirAll(root, "/var/run", 0o755) with /var/run -> /run
+// and no /run makes /run. A component created here is opened without
+// following symlinks, so one swapped in for it cannot redirect what
+// follows (CVE-2024-45310). created reports whether the directory itself
+// was made here.
+func MkdirAll(root *os.File, path string, mode uint32) (f *os.File, created bool, err error) {
+	if f, err := Open(root, path, unix.O_DIRECTORY); !errors.Is(err, unix.ENOENT) {
+		return f, false, err
 	}
-	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
-	// The deepest ancestor that exists.
-	i := len(parts) - 1
-	var dir *os.File
-	for ; i >= 0; i-- {
-		dir, err = Open(root, "/"+strings.Join(parts[:i], "/"), unix.O_DIRECTORY)
-		if err == nil {
-			break
-		}
-		if !errors.Is(err, unix.ENOENT) {
-			return nil, err
-		}
-	}
-	if dir == nil {
-		return nil, &os.PathError{Op: "mkdir", Path: path, Err: unix.ENOENT}
-	}
-	for _, name := range parts[i:] {
-		if err := unix.Mkdirat(int(dir.Fd()), name, mode); err != nil && err != unix.EEXIST {
-			dir.Close()
-			return nil, &os.PathError{Op: "mkdir", Path: path, Err: err}
-		}
-		fd, err := openat2(int(dir.Fd()), name, unix.O_DIRECTORY, unix.RESOLVE_BENEATH|unix.RESOLVE_NO_SYMLINKS)
-		dir.Close()
-		if errors.Is(err, unix.ELOOP) || errors.Is(err, unix.ENOTDIR) || errors.Is(err, unix.EXDEV) {
-			// A symlink the image put there (or just swapped in):
-			// pathrs-lite follows it inside the root, or refuses.
-			return pathrs.MkdirAllHandle(root, path, os.FileMode(mode))
-		}
-		if err != nil {
-			return nil, &os.PathError{Op: "open", Path: path, Err: err}
-		}
-		dir = os.NewFile(uintptr(fd), name)
-	}
-	return dir, nil
+	return walk(root, path, walkOpts{follow: true, create: createDir, mode: mode})
 }
 
 // MkdirAllNoSymlinks is MkdirAll refusing any symlink on the way (ELOOP).
-func MkdirAllNoSymlinks(root *os.File, path string, mode uint32) (*os.File, error) {
+func MkdirAllNoSymlinks(root *os.File, path string, mode uint32) (*os.File, bool, error) {
 	if f, err := OpenNoSymlinks(root, path, unix.O_DIRECTORY); !errors.Is(err, unix.ENOENT) {
-		return f, err
+		return f, false, err
 	}
-	return walkRoot(root, path, walkOpts{create: createDir, mode: mode})
+	return walk(root, path, walkOpts{create: createDir, mode: mode})
 }
 
-// walkRoot is walk for callers that need only the handle.
+// CreateFile returns a handle of what is at path inside root, making an
+// empty regular file with mode (and its parent directories, 0o755) when
+// nothing is there. Symlinks are followed inside root, a dangling one
+// to the file it names. The handle may be of a directory: the caller
+// decides whether that will do.
+func CreateFile(root *os.File, path string, mode uint32) (*os.File, bool, error) {
+	if f, err := Open(root, path, 0); !errors.Is(err, unix.ENOENT) {
+		return f, false, err
+	}
+	return walk(root, path, walkOpts{follow: true, create: createFile, mode: mode})
+}
+
+// walkRoot resolves without creating, refusing symlinks: OpenNoSymlinks
+// on a kernel without openat2.
 func walkRoot(root *os.File, path string, o walkOpts) (*os.File, error) {
 	f, _, err := walk(root, path, o)
 	return f, err
