@@ -102,13 +102,20 @@ func mountConsole(peer *os.File) error {
 }
 
 // createFileAt makes an empty regular file name in dir to mount over,
-// replacing anything but a directory, and returns an O_PATH handle.
+// replacing anything but a directory or a regular file, and returns an
+// O_PATH handle. A regular file is kept: the mount covers that name only,
+// and a read-only /dev has its mount points made beforehand.
 func createFileAt(dir *os.File, name string) (*os.File, error) {
 	dfd := int(dir.Fd())
 	var st unix.Stat_t
 	if err := unix.Fstatat(dfd, name, &st, unix.AT_SYMLINK_NOFOLLOW); err == nil {
 		if st.Mode&unix.S_IFMT == unix.S_IFDIR {
 			return nil, fmt.Errorf("%s is a directory", name)
+		}
+		if st.Mode&unix.S_IFMT == unix.S_IFREG {
+			if f, err := openRegularAt(dfd, name); err == nil {
+				return f, nil
+			}
 		}
 		if err := unix.Unlinkat(dfd, name, 0); err != nil {
 			return nil, err
@@ -122,6 +129,21 @@ func createFileAt(dir *os.File, name string) (*os.File, error) {
 	fd, err = unix.Openat(dfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
 		return nil, err
+	}
+	return os.NewFile(uintptr(fd), name), nil
+}
+
+// openRegularAt opens name in dirfd, without following a symlink, if it
+// is a regular file.
+func openRegularAt(dirfd int, name string) (*os.File, error) {
+	fd, err := unix.Openat(dirfd, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil || st.Mode&unix.S_IFMT != unix.S_IFREG {
+		unix.Close(fd)
+		return nil, unix.EEXIST
 	}
 	return os.NewFile(uintptr(fd), name), nil
 }

@@ -36,7 +36,19 @@ func (r *rootfs) setupDev() error {
 			return fmt.Errorf("devices[%d] %s: %w", i, d.Path, err)
 		}
 	}
-	return r.devSymlinks(dev)
+	if err := r.devSymlinks(dev); err != nil {
+		return err
+	}
+	if r.s.Process.Terminal {
+		// The console is bound there after pivot_root, when a read-only
+		// /dev is read-only already: its mount point is made now.
+		f, err := createFileAt(dev, "console")
+		if err != nil {
+			return fmt.Errorf("create /dev/console: %w", err)
+		}
+		f.Close()
+	}
+	return nil
 }
 
 func (r *rootfs) createDevice(d *devices.Device) error {

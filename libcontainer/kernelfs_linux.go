@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -15,8 +16,9 @@ import (
 
 // mountFS mounts a new filesystem instance (proc, tmpfs, devpts, ...).
 // The instance is made detached (fsopen, fsmount), checked to be the
-// filesystem asked for on its own handle, given its attributes while
-// nobody sees it, and attached onto the target handle in one step. No path is walked twice: the check and the
+// filesystem asked for on its own handle, given its attributes and, for a
+// tmpfs, its mode and contents while nobody sees it, and attached onto the
+// target handle in one step. No path is walked twice: the check and the
 // masks below it use the mount's handle, not what a path names later.
 func (r *rootfs) mountFS(m *configs.Mount) error {
 	if m.Flags&unix.MS_REMOUNT != 0 || m.Device == "" {
@@ -24,17 +26,25 @@ func (r *rootfs) mountFS(m *configs.Mount) error {
 	}
 	dest := rootpath.Clean(m.Destination)
 	var target *os.File
+	var created bool
 	var err error
 	if kernelFS[m.Device] || dest == "/dev" {
 		target, err = r.kernelTarget(dest, m.Device)
 	} else {
-		target, err = r.mkdirTarget(dest)
+		target, created, err = r.dirTarget(dest)
 	}
 	if err != nil {
 		return err
 	}
 	defer target.Close()
 	flags := m.Flags &^ propagationFlags
+	// A read-only tmpfs or /dev is filled first (devices, mount points,
+	// a mode, copied contents), as runc does; it becomes read-only at the
+	// end, the mount only, like a bind remounted read-only.
+	readonlyLater := flags&unix.MS_RDONLY != 0 && (m.Device == "tmpfs" || dest == "/dev")
+	if readonlyLater {
+		flags &^= unix.MS_RDONLY
+	}
 	data := m.Data
 	if labelled[m.Device] && r.cfg.MountLabel != "" {
 		data = label.FormatMountLabel(data, r.cfg.MountLabel)
@@ -59,6 +69,11 @@ func (r *rootfs) mountFS(m *configs.Mount) error {
 			return err
 		}
 	}
+	if m.Device == "tmpfs" {
+		if err := r.fillTmpfs(m, mnt, target, created); err != nil {
+			return err
+		}
+	}
 	if m.RecAttr != nil {
 		if err := mountfd.SetAttr(mnt, m.RecAttr, true); err != nil {
 			return err
@@ -75,7 +90,20 @@ func (r *rootfs) mountFS(m *configs.Mount) error {
 			return fmt.Errorf("set propagation %#x: %w", pf, err)
 		}
 	}
+	if readonlyLater {
+		r.readonlyLater = append(r.readonlyLater, mnt)
+		keep = true
+	}
 	if m.Device == "proc" || m.Device == "sysfs" {
+		if keep {
+			// Held for the read-only step too (a read-only procfs on
+			// /dev): each owner closes its own.
+			fd, err := unix.FcntlInt(mnt.Fd(), unix.F_DUPFD_CLOEXEC, 0)
+			if err != nil {
+				return fmt.Errorf("keep the mount's handle: %w", err)
+			}
+			mnt = os.NewFile(uintptr(fd), mnt.Name())
+		}
 		r.addKernelMount(dest, mnt)
 		keep = true
 	}
@@ -92,6 +120,43 @@ func (r *rootfs) addKernelMount(dest string, mnt *os.File) {
 		old.Close()
 	}
 	r.kernelMounts[dest] = mnt
+}
+
+// fillTmpfs gives a new tmpfs what it takes from its mount point before
+// anyone sees it: the mount point's mode when no mode= is asked, as runc
+// does (a sticky /tmp stays sticky).
+func (r *rootfs) fillTmpfs(m *configs.Mount, mnt, target *os.File, created bool) error {
+	if created || hasOption(m.Data, "mode") {
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(int(target.Fd()), &st); err != nil {
+		return fmt.Errorf("stat mount point: %w", err)
+	}
+	return chmodRoot(mnt, st.Mode&0o7777)
+}
+
+// chmodRoot sets the mode of the root of a mount.
+func chmodRoot(mnt *os.File, mode uint32) error {
+	fd, err := unix.Openat(int(mnt.Fd()), ".", unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("open tmpfs root: %w", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Fchmod(fd, mode); err != nil {
+		return fmt.Errorf("chmod tmpfs root %#o: %w", mode, err)
+	}
+	return nil
+}
+
+// hasOption reports whether a mount(2) option string sets key.
+func hasOption(data, key string) bool {
+	for _, o := range mountfd.SplitOptions(data) {
+		if k, _, _ := strings.Cut(o, "="); k == key {
+			return true
+		}
+	}
+	return false
 }
 
 // bindHostSys binds the host's /sys where sysfs cannot be mounted: a

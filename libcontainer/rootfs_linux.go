@@ -9,6 +9,7 @@ import (
 
 	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/internal/mountfd"
 	"github.com/corral-oci/corral/libcontainer/internal/rootpath"
 )
 
@@ -41,6 +42,9 @@ type rootfs struct {
 	// from these handles, never by a path walk from the root, so that
 	// they land on the instance the container gets (CVE-2019-16884).
 	kernelMounts map[string]*os.File
+	// readonlyLater are the mounts made read-only only once everything
+	// below them exists: a read-only /dev or tmpfs is filled first.
+	readonlyLater []*os.File
 }
 
 // prepareRootfs mounts everything the config asks for under the rootfs:
@@ -129,10 +133,15 @@ func checkReservedDestination(m *configs.Mount) error {
 	return nil
 }
 
-// finish makes the rootfs the container's root and applies what only
-// applies to the root: read-only and propagation.
+// finish applies what waits for the end: mounts made read-only once
+// filled, then the new root, then what applies to the root itself.
 func (r *rootfs) finish() error {
 	defer r.close()
+	for _, mnt := range r.readonlyLater {
+		if err := mountfd.SetAttr(mnt, &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}, false); err != nil {
+			return fmt.Errorf("make %s read-only: %w", mnt.Name(), err)
+		}
+	}
 	var err error
 	if r.cfg.NoPivotRoot {
 		// As the mount table names it, for the mounts inside it.
@@ -171,6 +180,10 @@ func (r *rootfs) closeKernelMounts() {
 // close drops every handle the build kept.
 func (r *rootfs) close() {
 	r.closeKernelMounts()
+	for _, f := range r.readonlyLater {
+		f.Close()
+	}
+	r.readonlyLater = nil
 	if r.dir != nil {
 		r.dir.Close()
 		r.dir = nil

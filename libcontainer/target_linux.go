@@ -36,27 +36,33 @@ func (r *rootfs) kernelTarget(dest, fstype string) (*os.File, error) {
 	return nil, fmt.Errorf("create mount point %s: %w", dest, err)
 }
 
-// mkdirTarget returns a handle of the directory dest inside the rootfs,
-// creating it and its parents.
-func (r *rootfs) mkdirTarget(dest string) (*os.File, error) {
+// dirTarget returns a handle of the directory dest inside the rootfs,
+// creating it and its parents, and whether it was created here.
+func (r *rootfs) dirTarget(dest string) (*os.File, bool, error) {
 	// Most destinations have no symlink on their way: one lookup, and
 	// nothing to check about where it led.
 	f, err := rootpath.OpenNoSymlinks(r.dir, dest, unix.O_DIRECTORY)
 	if err == nil {
-		return f, nil
+		return f, false, nil
 	}
 	if !errors.Is(err, unix.ELOOP) && !errors.Is(err, unix.ENOENT) {
-		return nil, fmt.Errorf("open mount point %s: %w", dest, err)
+		return nil, false, fmt.Errorf("open mount point %s: %w", dest, err)
 	}
-	f, _, err = rootpath.MkdirAll(r.dir, dest, 0o755)
+	f, created, err := rootpath.MkdirAll(r.dir, dest, 0o755)
 	if err != nil {
-		return nil, fmt.Errorf("create mount point %s: %w", dest, err)
+		return nil, false, fmt.Errorf("create mount point %s: %w", dest, err)
 	}
 	if err := r.checkResolved(f, dest); err != nil {
 		f.Close()
-		return nil, err
+		return nil, false, err
 	}
-	return f, nil
+	return f, created, nil
+}
+
+// mkdirTarget is dirTarget for callers that need only the handle.
+func (r *rootfs) mkdirTarget(dest string) (*os.File, error) {
+	f, _, err := r.dirTarget(dest)
+	return f, err
 }
 
 // fileTarget returns a handle of the non-directory dest inside the

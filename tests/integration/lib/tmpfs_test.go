@@ -1,14 +1,92 @@
 package lib
 
 import (
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
+
+// TestTmpfsMode: a tmpfs without mode= takes the mode of its mount point,
+// setuid, setgid and sticky bits included, as runc's does; one made for
+// it has tmpfs's 1777; an explicit mode= is what it gets (runc 1.1.5
+// overrides it with the mount point's).
+func TestTmpfsMode(t *testing.T) {
+	rootfs := newRootfs(t)
+	for dir, mode := range map[string]os.FileMode{"t1": 0o6751 | os.ModeSetuid | os.ModeSetgid, "t2": 0o755 | os.ModeSticky} {
+		p := filepath.Join(rootfs, dir)
+		if err := os.Mkdir(p, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := newConfig(t, rootfs)
+	cfg.Mounts = append(cfg.Mounts,
+		&configs.Mount{Source: "tmpfs", Destination: "/t1", Device: "tmpfs"},
+		&configs.Mount{Source: "tmpfs", Destination: "/t2", Device: "tmpfs", Data: "mode=700"},
+		&configs.Mount{Source: "tmpfs", Destination: "/t3", Device: "tmpfs"})
+	out := sh(t, cfg, "stat -c '%n %a' /t1 /t2 /t3")
+	if want := "/t1 6751\n/t2 700\n/t3 1777\n"; out != want {
+		t.Fatalf("modes:\n%s\nwant:\n%s", out, want)
+	}
+}
+
+// TestReadonlyDev: a read-only /dev is filled first (device nodes, the
+// /dev/pts mount point, symlinks, the console's mount point), then made
+// read-only: the mount only, as runc does, not the tmpfs.
+func TestReadonlyDev(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.Mounts[1].Flags |= unix.MS_RDONLY
+	parent, child, err := socketpair()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer parent.Close()
+	defer child.Close()
+	c, err := libcontainer.Create(t.TempDir(), randomID(t), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Destroy()
+	p := &libcontainer.Process{Args: []string{"/bin/sh", "-c",
+		"ls /dev | tr '\\n' ' '; echo; grep ' /dev ' /proc/self/mountinfo | cut -d' ' -f6; " +
+			"grep ' /dev ' /proc/self/mountinfo | sed 's/.* - //'; touch /dev/x 2>&1; tty"},
+		Env: []string{"PATH=/bin"}, ConsoleSocket: child, Init: true}
+	if err := c.Start(p); err != nil {
+		t.Fatal(err)
+	}
+	master, err := recvFile(parent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer master.Close()
+	var out strings.Builder
+	done := make(chan struct{})
+	go func() { io.Copy(&out, master); close(done) }()
+	if err := c.Exec(); err != nil {
+		t.Fatal(err)
+	}
+	p.Wait()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+	}
+	got := strings.ReplaceAll(out.String(), "\r", "")
+	for _, want := range []string{"console ", "null ", "pts ", "ptmx ", "stdout ", "\nro,nosuid\ntmpfs tmpfs rw,", "/dev/x: Read-only file system", "/dev/pts/0"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("output lacks %q:\n%s", want, got)
+		}
+	}
+}
 
 // TestDanglingSymlinkDestinations: a destination that is, or passes
 // through, a symlink to something missing is followed inside the rootfs
