@@ -14,27 +14,25 @@ import (
 
 // maskPaths hides each masked path: a file behind the host's /dev/null,
 // checked to be the real null device, a directory behind an empty
-// read-only tmpfs. The container's own /dev/null is never used: the image
-// could make it a symlink to a file it wants writable (CVE-2025-31133).
+// read-only tmpfs, one instance for all of them. The container's own
+// /dev/null is never used: the image could make it a symlink to a file
+// it wants writable (CVE-2025-31133). A path listed twice is masked once.
 func (r *rootfs) maskPaths() error {
-	if len(r.cfg.MaskPaths) == 0 {
-		return nil
-	}
-	var devNull *os.File
-	defer func() {
-		if devNull != nil {
-			devNull.Close()
-		}
-	}()
+	seen := map[string]bool{}
 	for i, p := range r.cfg.MaskPaths {
-		f, err := r.openMasked(rootpath.Clean(p))
+		clean := rootpath.Clean(p)
+		if seen[clean] {
+			continue
+		}
+		seen[clean] = true
+		f, err := r.openMasked(clean)
 		if errors.Is(err, unix.ENOENT) {
 			continue
 		}
 		if err != nil {
 			return fmt.Errorf("mask_paths[%d] %q: %w", i, p, err)
 		}
-		err = r.mask(f, &devNull)
+		err = r.mask(f)
 		f.Close()
 		if err != nil {
 			return fmt.Errorf("mask_paths[%d] %q: %w", i, p, err)
@@ -80,28 +78,60 @@ func (r *rootfs) kernelMountOf(p string) (*os.File, string) {
 	return r.kernelMounts[best], strings.TrimPrefix(strings.TrimPrefix(p, best), "/")
 }
 
-func (r *rootfs) mask(f *os.File, devNull **os.File) error {
+func (r *rootfs) mask(f *os.File) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
 		return err
 	}
-	var err error
 	if st.Mode&unix.S_IFMT == unix.S_IFDIR {
-		// A fresh instance each time: kernels before 6.15 cannot clone
-		// a detached mount to share one.
+		return r.maskDirectory(f, &st)
+	}
+	if r.devNull == nil {
+		var err error
+		if r.devNull, err = openDevNull(); err != nil {
+			return err
+		}
+	}
+	var null unix.Stat_t
+	if err := unix.Fstat(int(r.devNull.Fd()), &null); err != nil {
+		return err
+	}
+	if st.Dev == null.Dev && st.Ino == null.Ino {
+		return nil // masked already, under another name
+	}
+	return mountfd.BindFile(r.devNull, f)
+}
+
+// maskDirectory covers f with the read-only tmpfs of every masked
+// directory: attached on the first one, cloned from there for the
+// others, which every kernel allows (cloning a detached mount only
+// since 6.15).
+func (r *rootfs) maskDirectory(f *os.File, st *unix.Stat_t) error {
+	if r.maskDir == nil {
 		tmpfs, err := mountfd.ReadonlyTmpfs()
 		if err != nil {
 			return err
 		}
-		defer tmpfs.Close()
-		return mountfd.Attach(tmpfs, f)
-	}
-	if *devNull == nil {
-		if *devNull, err = openDevNull(); err != nil {
+		if err := mountfd.Attach(tmpfs, f); err != nil {
+			tmpfs.Close()
 			return err
 		}
+		r.maskDir = tmpfs
+		return nil
 	}
-	return mountfd.BindFile(*devNull, f)
+	var masked unix.Stat_t
+	if err := unix.Fstat(int(r.maskDir.Fd()), &masked); err != nil {
+		return err
+	}
+	if st.Dev == masked.Dev {
+		return nil // masked already, under another name
+	}
+	clone, err := mountfd.Clone(r.maskDir)
+	if err != nil {
+		return err
+	}
+	defer clone.Close()
+	return mountfd.Attach(clone, f)
 }
 
 // openDevNull opens the host's /dev/null and checks it is char 1:3.

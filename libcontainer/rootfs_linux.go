@@ -45,6 +45,11 @@ type rootfs struct {
 	// readonlyLater are the mounts made read-only only once everything
 	// below them exists: a read-only /dev or tmpfs is filled first.
 	readonlyLater []*os.File
+	// maskDir is the empty read-only tmpfs behind every masked directory,
+	// attached to the first one; the others are clones of it.
+	maskDir *os.File
+	// devNull is the host's null device, behind every masked file.
+	devNull *os.File
 }
 
 // prepareRootfs mounts everything the config asks for under the rootfs:
@@ -184,8 +189,10 @@ func (r *rootfs) close() {
 		f.Close()
 	}
 	r.readonlyLater = nil
-	if r.dir != nil {
-		r.dir.Close()
-		r.dir = nil
+	for _, f := range []**os.File{&r.maskDir, &r.devNull, &r.dir} {
+		if *f != nil {
+			(*f).Close()
+			*f = nil
+		}
 	}
 }

@@ -142,6 +142,12 @@ func unquote(v string) string {
 	return v
 }
 
+// Clone returns a detached copy of the mount whose root mnt is, without
+// its submounts. mnt may be attached or, on kernels since 6.15, detached.
+func Clone(mnt *os.File) (*os.File, error) {
+	return CloneTree(mnt, "", false)
+}
+
 // CheckFSType refuses f unless it is on a filesystem of the given magic
 // number (unix.PROC_SUPER_MAGIC, ...).
 func CheckFSType(f *os.File, magic int64, what string) error {

@@ -88,6 +88,18 @@ func TestReadonlyDev(t *testing.T) {
 	}
 }
 
+// TestMaskedOnceAndShared: a path listed twice (however spelled) is
+// masked once, and every masked directory is the same read-only tmpfs.
+func TestMaskedOnceAndShared(t *testing.T) {
+	cfg := newConfig(t, busybox)
+	cfg.MaskPaths = append(cfg.MaskPaths, "/mnt", "//mnt/", "/home", "/etc/hostname", "/etc/hostname", "/no/such/path")
+	out := sh(t, cfg, `grep -cE ' /mnt | /etc/hostname ' /proc/self/mountinfo; stat -c %d /mnt /home /sys/firmware | sort -u | wc -l; `+
+		`touch /mnt/x 2>&1 | grep -o 'Read-only file system'; cat /etc/hostname | wc -c`)
+	if want := "2\n1\nRead-only file system\n0\n"; out != want {
+		t.Fatalf("got:\n%s\nwant:\n%s", out, want)
+	}
+}
+
 // TestDanglingSymlinkDestinations: a destination that is, or passes
 // through, a symlink to something missing is followed inside the rootfs
 // and what it names is made, a directory or a file as the mount needs, as
