@@ -123,9 +123,14 @@ func (r *rootfs) addKernelMount(dest string, mnt *os.File) {
 }
 
 // fillTmpfs gives a new tmpfs what it takes from its mount point before
-// anyone sees it: the mount point's mode when no mode= is asked, as runc
-// does (a sticky /tmp stays sticky).
+// anyone sees it: the mount point's mode when no mode= is asked (as runc
+// does: a sticky /tmp stays sticky), and with tmpcopyup its contents.
 func (r *rootfs) fillTmpfs(m *configs.Mount, mnt, target *os.File, created bool) error {
+	if m.TmpCopyUp {
+		if err := copyUp(target, mnt); err != nil {
+			return fmt.Errorf("tmpcopyup: %w", err)
+		}
+	}
 	if created || hasOption(m.Data, "mode") {
 		return nil
 	}

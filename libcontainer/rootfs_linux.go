@@ -19,6 +19,7 @@ import (
 //	target_linux.go      where a mount goes: each destination resolved once, inside the rootfs
 //	kernelfs_linux.go    new filesystem instances (proc, sysfs, tmpfs, ...), detached until checked
 //	bind_linux.go        bind mounts: sources, flags, peers
+//	copyup_linux.go      tmpcopyup: a tmpfs filled with what it covers
 //	cgroupmount_linux.go the container's cgroups
 //	dev_linux.go         /dev
 //	mask_linux.go        masked and read-only paths

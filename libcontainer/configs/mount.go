@@ -37,6 +37,10 @@ type Mount struct {
 
 	// IDMapping makes the bind mount idmapped.
 	IDMapping *MountIDMapping `json:"id_mapping,omitempty"`
+
+	// TmpCopyUp fills a new tmpfs with what is at its mount point in the
+	// rootfs (the runtime spec's "tmpcopyup" option).
+	TmpCopyUp bool `json:"tmpcopyup,omitempty"`
 }
 
 // MountIDMapping is the id mapping of an idmapped bind mount.

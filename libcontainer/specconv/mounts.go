@@ -192,8 +192,7 @@ func convertMount(c *configs.Config, field string, m *specs.Mount) (*configs.Mou
 			// mount(8)'s "defaults" is rw,suid,dev,exec,auto,nouser,async:
 			// the flags a fresh mount has anyway.
 		case "tmpcopyup":
-			// A MAY of the spec that corral does not implement; a
-			// plain empty tmpfs is what the user gets.
+			out.TmpCopyUp = true
 		case "z", "Z":
 			out.Relabel = o
 		case "":
@@ -235,6 +234,9 @@ func convertMount(c *configs.Config, field string, m *specs.Mount) (*configs.Mou
 		return nil, fieldError(field+".options", "an idmapped mount must be a bind mount")
 	}
 	out.IDMapping = idm
+	if out.TmpCopyUp && out.Device != "tmpfs" {
+		return nil, fieldError(field+".options", "tmpcopyup is for a tmpfs, not a %s mount", out.Device)
+	}
 	return out, nil
 }
 
@@ -277,7 +279,7 @@ func mountIDMapping(c *configs.Config, field string, m *specs.Mount, idmap, recu
 // sorted; any other option is handed to the filesystem as data. The
 // features command reports them.
 func MountOptions() []string {
-	opts := []string{"idmap", "ridmap"}
+	opts := []string{"idmap", "ridmap", "tmpcopyup"}
 	for name := range mountFlags {
 		opts = append(opts, name)
 	}

@@ -99,9 +99,9 @@ func TestConvertMounts(t *testing.T) {
 			},
 		},
 		{
-			name:  "relative destination, ignored and relabel options",
+			name:  "relative destination, tmpcopyup, ignored and relabel options",
 			mount: specs.Mount{Destination: "tmp", Type: "tmpfs", Source: "tmpfs", Options: []string{"tmpcopyup", "defaults", "Z"}},
-			want:  configs.Mount{Destination: "/tmp", Device: "tmpfs", Source: "tmpfs", Relabel: "Z"},
+			want:  configs.Mount{Destination: "/tmp", Device: "tmpfs", Source: "tmpfs", Relabel: "Z", TmpCopyUp: true},
 		},
 		{
 			name: "idmap with its own mappings",

@@ -208,6 +208,7 @@ var badCases = []badCase{
 		c.Mounts[5].Destination = "/proc/sys"
 		c.Mounts[1].Destination = "/proc//self/../kcore"
 	}, []string{"mounts[1].destination", "mounts[5].destination"}},
+	{"tmpcopyup not on a tmpfs", func(_ *testing.T, c *configs.Config) { c.Mounts[4].TmpCopyUp = true }, []string{"mounts[4].tmpcopyup"}},
 	{"masked paths", func(_ *testing.T, c *configs.Config) {
 		c.MaskPaths = append(c.MaskPaths, "proc/kcore", "/../x")
 		c.ReadonlyPaths = append(c.ReadonlyPaths, "")

@@ -135,6 +135,9 @@ func (v *checker) mounts() {
 		if m.RecAttr != nil {
 			v.recAttr(f+".rec_attr", m.RecAttr)
 		}
+		if m.TmpCopyUp && m.Device != "tmpfs" {
+			v.failf(f+".tmpcopyup", true, "is for a tmpfs, not a %q mount", m.Device)
+		}
 		if destOK {
 			v.procMount(f, m)
 		}

@@ -154,6 +154,60 @@ func linesByPoint(out string) map[string]string {
 	return m
 }
 
+// TestMountPointsBesideRunc: what runc does with the mount points of the
+// same bundle, corral does: a tmpfs takes the mode of an existing mount
+// point (setuid, setgid, sticky included) and a new one gets 1777; a
+// read-only tmpfs and a read-only /dev are filled first and made read-only
+// (the mount only); a destination that is, or passes through, a dangling
+// symlink is followed and what it names made; a bind source may come
+// from an earlier mount; tmpcopyup copies what the image has there.
+func TestMountPointsBesideRunc(t *testing.T) {
+	e := newEnv(t)
+	host := t.TempDir()
+	if err := os.WriteFile(filepath.Join(host, "x"), []byte("from the earlier mount\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	prep := func(rootfs string) {
+		script := `set -e; cd "$1"; mkdir t1 t5 a cu; chmod 6751 t1; chmod 0555 t5
+ln -s /x1 d1; ln -s ../../x2 d2; ln -s x3 d3; ln -s /nonexist/deeper/x4 d4
+echo hi > cu/f; chmod 4711 cu/f; chown 5:6 cu/f; mkdir cu/d; ln -s ../etc cu/l; chmod 2750 cu`
+		if out, err := exec.Command("sh", "-c", script, "sh", rootfs).CombinedOutput(); err != nil {
+			t.Fatalf("prepare rootfs: %v: %s", err, out)
+		}
+	}
+	tmpfs := func(dest string, opts ...string) specs.Mount {
+		return specs.Mount{Destination: dest, Type: "tmpfs", Source: "tmpfs", Options: opts}
+	}
+	mods := []func(*specs.Spec){
+		addMounts(tmpfs("/t1"), tmpfs("/t3"), tmpfs("/t5", "ro"), tmpfs("/d1"), tmpfs("/d2/sub"),
+			specs.Mount{Destination: "/d3", Type: "bind", Source: "/etc/hostname", Options: []string{"bind"}},
+			tmpfs("/d4"),
+			specs.Mount{Destination: "/a", Type: "bind", Source: host, Options: []string{"bind"}},
+			tmpfs("/cu", "tmpcopyup", "size=1m")),
+		func(s *specs.Spec) {
+			for i := range s.Mounts {
+				if s.Mounts[i].Destination == "/dev" {
+					s.Mounts[i].Options = append(s.Mounts[i].Options, "ro")
+				}
+			}
+		},
+	}
+	// The earlier mount's file as a source: the bundle's path to it is
+	// known only once sideBySide made the bundle, so it is relative.
+	mods = append(mods, addMounts(specs.Mount{Destination: "/b", Type: "bind", Source: "rootfs/a/x", Options: []string{"bind"}}))
+	script := `stat -c '%n %a' /t1 /t3 /t5 /x1 /x2/sub /x3 /nonexist/deeper/x4; cat /b; ` +
+		`ls /dev | tr '\n' ' '; echo; touch /dev/x /t5/x 2>&1; ` +
+		`ls -ln /cu | awk 'NR > 1 {print $1, $3, $4, $NF}'; cat /cu/f; ` +
+		`awk '$5 ~ "^/(t[0-9]|dev|x|nonexist|b$|cu)" {print $5, $6}' /proc/self/mountinfo`
+	runc, corral := sideBySide(e, prep, script, mods...)
+	if runc.Code != corral.Code || runc.Stdout != corral.Stdout {
+		t.Errorf("runc (exit %d):\n%s%s\ncorral (exit %d):\n%s%s", runc.Code, runc.Stdout, runc.Stderr, corral.Code, corral.Stdout, corral.Stderr)
+	}
+	if !strings.Contains(corral.Stdout, "/t1 6751\n/t3 1777\n/t5 555\n") || !strings.Contains(corral.Stdout, "/dev/x: Read-only file system") {
+		t.Errorf("corral:\n%s", corral.Stdout)
+	}
+}
+
 // TestBindSourceInUserNamespaceBesideRunc: with a user namespace, a bind
 // source behind a directory its root may not search is opened by the
 // runtime, host root, as runc opens it; both run the same.

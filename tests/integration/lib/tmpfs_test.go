@@ -1,8 +1,10 @@
 package lib
 
 import (
+	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -85,6 +87,54 @@ func TestReadonlyDev(t *testing.T) {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}
+	}
+}
+
+// TestTmpCopyUp: the tmpcopyup option (podman's --tmpfs) fills the tmpfs
+// with what its mount point has in the image: files, directories,
+// symlinks, hard links and special files, with owner, mode and times.
+func TestTmpCopyUp(t *testing.T) {
+	rootfs := newRootfs(t)
+	cu := filepath.Join(rootfs, "cu")
+	script := fmt.Sprintf(`set -e; cd %s; mkdir -p d; echo hi > f; ln f h; chown 5:6 f; chmod 4711 f
+ln -s ../etc l; chown -h 3:3 l; echo x > d/y; mkfifo p; mknod null c 1 3
+mkdir e; chmod 1703 e; chmod 2750 .`, cu)
+	if err := os.Mkdir(cu, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("sh", "-c", script).CombinedOutput(); err != nil {
+		t.Fatalf("prepare: %v: %s", err, out)
+	}
+	old := time.Date(2001, 1, 1, 0, 0, 0, 0, time.UTC)
+	if err := os.Chtimes(filepath.Join(cu, "d"), old, old); err != nil {
+		t.Fatal(err)
+	}
+	cfg := newConfig(t, rootfs)
+	cfg.Mounts = append(cfg.Mounts, &configs.Mount{Source: "tmpfs", Destination: "/cu", Device: "tmpfs", Data: "size=1m", TmpCopyUp: true})
+	out := sh(t, cfg, `cd /cu; stat -c '%n %a %u:%g %h %F' . d d/y e f h l null p; readlink l; cat f d/y; `+
+		`stat -c %Y d; [ "$(stat -c %i f)" = "$(stat -c %i h)" ] && echo linked; grep ' /cu ' /proc/self/mountinfo | sed 's/.* - //' | cut -d' ' -f1`)
+	want := `. 2750 0:0 4 directory
+d 755 0:0 2 directory
+d/y 644 0:0 1 regular file
+e 1703 0:0 2 directory
+f 4711 5:6 2 regular file
+h 4711 5:6 2 regular file
+l 777 3:3 1 symbolic link
+null 644 0:0 1 character special file
+p 644 0:0 1 fifo
+../etc
+hi
+x
+978307200
+linked
+tmpfs
+`
+	if out != want {
+		t.Fatalf("/cu:\n%s\nwant:\n%s", out, want)
+	}
+	// The image is untouched.
+	if b, err := os.ReadFile(filepath.Join(cu, "f")); err != nil || string(b) != "hi\n" {
+		t.Fatalf("the image's /cu/f: %q %v", b, err)
 	}
 }
 
