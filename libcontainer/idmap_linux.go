@@ -34,15 +34,26 @@ func prepareIDMappedMounts(ch *child, cfg *configs.Config) error {
 			continue
 		}
 		uids, gids := m.IDMapping.UIDMappings, m.IDMapping.GIDMappings
-		if len(uids) == 0 && len(gids) == 0 {
+		joined := cfg.Namespaces.PathOf(configs.NEWUSER)
+		if len(uids) == 0 && len(gids) == 0 && joined == "" {
 			// "idmap" alone maps as the container's user namespace.
 			uids, gids = cfg.UIDMappings, cfg.GIDMappings
 		}
 		key := fmt.Sprint(uids, gids)
+		if len(uids) == 0 && len(gids) == 0 {
+			key = joined
+		}
 		userns, ok := usernsOf[key]
 		if !ok {
 			var err error
-			if userns, err = newUserNamespace(uids, gids); err != nil {
+			if key == joined {
+				// "idmap" alone, in a user namespace joined: mapped
+				// as that namespace is, which only the kernel knows.
+				userns, err = openNamespace(joined, configs.NEWUSER)
+			} else {
+				userns, err = newUserNamespace(uids, gids)
+			}
+			if err != nil {
 				return fmt.Errorf("mounts[%d]: idmap %q: %w", i, m.Source, err)
 			}
 			usernsOf[key] = userns

@@ -43,7 +43,9 @@ type Mount struct {
 	TmpCopyUp bool `json:"tmpcopyup,omitempty"`
 }
 
-// MountIDMapping is the id mapping of an idmapped bind mount.
+// MountIDMapping is the id mapping of an idmapped bind mount. Without
+// mappings, the mount is mapped as the user namespace the container
+// joins (Namespaces' NEWUSER path).
 type MountIDMapping struct {
 	// Recursive applies the mapping to every mount of the tree.
 	Recursive   bool    `json:"recursive,omitempty"`

@@ -255,6 +255,11 @@ func mountIDMapping(c *configs.Config, field string, m *specs.Mount, idmap, recu
 		return nil, fieldError(field+".uidMappings", "empty, but gidMappings are set")
 	}
 	if !hasUID {
+		if c.Namespaces.PathOf(configs.NEWUSER) != "" {
+			// The user namespace joined: its mappings are the kernel's
+			// to know, and the mount takes that namespace itself.
+			return &configs.MountIDMapping{Recursive: recursive}, nil
+		}
 		if len(c.UIDMappings) == 0 || len(c.GIDMappings) == 0 {
 			return nil, fieldError(field+".options", "idmap without uidMappings and gidMappings needs the container's user namespace mappings")
 		}

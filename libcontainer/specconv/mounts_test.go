@@ -161,3 +161,16 @@ func TestIDMapBorrowsUserNamespace(t *testing.T) {
 		t.Errorf("user namespace mappings = %v %v", c.UIDMappings, c.GIDMappings)
 	}
 }
+
+// TestIDMapJoinedUserNamespace: "idmap" alone in a container that joins a
+// user namespace by path maps as that namespace does: no mappings in the
+// config, the runtime takes the namespace itself.
+func TestIDMapJoinedUserNamespace(t *testing.T) {
+	spec := Example()
+	spec.Linux.Namespaces = append(spec.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace, Path: "/proc/1/ns/user"})
+	spec.Mounts = []specs.Mount{{Destination: "/a", Source: "/a", Options: []string{"rbind", "ridmap"}}}
+	c := convert(t, spec)
+	if want := (&configs.MountIDMapping{Recursive: true}); !reflect.DeepEqual(c.Mounts[0].IDMapping, want) {
+		t.Errorf("idmapping = %+v, want %+v", c.Mounts[0].IDMapping, want)
+	}
+}

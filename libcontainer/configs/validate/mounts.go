@@ -123,11 +123,15 @@ func (v *checker) mounts() {
 			if !bind {
 				v.failf(f+".id_mapping", nil, "needs a bind mount: only binds can be idmapped")
 			}
-			if len(m.IDMapping.UIDMappings) == 0 {
-				v.failf(f+".id_mapping.uid_mappings", nil, "an idmapped mount needs uid and gid mappings")
-			}
-			if len(m.IDMapping.GIDMappings) == 0 {
-				v.failf(f+".id_mapping.gid_mappings", nil, "an idmapped mount needs uid and gid mappings")
+			joined := v.c.Namespaces.PathOf(configs.NEWUSER) != ""
+			nUID, nGID := len(m.IDMapping.UIDMappings), len(m.IDMapping.GIDMappings)
+			switch {
+			case nUID == 0 && nGID == 0 && joined:
+				// Mapped as the user namespace joined.
+			case nUID == 0:
+				v.failf(f+".id_mapping.uid_mappings", nil, "an idmapped mount needs uid and gid mappings (or a user namespace joined by path)")
+			case nGID == 0:
+				v.failf(f+".id_mapping.gid_mappings", nil, "an idmapped mount needs uid and gid mappings (or a user namespace joined by path)")
 			}
 			v.idMaps(f+".id_mapping.uid_mappings", m.IDMapping.UIDMappings)
 			v.idMaps(f+".id_mapping.gid_mappings", m.IDMapping.GIDMappings)

@@ -192,6 +192,21 @@ func TestBindSourceMissing(t *testing.T) {
 	}
 }
 
+// TestIDMapJoinedUserNamespace: an idmapped mount without mappings is
+// mapped as the user namespace the container joins, and needs one.
+func TestIDMapJoinedUserNamespace(t *testing.T) {
+	c := goodConfig(t)
+	c.Mounts[4].IDMapping = &configs.MountIDMapping{}
+	err := Validate(c)
+	if got := fieldsOf(errs(t, err)); len(got) != 1 || got[0] != "mounts[4].id_mapping.uid_mappings" {
+		t.Fatalf("idmap without mappings or a user namespace joined: %v", err)
+	}
+	c.Namespaces.Add(configs.NEWUSER, "/proc/self/ns/user")
+	if err := Validate(c); err != nil {
+		t.Fatalf("idmap without mappings in a user namespace joined: %v", err)
+	}
+}
+
 func TestValidateNil(t *testing.T) {
 	if err := Validate(nil); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Validate(nil) = %v, want ErrInvalid", err)

@@ -1,6 +1,7 @@
 package lib
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -195,5 +196,27 @@ func TestIDMappedBind(t *testing.T) {
 	var st unix.Stat_t
 	if err := unix.Stat(filepath.Join(host, "new"), &st); err != nil || st.Uid != 0 {
 		t.Fatalf("a file made through the idmapped mount is owned by %d on the host, want 0 (%v)", st.Uid, err)
+	}
+}
+
+// TestIDMappedBindJoinedUserNamespace: "idmap" without mappings, in a
+// container that joins the user namespace of another, maps as that
+// namespace does (its mappings are the kernel's to know).
+func TestIDMappedBindJoinedUserNamespace(t *testing.T) {
+	host := t.TempDir()
+	os.Chmod(filepath.Dir(host), 0o755)
+	os.Chmod(host, 0o755)
+	os.WriteFile(filepath.Join(host, "owned-by-root"), []byte("x"), 0o644)
+	rootfs := userRootfs(t, "/mapped")
+	owner := newConfig(t, rootfs)
+	withUserns(owner)
+	_, p := startLong(t, owner)
+	pid, _ := p.Pid()
+	cfg := newConfig(t, rootfs)
+	cfg.Namespaces.Add(configs.NEWUSER, fmt.Sprintf("/proc/%d/ns/user", pid))
+	cfg.Mounts = append(cfg.Mounts, &configs.Mount{Source: host, Destination: "/mapped", Device: "bind", Flags: unix.MS_BIND,
+		IDMapping: &configs.MountIDMapping{}})
+	if out := sh(t, cfg, "stat -c %u /mapped/owned-by-root"); out != "0\n" {
+		t.Fatalf("owner %q, want 0: the mount is not mapped as the joined user namespace", out)
 	}
 }
