@@ -29,9 +29,9 @@ func (r *rootfs) kernelTarget(dest, fstype string) (*os.File, error) {
 	case err == nil:
 		return f, nil
 	case errors.Is(err, unix.ELOOP):
-		return nil, fmt.Errorf("%s is a symlink in the rootfs; it must be a real directory", dest)
+		return nil, fmt.Errorf("%s is a symlink in the rootfs: filesystem %q must be mounted on ordinary directory", dest, fstype)
 	case errors.Is(err, unix.ENOTDIR), errors.Is(err, unix.EEXIST):
-		return nil, fmt.Errorf("%s is not a directory in the rootfs", dest)
+		return nil, fmt.Errorf("%s is not a directory in the rootfs: filesystem %q must be mounted on ordinary directory", dest, fstype)
 	}
 	return nil, fmt.Errorf("create mount point %s: %w", dest, err)
 }

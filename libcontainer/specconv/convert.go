@@ -188,10 +188,11 @@ func convertNamespaces(c *configs.Config, nss []specs.LinuxNamespace, rootless b
 		}
 		c.Namespaces = append(c.Namespaces, configs.Namespace{Type: t, Path: ns.Path})
 	}
-	// The container's mounts and pivot_root would otherwise change the
-	// host's mount table.
+	// runc starts such a container with a warning, and makes its mounts
+	// (the rootfs bound onto itself, /proc, /dev, ...) in the host's
+	// mount table, where they stay after the container is gone.
 	if !c.Namespaces.Contains(configs.NEWNS) {
-		return fieldError("linux.namespaces", "a mount namespace is required")
+		return fieldError("linux.namespaces", `a mount namespace is required: without one the container's mounts would be made on the host, and left there; add {"type": "mount"}`)
 	}
 	// Without root on the host only a user namespace grants the
 	// capabilities that creating the other namespaces needs.

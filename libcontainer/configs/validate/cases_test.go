@@ -24,7 +24,7 @@ type badCase struct {
 }
 
 // The indices below refer to goodConfig: mounts 0 proc, 1 /dev, 2 /sys,
-// 3 cgroup, 4 bind, 5 /proc/cpuinfo, 6 /proc bind; namespaces 0 NEWNS,
+// 3 cgroup, 4 bind, 5 /proc/cpuinfo, 6 /run tmpcopyup; namespaces 0 NEWNS,
 // 1 NEWPID, 2 NEWUTS, 3 NEWIPC, 4 NEWNET; seccomp syscalls 0 read,
 // 1 personality, 2 mkdir, 3 openat2 (notify).
 var badCases = []badCase{
@@ -202,13 +202,16 @@ var badCases = []badCase{
 	}, []string{"mounts[4].rec_attr.Attr_clr"}},
 	{"over /proc", func(_ *testing.T, c *configs.Config) {
 		c.Mounts[0].Device = "tmpfs"
-		c.Mounts[6].Source = c.Rootfs
+		c.Mounts[6].Destination = "/proc"
 	}, []string{"mounts[0].destination", "mounts[6].destination"}},
+	{"host /proc on /proc", func(_ *testing.T, c *configs.Config) {
+		c.Mounts[6] = &configs.Mount{Source: "/proc", Destination: "/proc", Device: "bind", Flags: unix.MS_BIND | unix.MS_REC}
+	}, []string{"mounts[6].source"}},
+	{"tmpcopyup not on a tmpfs", func(_ *testing.T, c *configs.Config) { c.Mounts[4].TmpCopyUp = true }, []string{"mounts[4].tmpcopyup"}},
 	{"inside /proc", func(_ *testing.T, c *configs.Config) {
 		c.Mounts[5].Destination = "/proc/sys"
 		c.Mounts[1].Destination = "/proc//self/../kcore"
 	}, []string{"mounts[1].destination", "mounts[5].destination"}},
-	{"tmpcopyup not on a tmpfs", func(_ *testing.T, c *configs.Config) { c.Mounts[4].TmpCopyUp = true }, []string{"mounts[4].tmpcopyup"}},
 	{"masked paths", func(_ *testing.T, c *configs.Config) {
 		c.MaskPaths = append(c.MaskPaths, "proc/kcore", "/../x")
 		c.ReadonlyPaths = append(c.ReadonlyPaths, "")

@@ -240,7 +240,13 @@ func (v *checker) procMount(f string, m *configs.Mount) {
 	dest := filepath.Clean(m.Destination)
 	switch {
 	case dest == "/proc":
-		if m.Device == "proc" || m.IsBind() && isProcfs(m.Source) {
+		if m.Device == "proc" {
+			return
+		}
+		if m.IsBind() && isProcfs(m.Source) {
+			// runc allows it; it is the host's processes, and through
+			// /proc/1/root the host's files, in the container.
+			v.failf(f+".source", m.Source, "is a procfs of the host: bound on /proc it would show the container the host's processes, and through /proc/1/root the host's files; mount a new one (type \"proc\")")
 			return
 		}
 		v.failf(f+".destination", m.Destination, "can only take a proc filesystem")

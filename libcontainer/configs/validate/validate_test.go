@@ -43,7 +43,7 @@ func goodConfig(tb testing.TB) *configs.Config {
 				RecAttr:          &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOATIME, Attr_clr: unix.MOUNT_ATTR__ATIME},
 			},
 			{Source: "/proc/cpuinfo", Destination: "/proc/cpuinfo", Device: "bind", Flags: unix.MS_BIND},
-			{Source: "/proc", Destination: "/proc", Device: "bind", Flags: unix.MS_BIND | unix.MS_REC},
+			{Source: "tmpfs", Destination: "/run", Device: "tmpfs", TmpCopyUp: true},
 		},
 		Devices: []*devices.Device{
 			{Rule: devices.Rule{Type: 'c', Major: 1, Minor: 3, Permissions: "rwm", Allow: true}, Path: "/dev/null", FileMode: 0o666},

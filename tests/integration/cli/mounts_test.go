@@ -246,3 +246,64 @@ func TestBindSourceInUserNamespaceBesideRunc(t *testing.T) {
 		t.Errorf("runc (exit %d): %s%s\ncorral (exit %d): %s%s", runc.Code, runc.Stdout, runc.Stderr, corral.Code, corral.Stdout, corral.Stderr)
 	}
 }
+
+// TestKernelFSOnSymlinkBesideRunc: /proc or /sys that is not an ordinary
+// directory fails both runtimes with runc's words, which engines match.
+func TestKernelFSOnSymlinkBesideRunc(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct{ name, prep string }{
+		{"proc symlink", "rmdir proc && ln -s /tmp proc"},
+		{"sys file", "rmdir sys && touch sys"},
+	} {
+		prep := func(rootfs string) {
+			if out, err := exec.Command("sh", "-c", "cd \"$1\" && "+tt.prep, "sh", rootfs).CombinedOutput(); err != nil {
+				t.Fatalf("prepare rootfs: %v: %s", err, out)
+			}
+		}
+		runc, corral := sideBySide(e, prep, "true")
+		const want = "must be mounted on ordinary directory"
+		if corral.Code == 0 || !strings.Contains(corral.Stderr, want) {
+			t.Errorf("%s: corral exit %d: %s", tt.name, corral.Code, corral.Stderr)
+		}
+		if runc.Code == 0 || !strings.Contains(runc.Stderr, want) {
+			t.Logf("%s: runc now says: %s", tt.name, runc.Stderr)
+		}
+	}
+}
+
+// TestUnsafeMountConfigsRefused: where runc goes on and the result is
+// unsafe, corral refuses and says why, naming the field. A bind of the
+// host's /proc over the container's shows the host's processes, and
+// through /proc/1/root the host's files; without a mount namespace runc
+// makes the container's mounts in the host's mount table and leaves them
+// there (so it is not run here).
+func TestUnsafeMountConfigsRefused(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		name string
+		mod  func(*specs.Spec)
+		want []string
+	}{
+		{"host /proc bound on /proc", func(s *specs.Spec) {
+			for i := range s.Mounts {
+				if s.Mounts[i].Destination == "/proc" {
+					s.Mounts[i] = specs.Mount{Destination: "/proc", Type: "bind", Source: "/proc", Options: []string{"rbind"}}
+				}
+			}
+		}, []string{`mounts[0].source: "/proc" is a procfs of the host`, "/proc/1/root"}},
+		{"no mount namespace", func(s *specs.Spec) {
+			var kept []specs.LinuxNamespace
+			for _, ns := range s.Linux.Namespaces {
+				if ns.Type != specs.MountNamespace {
+					kept = append(kept, ns)
+				}
+			}
+			s.Linux.Namespaces = kept
+		}, []string{"linux.namespaces: a mount namespace is required", "made on the host"}},
+	} {
+		t.Run(strings.ReplaceAll(tt.name, " ", "-"), func(t *testing.T) {
+			id := e.ID()
+			e.fails(tt.want, "run", "--bundle", e.Bundle(id, []string{"true"}, tt.mod), id)
+		})
+	}
+}
