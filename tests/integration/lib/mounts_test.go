@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/opencontainers/cgroups"
@@ -164,6 +165,38 @@ func TestMaskedAndReadonlyPaths(t *testing.T) {
 	}
 }
 
+// skipUnlessIDMappable skips the test where the kernel cannot idmap a
+// mount of dir's filesystem (tmpfs before Linux 6.3: the cgroup v2 VM's
+// root filesystem): the probe is the kernel's own answer, an idmapped
+// clone of dir with a user namespace of a child's.
+func skipUnlessIDMappable(t *testing.T, dir string) {
+	t.Helper()
+	cmd := exec.Command("sleep", "10")
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Cloneflags:  unix.CLONE_NEWUSER,
+		UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 1}},
+		GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 1}},
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start a process in a user namespace: %v", err)
+	}
+	defer func() { cmd.Process.Kill(); cmd.Wait() }()
+	ns, err := os.Open(fmt.Sprintf("/proc/%d/ns/user", cmd.Process.Pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ns.Close()
+	tree, err := unix.OpenTree(unix.AT_FDCWD, dir, unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC)
+	if err != nil {
+		t.Fatalf("open_tree %s: %v", dir, err)
+	}
+	defer unix.Close(tree)
+	attr := &unix.MountAttr{Attr_set: unix.MOUNT_ATTR_IDMAP, Userns_fd: uint64(ns.Fd())}
+	if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH, attr); err != nil {
+		t.Skipf("this kernel cannot idmap a mount of %s's filesystem: %v", dir, err)
+	}
+}
+
 // TestIDMappedBind: a host directory owned by root, bound idmapped into a
 // container whose root is host uid 100000, shows its files as root's
 // instead of the overflow id.
@@ -173,6 +206,7 @@ func TestIDMappedBind(t *testing.T) {
 	os.Chmod(filepath.Dir(host), 0o755)
 	os.Chmod(host, 0o777)
 	os.WriteFile(filepath.Join(host, "owned-by-root"), []byte("x"), 0o644)
+	skipUnlessIDMappable(t, host)
 	rootfs := newRootfs(t)
 	if out, err := exec.Command("chown", "-R", "100000:100000", rootfs).CombinedOutput(); err != nil {
 		t.Fatalf("chown rootfs: %v: %s", err, out)
@@ -207,6 +241,7 @@ func TestIDMappedBindJoinedUserNamespace(t *testing.T) {
 	os.Chmod(filepath.Dir(host), 0o755)
 	os.Chmod(host, 0o755)
 	os.WriteFile(filepath.Join(host, "owned-by-root"), []byte("x"), 0o644)
+	skipUnlessIDMappable(t, host)
 	rootfs := userRootfs(t, "/mapped")
 	owner := newConfig(t, rootfs)
 	withUserns(owner)
