@@ -96,6 +96,9 @@ func prepareRootfs(sock *os.File, s *setup) (*rootfs, error) {
 		return nil, err
 	}
 	phase.Mark("init:dev-made")
+	if err := r.makeCwd(); err != nil {
+		return nil, err
+	}
 	if err := r.maskPaths(); err != nil {
 		return nil, err
 	}

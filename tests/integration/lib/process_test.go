@@ -188,7 +188,9 @@ func TestUmaskCwdEnv(t *testing.T) {
 }
 
 func TestCwdOutsideRootRefused(t *testing.T) {
-	for _, cwd := range []string{"/proc/self/fd/3", "/nonexistent"} {
+	// A missing cwd is made (TestMissingCwdIsMade); one below a file
+	// cannot be.
+	for _, cwd := range []string{"/proc/self/fd/3", "/etc/passwd/dir"} {
 		_, err := run(t, newConfig(t, busybox), []string{"pwd"}, func(p *libcontainer.Process) { p.Cwd = cwd })
 		if err == nil || !strings.Contains(err.Error(), "cwd") {
 			t.Errorf("cwd %s: %v, want an error naming cwd", cwd, err)
