@@ -41,6 +41,10 @@ type containerd struct {
 	// ids are the containers the test and its subtests made, for
 	// cleanup.
 	ids *[]string
+	// cgroupRoot is the cgroup (relative to a hierarchy's root) that
+	// holds every cgroup the daemon's containers get, removed at the
+	// end; none when empty (a client of the daemon owns them).
+	cgroupRoot string
 }
 
 // startContainerd starts containerd with the CRI plugin disabled and
@@ -48,18 +52,29 @@ type containerd struct {
 // registers its stop (and the removal of all it made) as a cleanup.
 func startContainerd(t *testing.T) *containerd {
 	t.Helper()
+	b := make([]byte, 3)
+	rand.Read(b)
+	c := newContainerd(t, "corraltest-"+hex.EncodeToString(b))
+	c.cgroupRoot = c.ns
+	c.start("")
+	return c
+}
+
+// newContainerd prepares a containerd whose containers live in namespace
+// ns, under a temporary directory, and registers the cleanup of all it
+// will make; start starts it.
+func newContainerd(t *testing.T, ns string) *containerd {
+	t.Helper()
 	// Socket paths must fit in 108 bytes: a short directory of our own.
 	dir, err := os.MkdirTemp("", "corral-ctrd-")
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := make([]byte, 3)
-	rand.Read(b)
 	c := &containerd{
 		t:        t,
 		dir:      dir,
 		sock:     filepath.Join(dir, "containerd.sock"),
-		ns:       "corraltest-" + hex.EncodeToString(b),
+		ns:       ns,
 		runcRoot: filepath.Join(dir, "runc"),
 		logPath:  filepath.Join(dir, "containerd.log"),
 		exited:   make(chan struct{}),
@@ -71,10 +86,25 @@ func startContainerd(t *testing.T) *containerd {
 		}
 	}
 	t.Cleanup(c.cleanup)
+	return c
+}
+
+// start writes containerd's configuration and starts it. cri is the
+// configuration of the CRI plugin (TOML tables under
+// plugins."io.containerd.grpc.v1.cri"); without it the plugin is
+// disabled.
+func (c *containerd) start(cri string) {
+	t := c.t
+	t.Helper()
+	dir := c.dir
+	disabled := `disabled_plugins = ["io.containerd.grpc.v1.cri"]`
+	if cri != "" {
+		disabled = ""
+	}
 	config := fmt.Sprintf(`version = 2
 root = %q
 state = %q
-disabled_plugins = ["io.containerd.grpc.v1.cri"]
+%s
 
 [grpc]
   address = %q
@@ -87,7 +117,8 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 
 [plugins."io.containerd.internal.v1.opt"]
   path = %q
-`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), c.sock, c.sock+".ttrpc", filepath.Join(dir, "opt"))
+`, filepath.Join(dir, "root"), filepath.Join(dir, "state"), disabled, c.sock, c.sock+".ttrpc", filepath.Join(dir, "opt"))
+	config += cri
 	cfgPath := filepath.Join(dir, "config.toml")
 	if err := os.WriteFile(cfgPath, []byte(config), 0o644); err != nil {
 		t.Fatal(err)
@@ -130,7 +161,6 @@ disabled_plugins = ["io.containerd.grpc.v1.cri"]
 	if !ready {
 		t.Fatalf("containerd's socket %s is not there after 20s\n%s", c.sock, c.log())
 	}
-	return c
 }
 
 // ctr runs ctr against the test's containerd and namespace.
@@ -357,18 +387,21 @@ func (c *containerd) cleanup() {
 	for _, d := range c.madeRunDirs {
 		os.Remove(d) // when empty: another containerd may use it now
 	}
-	// What corral left in its state root (a task that containerd lost).
+	// What corral left in its state root (a task that containerd lost);
+	// a name with a leading dot is corral's cache, not a container.
 	if ents, _ := os.ReadDir(filepath.Join(c.runcRoot, c.ns)); len(ents) > 0 {
 		for _, e := range ents {
+			if strings.HasPrefix(e.Name(), ".") {
+				continue
+			}
 			t.Errorf("corral state left behind: %s", e.Name())
 			runCmd(cmdTimeout, nil, corralBin, "--root", filepath.Join(c.runcRoot, c.ns), "delete", "--force", e.Name())
 		}
 	}
 	unmountAll(t, c.dir)
-	for _, id := range *c.ids {
-		removeCgroups(t, filepath.Join(c.ns, id))
+	if c.cgroupRoot != "" {
+		removeCgroups(t, c.cgroupRoot)
 	}
-	removeCgroups(t, c.ns)
 	if err := os.RemoveAll(c.dir); err != nil {
 		t.Logf("cleanup: %v", err)
 	}
@@ -378,18 +411,33 @@ func (c *containerd) cleanup() {
 // and imports it with ctr.
 func (c *containerd) importImage() {
 	c.t.Helper()
-	var buf bytes.Buffer
-	if err := imageLayoutTar(&buf, busybox, containerdImage, []string{"sh"}); err != nil {
-		c.t.Fatalf("build the image: %v", err)
-	}
+	c.importImageAs(containerdImage, []string{"sh"})
+}
+
+// importImageAs imports the busybox rootfs as image name, running cmd by
+// default.
+func (c *containerd) importImageAs(name string, cmd []string) {
+	c.t.Helper()
 	path := filepath.Join(c.dir, "image.tar")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-		c.t.Fatal(err)
-	}
+	writeImage(c.t, path, name, cmd)
 	c.must("", "images", "import", path)
 	r := c.must("", "images", "ls", "--quiet")
-	if !strings.Contains(r.Stdout, containerdImage) {
-		c.t.Fatalf("image %s is not listed after the import: %q", containerdImage, r.Stdout)
+	if !strings.Contains(r.Stdout, name) {
+		c.t.Fatalf("image %s is not listed after the import: %q", name, r.Stdout)
+	}
+}
+
+// writeImage writes to path the archive of an image of the busybox
+// rootfs named name, running cmd by default: an OCI layout that ctr
+// imports and docker loads.
+func writeImage(t *testing.T, path, name string, cmd []string) {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := imageLayoutTar(&buf, busybox, name, cmd); err != nil {
+		t.Fatalf("build the image: %v", err)
+	}
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
 	}
 }
 
