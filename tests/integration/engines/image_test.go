@@ -68,10 +68,20 @@ type ociIndex struct {
 	Manifests     []ociDescriptor `json:"manifests"`
 }
 
+// dockerManifest is an entry of the manifest.json of `docker save`, which
+// `docker load` (20.10) reads: it knows no OCI layout.
+type dockerManifest struct {
+	Config   string
+	RepoTags []string
+	Layers   []string
+}
+
 // imageLayoutTar writes to w, as one uncompressed tar, the OCI image
 // layout of an image whose single layer is the directory tree rootfs,
 // named name (the io.containerd.image.name annotation, which ctr import
-// takes the image's name from) and running cmd by default.
+// takes the image's name from) and running cmd by default. A
+// manifest.json beside it, over the same blobs, makes it an archive that
+// docker load takes too (ctr import prefers index.json).
 func imageLayoutTar(w io.Writer, rootfs, name string, cmd []string) error {
 	var layerTar bytes.Buffer
 	if err := tarTree(&layerTar, rootfs); err != nil {
@@ -129,6 +139,15 @@ func imageLayoutTar(w io.Writer, rootfs, name string, cmd []string) error {
 		return err
 	}
 
+	dockerJSON, err := json.Marshal([]dockerManifest{{
+		Config:   "blobs/sha256/" + strings.TrimPrefix(manifest.Config.Digest, "sha256:"),
+		RepoTags: []string{name},
+		Layers:   []string{"blobs/sha256/" + strings.TrimPrefix(manifest.Layers[0].Digest, "sha256:")},
+	}})
+	if err != nil {
+		return err
+	}
+
 	tw := tar.NewWriter(w)
 	now := time.Now()
 	file := func(name string, b []byte) error {
@@ -153,6 +172,9 @@ func imageLayoutTar(w io.Writer, rootfs, name string, cmd []string) error {
 		}
 	}
 	if err := file("index.json", indexJSON); err != nil {
+		return err
+	}
+	if err := file("manifest.json", dockerJSON); err != nil {
 		return err
 	}
 	return tw.Close()
