@@ -13,9 +13,11 @@ cd "$(dirname "$0")/.."
 #   libseccomp-dev gcc libc6-dev   corral's cgo (seccomp) and static link
 #   musl-tools pkg-config          the musl build of build.sh
 #   git ca-certificates            go's module downloads
-#   iproute2 uidmap                network namespaces; newuidmap for rootless
+#   iproute2 uidmap                network namespaces (also the CRI suite's CNI
+#                                  plugin); newuidmap for rootless
 #   jq runc crun                   the drop-in corpus compares against runc
 #   containerd podman docker.io    the engine suites drive corral through them
+#                                  (crictl, below, drives the CRI plugin)
 #   qemu-system-x86 xz-utils       the cgroup v2 lane in ../shared/vm
 #   criu                           the criu lane: run-in-vm.sh --criu ships it
 #   mmdebstrap e2fsprogs kmod      the systemd guest of ../shared/vm

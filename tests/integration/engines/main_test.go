@@ -1,9 +1,11 @@
 // Package engines drives corral through the container engines that drive
-// runc: containerd (through ctr and its io.containerd.runc.v2 shim) and
-// podman. Each engine runs privately, on sockets, state and storage under
+// runc: containerd (through ctr and its io.containerd.runc.v2 shim),
+// podman, Docker (a dockerd on a containerd of its own) and Kubernetes'
+// path (containerd's CRI plugin, driven by crictl as the kubelet drives
+// it). Each engine runs privately, on sockets, state and storage under
 // temporary directories, so that the tests neither need nor disturb an
-// engine of the host. The tests need root and the engines' binaries;
-// without them they skip and say why.
+// engine of the host. The tests need root and the engines' binaries
+// (tests/setup.sh installs them); without them they skip and say why.
 package engines
 
 import (
@@ -24,7 +26,7 @@ var (
 
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {
-		fmt.Println("skipping the engine integration tests: they need root to run containerd and podman")
+		fmt.Println("skipping the engine integration tests: they need root to run the engines' daemons")
 		os.Exit(0)
 	}
 	os.Exit(run(m))
@@ -56,6 +58,6 @@ func needBinaries(t *testing.T, names ...string) {
 		}
 	}
 	if len(missing) > 0 {
-		t.Skipf("skipping: %v not installed (Debian: apt-get install containerd podman)", missing)
+		t.Skipf("skipping: %v not installed (tests/setup.sh installs them: Debian's containerd, podman, docker.io, iproute2)", missing)
 	}
 }
