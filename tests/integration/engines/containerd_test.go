@@ -35,9 +35,6 @@ type containerd struct {
 	logPath  string
 	cmd      *exec.Cmd
 	exited   chan struct{}
-	// madeRunDirs are the directories under /run/containerd that were
-	// not there before the test: the shims' sockets go there.
-	madeRunDirs []string
 	// ids are the containers the test and its subtests made, for
 	// cleanup.
 	ids *[]string
@@ -79,11 +76,6 @@ func newContainerd(t *testing.T, ns string) *containerd {
 		logPath:  filepath.Join(dir, "containerd.log"),
 		exited:   make(chan struct{}),
 		ids:      new([]string),
-	}
-	for _, d := range []string{"/run/containerd", "/run/containerd/s"} {
-		if _, err := os.Stat(d); err != nil {
-			c.madeRunDirs = append([]string{d}, c.madeRunDirs...)
-		}
 	}
 	t.Cleanup(c.cleanup)
 	return c
@@ -333,8 +325,9 @@ func (c *containerd) shimsOf(id string) []int {
 
 // cleanup removes what the test made, also after a failure: tasks and
 // containers through containerd while it runs, then the daemon and its
-// shims by pid, the shims' sockets under /run/containerd/s, corral's
-// leftovers, mounts, cgroups and the directory.
+// shims by pid, the shims' sockets under /run/containerd/s (the
+// directory is the package's: see engineHostDirs), corral's leftovers,
+// mounts, cgroups and the directory.
 func (c *containerd) cleanup() {
 	t := c.t
 	running := c.cmd != nil && c.cmd.Process != nil
@@ -383,9 +376,6 @@ func (c *containerd) cleanup() {
 		if strings.HasPrefix(s, "/run/containerd/s/") {
 			os.Remove(s)
 		}
-	}
-	for _, d := range c.madeRunDirs {
-		os.Remove(d) // when empty: another containerd may use it now
 	}
 	// What corral left in its state root (a task that containerd lost);
 	// a name with a leading dot is corral's cache, not a container.

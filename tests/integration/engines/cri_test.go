@@ -64,10 +64,6 @@ type cri struct {
 	config string
 	// cgroupParent holds the pods' cgroups.
 	cgroupParent string
-	// madeDirs are the host directories that the CRI plugin makes
-	// whatever its configuration says (the CNI library's cache in
-	// /var/lib/cni), when they were not there before.
-	madeDirs []string
 }
 
 // crictlPath finds crictl: on PATH, or where tests/setup.sh installs it.
@@ -97,11 +93,6 @@ func startCRI(t *testing.T, crictl string) *cri {
 		cgroupParent: "/corral-cri-" + hex.EncodeToString(b),
 	}
 	ctrd.cgroupRoot = c.cgroupParent
-	for _, p := range []string{"/var/lib/cni", "/var/lib/cni/results"} {
-		if _, err := os.Stat(p); err != nil {
-			c.madeDirs = append([]string{p}, c.madeDirs...)
-		}
-	}
 	// Registered after the containerd's cleanup, so run before it:
 	// the pods go while the daemon runs.
 	t.Cleanup(c.cleanup)
@@ -427,8 +418,7 @@ func (c *cri) removePod(p *pod, ids []string, pids []int) {
 }
 
 // cleanup removes the pods, also after a failure, while containerd
-// runs (its own cleanup then stops it and removes the rest), and the
-// CNI cache directories the test made.
+// runs (its own cleanup then stops it and removes the rest).
 func (c *cri) cleanup() {
 	if c.ctrd.cmd != nil {
 		select {
@@ -439,9 +429,6 @@ func (c *cri) cleanup() {
 				c.run("rmp", "--all", "--force")
 			}
 		}
-	}
-	for _, d := range c.madeDirs {
-		os.Remove(d) // when empty: someone else may use it now
 	}
 }
 

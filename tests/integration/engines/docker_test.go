@@ -39,9 +39,6 @@ type dockerd struct {
 	logPath      string
 	cmd          *exec.Cmd
 	exited       chan struct{}
-	// madeDirs are the host directories dockerd makes whatever its
-	// flags say (/run/docker/plugins), when they were not there before.
-	madeDirs []string
 }
 
 // startDockerd starts a containerd and a dockerd on it, both on
@@ -66,11 +63,6 @@ func startDockerd(t *testing.T) *dockerd {
 		cgroupParent: "/corral-docker-" + hex.EncodeToString(b),
 		logPath:      filepath.Join(dir, "dockerd.log"),
 		exited:       make(chan struct{}),
-	}
-	for _, p := range []string{"/run/docker", "/run/docker/plugins"} {
-		if _, err := os.Stat(p); err != nil {
-			d.madeDirs = append([]string{p}, d.madeDirs...)
-		}
 	}
 	t.Cleanup(d.cleanup)
 
@@ -359,9 +351,6 @@ func (d *dockerd) cleanup() {
 	}
 	unmountAll(t, d.dir)
 	removeCgroups(t, d.cgroupParent)
-	for _, p := range d.madeDirs {
-		os.Remove(p) // when empty: another dockerd may use it now
-	}
 	if err := os.RemoveAll(d.dir); err != nil {
 		t.Logf("cleanup: %v", err)
 	}

@@ -44,7 +44,36 @@ func run(m *testing.M) int {
 	if busybox, err = itest.Busybox(); err != nil {
 		return itest.Fail(err)
 	}
-	return m.Run()
+	made := missingDirs(engineHostDirs)
+	code := m.Run()
+	for _, d := range made {
+		os.Remove(d) // when empty: someone else may use it now
+	}
+	return code
+}
+
+// engineHostDirs are the host directories that the engines make whatever
+// their configuration says, parents first: the shims' sockets
+// (/run/containerd/s), dockerd's plugin directory, the CNI library's
+// cache (/var/lib/cni/results). The package removes, after its last
+// test, those that were not there before its first: its daemons run in
+// parallel, and one that stops cannot tell whether another still needs
+// them.
+var engineHostDirs = []string{
+	"/run/containerd", "/run/containerd/s",
+	"/run/docker", "/run/docker/plugins",
+	"/var/lib/cni", "/var/lib/cni/results",
+}
+
+// missingDirs are those of dirs that do not exist, children first.
+func missingDirs(dirs []string) []string {
+	var out []string
+	for _, d := range dirs {
+		if _, err := os.Stat(d); err != nil {
+			out = append([]string{d}, out...)
+		}
+	}
+	return out
 }
 
 // needBinaries skips the test, saying which, unless every one of names is
