@@ -33,6 +33,10 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 		return step("user", err)
 	}
 	env := processEnv(ps.Env, u.home)
+	cwdEntered, err := enterCwdPrivileged(ps.Cwd)
+	if err != nil {
+		return step("cwd", err)
+	}
 	var caps *capabilities.Caps
 	if ps.Capabilities != nil {
 		if caps, err = capabilities.New(ps.Capabilities); err != nil {
@@ -92,7 +96,7 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 		umask = *ps.Umask
 	}
 	unix.Umask(int(umask))
-	if err := enterCwd(ps.Cwd); err != nil {
+	if err := enterCwd(ps.Cwd, cwdEntered); err != nil {
 		return step("cwd", err)
 	}
 	exe, err := lookPath(ps.Args[0], env)
@@ -186,21 +190,47 @@ func loadSeccomp(sock *os.File, f *seccomp.Filter) error {
 	return step("seccomp", initsync.Expect(sock, initsync.SeccompDone, nil))
 }
 
-// enterCwd changes to the process's working directory and checks that it
-// is inside the container: a cwd reached through a leaked fd of the host
-// (/proc/self/fd/N) would be outside its root (CVE-2024-21626).
-func enterCwd(cwd string) error {
-	if cwd == "" {
-		cwd = "/"
+// enterCwdPrivileged changes to the process's working directory while
+// the process is still root, with root's capabilities, as runc does: a
+// non-root user whose cwd is under a directory only root may enter (a
+// volume below /root, or the cwd of a container that joins another's
+// namespaces) starts there. A directory root is refused (a root-squashed
+// NFS export, a volume owned by an id the user namespace does not map) may
+// still be the user's: it reports false then, and enterCwd tries again as
+// the user. Any other error is final.
+func enterCwdPrivileged(cwd string) (bool, error) {
+	err := unix.Chdir(cwdOrRoot(cwd))
+	if errors.Is(err, unix.EACCES) || errors.Is(err, unix.EPERM) {
+		return false, nil
 	}
-	if err := unix.Chdir(cwd); err != nil {
-		return fmt.Errorf("process.cwd %q: %w", cwd, err)
+	if err != nil {
+		return false, fmt.Errorf("process.cwd %q: %w", cwd, err)
+	}
+	return true, nil
+}
+
+// enterCwd changes to the process's working directory as the process's
+// user, unless enterCwdPrivileged did already, and checks that it is
+// inside the container: a cwd reached through a leaked fd of the host
+// (/proc/self/fd/N) would be outside its root (CVE-2024-21626).
+func enterCwd(cwd string, entered bool) error {
+	if !entered {
+		if err := unix.Chdir(cwdOrRoot(cwd)); err != nil {
+			return fmt.Errorf("process.cwd %q: %w", cwd, err)
+		}
 	}
 	wd, err := unix.Getwd()
 	if err != nil || !strings.HasPrefix(wd, "/") {
 		return fmt.Errorf("process.cwd %q is outside the container", cwd)
 	}
 	return nil
+}
+
+func cwdOrRoot(cwd string) string {
+	if cwd == "" {
+		return "/"
+	}
+	return cwd
 }
 
 // processEnv returns env with HOME set when it is missing, as login
