@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -233,18 +234,41 @@ func cwdOrRoot(cwd string) string {
 	return cwd
 }
 
-// processEnv returns env with HOME set when it is missing, as login
-// shells and runc do.
+// processEnv returns env with HOME set to the user's home when it is
+// missing or empty, as runc does. Of several HOME entries the last one
+// counts, and only it stays, where the first one was, as with runc, which
+// keeps one entry per name.
 func processEnv(env []string, home string) []string {
-	for _, kv := range env {
+	first, last, n := -1, -1, 0
+	for i, kv := range env {
 		if strings.HasPrefix(kv, "HOME=") {
-			return env
+			if first < 0 {
+				first = i
+			}
+			last = i
+			n++
 		}
 	}
-	if home == "" {
-		home = "/"
+	if n == 1 && env[last] != "HOME=" {
+		return env
 	}
-	return append(env[:len(env):len(env)], "HOME="+home)
+	value := "HOME=" + cmp.Or(home, "/")
+	if n == 0 {
+		return append(env[:len(env):len(env)], value)
+	}
+	if env[last] != "HOME=" {
+		value = env[last]
+	}
+	out := make([]string, 0, len(env)-n+1)
+	for i, kv := range env {
+		switch {
+		case i == first:
+			out = append(out, value)
+		case !strings.HasPrefix(kv, "HOME="):
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // defaultPath is the PATH used when the process's environment has none.

@@ -40,8 +40,13 @@ func TestProcessEnv(t *testing.T) {
 		{nil, "", []string{"HOME=/"}},
 		{[]string{"A=1"}, "/root", []string{"A=1", "HOME=/root"}},
 		{[]string{"HOME=/mine", "A=1"}, "/root", []string{"HOME=/mine", "A=1"}},
-		// An empty HOME is set, and kept.
-		{[]string{"HOME="}, "/root", []string{"HOME="}},
+		// An empty HOME is replaced, where it was, as runc does.
+		{[]string{"A=1", "HOME=", "B=2"}, "/root", []string{"A=1", "HOME=/root", "B=2"}},
+		{[]string{"HOME="}, "", []string{"HOME=/"}},
+		// Of several, the last counts, in the place of the first.
+		{[]string{"HOME=/a", "A=1", "HOME="}, "/root", []string{"HOME=/root", "A=1"}},
+		{[]string{"HOME=", "A=1", "HOME=/b"}, "/root", []string{"HOME=/b", "A=1"}},
+		{[]string{"HOME=/a", "HOME=/b"}, "/root", []string{"HOME=/b"}},
 		{[]string{"HOMEDIR=/x"}, "", []string{"HOMEDIR=/x", "HOME=/"}},
 	} {
 		if got := processEnv(tc.env, tc.home); !slices.Equal(got, tc.want) {
@@ -54,6 +59,11 @@ func TestProcessEnv(t *testing.T) {
 	processEnv(env, "/root")
 	if got := env[:2]; got[1] != "" {
 		t.Errorf("processEnv wrote into the spare capacity of its argument: %q", got)
+	}
+	env = []string{"HOME=", "HOME=/a"}
+	processEnv(env, "/root")
+	if env[0] != "HOME=" || env[1] != "HOME=/a" {
+		t.Errorf("processEnv changed its argument: %q", env)
 	}
 }
 

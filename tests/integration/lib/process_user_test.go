@@ -122,3 +122,35 @@ func TestCwdJoiningNamespaces(t *testing.T) {
 		})
 	}
 }
+
+// An empty HOME, also the last of several, is the user's home from the
+// container's /etc/passwd, as with runc; one HOME stays.
+func TestEmptyHomeIsTheUsers(t *testing.T) {
+	const script = `echo "$HOME"; env | grep -c ^HOME=`
+	for _, tc := range []struct {
+		user string
+		env  []string
+		want string
+	}{
+		{"1000", []string{"HOME="}, "/home/user1\n1\n"},
+		{"0", []string{"HOME=/a", "HOME="}, "/root\n1\n"},
+		{"1000", []string{"HOME=", "HOME=/b"}, "/b\n1\n"},
+		{"4321", []string{"HOME="}, "/\n1\n"},
+	} {
+		env := func(p *libcontainer.Process) {
+			p.User = tc.user
+			p.Env = append(p.Env, tc.env...)
+		}
+		if out := sh(t, newConfig(t, busybox), script, env); out != tc.want {
+			t.Errorf("user %s, env %q: got %q, want %q", tc.user, tc.env, out, tc.want)
+		}
+	}
+	c, _, _ := startScript(t, newConfig(t, busybox), `sleep 1000`)
+	out, code := execIn(t, c, []string{"/bin/sh", "-c", script}, func(p *libcontainer.Process) {
+		p.User = "user1"
+		p.Env = append(p.Env, "HOME=/a", "HOME=")
+	})
+	if code != 0 || out != "/home/user1\n1\n" {
+		t.Errorf("exec: exit %d, got %q", code, out)
+	}
+}
