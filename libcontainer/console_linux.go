@@ -61,6 +61,36 @@ func setupConsole(s *setup, isInit bool) error {
 	return nil
 }
 
+// giveTerminal makes the process's terminal its user's, as runc does: it
+// was made by root, and a user that does not own its terminal cannot open
+// it again by its name, /dev/pts/N, as screen and tmux do ("Cannot open
+// your terminal"). The group stays the one devpts gave it (its gid=
+// option, the tty group).
+// The terminal is on stdin, where setupConsole put it.
+func giveTerminal(terminal bool, uid int) error {
+	if !terminal {
+		return nil
+	}
+	var st unix.Stat_t
+	if err := unix.Fstat(0, &st); err != nil {
+		return fmt.Errorf("stat terminal: %w", err)
+	}
+	if int(st.Uid) == uid {
+		return nil
+	}
+	err := unix.Fchown(0, uid, -1)
+	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EPERM) {
+		// The user, or the terminal's owner, is not mapped in the
+		// container's user namespace: runc leaves the terminal as it is
+		// then, and so do we.
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("chown terminal to uid %d: %w", uid, err)
+	}
+	return nil
+}
+
 // openPtmx opens the multiplexer of the container's devpts instance and
 // checks it is one.
 func openPtmx() (*os.File, error) {

@@ -77,6 +77,9 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 			return err
 		}
 	}
+	if err := giveTerminal(ps.Terminal, u.uid); err != nil {
+		return step("console", err)
+	}
 	if s.Mode == modeInit {
 		// init opens the exec fifo as the user it becomes; the fifo is
 		// the container root's until then, mode 0600.

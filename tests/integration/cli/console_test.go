@@ -96,6 +96,30 @@ func TestExecTTY(t *testing.T) {
 	e.Must("delete", "-f", id)
 }
 
+// TestTerminalIsTheUsers: the terminal of a process run as a user is the
+// user's, its group devpts' (gid=5), as with runc, so that the process
+// can open it again by its name.
+func TestTerminalIsTheUsers(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	const script = "stat -c %u:%g $(tty) /dev/console; echo reopened > $(tty)"
+	id := e.ID()
+	bundle := e.Bundle(id, []string{"sh", "-c", script}, func(s *specs.Spec) {
+		s.Process.Terminal = true
+		s.Process.User = specs.User{UID: 1000, GID: 1000}
+	})
+	r := e.Corral("run", "--bundle", bundle, id)
+	if out := strings.ReplaceAll(r.Stdout, "\r", ""); r.Code != 0 || out != "1000:5\n1000:5\nreopened\n" {
+		t.Errorf("run: exit %d, stdout %q, stderr %q", r.Code, out, r.Stderr)
+	}
+	id = e.runDetached([]string{"sleep", "100"})
+	r = e.Corral("exec", "-t", "--user", "1000:1000", id, "sh", "-c", "stat -c %u:%g $(tty); echo reopened > $(tty)")
+	if out := strings.ReplaceAll(r.Stdout, "\r", ""); r.Code != 0 || out != "1000:5\nreopened\n" {
+		t.Errorf("exec: exit %d, stdout %q, stderr %q", r.Code, out, r.Stderr)
+	}
+	e.Must("delete", "-f", id)
+}
+
 // TestPidfdSocket receives a pidfd of init over --pidfd-socket.
 func TestPidfdSocket(t *testing.T) {
 	t.Parallel()
