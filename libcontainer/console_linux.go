@@ -61,34 +61,54 @@ func setupConsole(s *setup, isInit bool) error {
 	return nil
 }
 
-// giveTerminal makes the process's terminal its user's, as runc does: it
-// was made by root, and a user that does not own its terminal cannot open
-// it again by its name, /dev/pts/N, as screen and tmux do ("Cannot open
-// your terminal"). The group stays the one devpts gave it (its gid=
-// option, the tty group).
-// The terminal is on stdin, where setupConsole put it.
-func giveTerminal(terminal bool, uid int) error {
-	if !terminal {
-		return nil
-	}
-	var st unix.Stat_t
-	if err := unix.Fstat(0, &st); err != nil {
-		return fmt.Errorf("stat terminal: %w", err)
-	}
-	if int(st.Uid) == uid {
-		return nil
-	}
-	err := unix.Fchown(0, uid, -1)
-	if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EPERM) {
-		// The user, or the terminal's owner, is not mapped in the
-		// container's user namespace: runc leaves the terminal as it is
-		// then, and so do we.
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("chown terminal to uid %d: %w", uid, err)
+// giveStdio makes the process's stdio its user's, as runc does: the
+// terminal setupConsole made as root (a user that does not own its
+// terminal cannot open it again by its name, /dev/pts/N, as screen and
+// tmux do: "Cannot open your terminal"), and pipes and sockets the caller
+// made (a user that does not own them cannot open /dev/stdout, which
+// images link their logs to). The terminal's group stays the one devpts
+// gave it (its gid= option, the tty group). Unlike runc, anything else is
+// left as it is: a host file or device as stdio (runc run -d </dev/zero)
+// is the host's, and runc would give it to the container's user.
+func giveStdio(terminal bool, uid int) error {
+	for fd := 0; fd < 3; fd++ {
+		var st unix.Stat_t
+		if err := unix.Fstat(fd, &st); err != nil {
+			if errors.Is(err, unix.EBADF) {
+				continue
+			}
+			return fmt.Errorf("stat fd %d: %w", fd, err)
+		}
+		if int(st.Uid) == uid || !ownedByProcess(fd, &st, terminal) {
+			continue
+		}
+		err := unix.Fchown(fd, uid, -1)
+		if errors.Is(err, unix.EINVAL) || errors.Is(err, unix.EPERM) {
+			// The user, or the file's owner, is not mapped in the
+			// container's user namespace: runc leaves the file as it
+			// is then, and so do we.
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("chown fd %d to uid %d: %w", fd, uid, err)
+		}
 	}
 	return nil
+}
+
+// ownedByProcess reports whether the stdio fd is the process's own: its
+// terminal, or an anonymous pipe or socket, which exists for nothing
+// but this process's stdio.
+func ownedByProcess(fd int, st *unix.Stat_t, terminal bool) bool {
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFCHR:
+		return terminal
+	case unix.S_IFIFO, unix.S_IFSOCK:
+		// A named pipe is a file of the host's.
+		var fs unix.Statfs_t
+		return unix.Fstatfs(fd, &fs) == nil && (fs.Type == unix.PIPEFS_MAGIC || fs.Type == unix.SOCKFS_MAGIC)
+	}
+	return false
 }
 
 // openPtmx opens the multiplexer of the container's devpts instance and

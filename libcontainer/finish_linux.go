@@ -77,8 +77,8 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 			return err
 		}
 	}
-	if err := giveTerminal(ps.Terminal, u.uid); err != nil {
-		return step("console", err)
+	if err := giveStdio(ps.Terminal, u.uid); err != nil {
+		return step("stdio", err)
 	}
 	if s.Mode == modeInit {
 		// init opens the exec fifo as the user it becomes; the fifo is

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -152,5 +153,37 @@ func TestEmptyHomeIsTheUsers(t *testing.T) {
 	})
 	if code != 0 || out != "/home/user1\n1\n" {
 		t.Errorf("exec: exit %d, got %q", code, out)
+	}
+}
+
+// TestStdioIsTheUsers: a process run as a user owns the pipes of its
+// stdio, as with runc, so that it can open /dev/stdout, to which images
+// link their logs; with a user namespace too. A host file given as stdio
+// stays the host's (runc would give it to the user).
+func TestStdioIsTheUsers(t *testing.T) {
+	const script = `stat -Lc %u /proc/self/fd/1 /proc/self/fd/2; echo reopened > /dev/stdout`
+	const want = "1000\n1000\nreopened\n"
+	hostFile, err := os.Create(filepath.Join(t.TempDir(), "stdin"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hostFile.Close()
+	stdin := func(p *libcontainer.Process) { p.Stdin = hostFile }
+	if out := sh(t, newConfig(t, busybox), script, asUser("1000:1000", "/"), stdin); out != want {
+		t.Errorf("got %q, want %q", out, want)
+	}
+	if fi, err := hostFile.Stat(); err != nil || fi.Sys().(*syscall.Stat_t).Uid != 0 {
+		t.Errorf("the host file given as stdin changed owner: %v", err)
+	}
+	cfg := newConfig(t, busybox)
+	cfg.Namespaces.Add(configs.NEWUSER, "")
+	cfg.UIDMappings = []configs.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	cfg.GIDMappings = []configs.IDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	if out := sh(t, cfg, script, asUser("1000:1000", "/")); out != want {
+		t.Errorf("user namespace: got %q, want %q", out, want)
+	}
+	c, _, _ := startScript(t, newConfig(t, busybox), `sleep 1000`)
+	if out, code := execIn(t, c, []string{"/bin/sh", "-c", script}, asUser("1000:1000", "/")); code != 0 || out != want {
+		t.Errorf("exec: exit %d, got %q, want %q", code, out, want)
 	}
 }
