@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 
@@ -13,9 +14,13 @@ import (
 )
 
 // setProcessAttrs applies the per-process settings that need no change
-// of user: resource limits, OOM score, personality, scheduling and I/O
-// priority.
+// of user: CPU affinity, resource limits, OOM score, personality,
+// scheduling and I/O priority. The affinity comes first: once a
+// SCHED_DEADLINE policy is set the kernel refuses to narrow it.
 func setProcessAttrs(oomScoreAdj *int, ps *processSetup) error {
+	if err := setFinalAffinity(ps); err != nil {
+		return err
+	}
 	for _, rl := range ps.Rlimits {
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
 		if err := unix.Prlimit(0, rl.Type, &lim, nil); err != nil {
@@ -130,15 +135,41 @@ func setAffinity(pid int, list string) error {
 	return nil
 }
 
-// setFinalAffinity pins the process where it will run.
+// setFinalAffinity pins the process where it will run: on the cpus of
+// its execCPUAffinity.final, or else on every cpu its cgroup's cpuset
+// allows. The process inherited the affinity of the runtime, and the
+// kernel keeps an affinity asked for (since Linux 6.2) when the process
+// moves to a cpuset that allows more: a runtime started under taskset, or
+// by a service pinned with systemd's CPUAffinity=, would pin every
+// container to its cpus, where Kubernetes' static CPU manager gave them
+// others. runc resets it the same way. It is this thread's, the one that
+// execs, and what it starts inherits it.
 func setFinalAffinity(ps *processSetup) error {
 	if a := ps.CPUAffinity; a != nil && a.Final != "" {
 		if err := setAffinity(0, a.Final); err != nil {
 			return step("exec_cpu_affinity", fmt.Errorf("exec_cpu_affinity.final: %w", err))
 		}
+		return nil
 	}
+	// A mask of every cpu a mask can name: sched_setaffinity(2) cuts it
+	// down to the cpus that exist and that the cpuset allows, so there
+	// is nothing to read. It fails only where the cpuset allows none;
+	// the process then keeps the affinity it has, as with runc, which
+	// warns.
+	unix.RawSyscall(unix.SYS_SCHED_SETAFFINITY, 0, uintptr(len(everyCPU)*8), uintptr(unsafe.Pointer(&everyCPU)))
 	return nil
 }
+
+// everyCPU is an affinity mask with every cpu up to maxCPUs set.
+var everyCPU = func() (m [maxCPUs / 64]uint64) {
+	for i := range m {
+		m[i] = ^uint64(0)
+	}
+	return m
+}()
+
+// maxCPUs is the kernel's largest CONFIG_NR_CPUS.
+const maxCPUs = 8192
 
 // parseCPUList parses a kernel cpu list ("0-3,7").
 func parseCPUList(list string) (*unix.CPUSet, error) {

@@ -125,9 +125,6 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 	if s.Mode == modeInit {
 		return awaitStartAndExec(sock, s, fdDir, exe, env)
 	}
-	if err := setFinalAffinity(ps); err != nil {
-		return err
-	}
 	// The runtime that exec'd us may exit as soon as we run (exec
 	// --detach); the bootstrap's kill-on-parent-death must not outlive it.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
@@ -160,9 +157,6 @@ func awaitStartAndExec(sock *os.File, s *setup, fdDir *os.File, exe string, env 
 	}
 	if err := runHooks(configs.StartContainer, s.Hooks.StartContainer, s.HookState); err != nil {
 		return fail("hooks", err)
-	}
-	if err := setFinalAffinity(&s.Process); err != nil {
-		return fail("exec_cpu_affinity", err)
 	}
 	if _, err := fifo.Write([]byte{fifoStarted}); err != nil {
 		return step("init", err)

@@ -65,9 +65,15 @@ type Process struct {
 	// Umask overrides the container's umask.
 	Umask *uint32
 
-	// Scheduler, IOPriority and CPUAffinity override the container's.
-	Scheduler   *configs.Scheduler
-	IOPriority  *configs.IOPriority
+	// Scheduler and IOPriority override the container's.
+	Scheduler  *configs.Scheduler
+	IOPriority *configs.IOPriority
+
+	// CPUAffinity pins the process, over the container's
+	// ExecCPUAffinity, which only processes exec'd in the container
+	// take. Without either the process runs on the cpus of the
+	// container's cpuset (all without one), whatever the runtime's
+	// own affinity.
 	CPUAffinity *configs.CPUAffinity
 
 	// SubCgroupPaths puts an exec'd process in a sub-cgroup of the

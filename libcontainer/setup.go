@@ -176,7 +176,6 @@ func newProcessSetup(c *configs.Config, p *Process) processSetup {
 		Label:            c.ProcessLabel,
 		Scheduler:        c.Scheduler,
 		IOPriority:       c.IOPriority,
-		CPUAffinity:      c.ExecCPUAffinity,
 		Terminal:         p.ConsoleSocket != nil,
 		ConsoleWidth:     p.ConsoleWidth,
 		ConsoleHeight:    p.ConsoleHeight,
@@ -202,6 +201,12 @@ func newProcessSetup(c *configs.Config, p *Process) processSetup {
 	}
 	if p.IOPriority != nil {
 		ps.IOPriority = p.IOPriority
+	}
+	// The container's affinity is for the processes exec'd in it: the
+	// runtime spec's execCPUAffinity "is not applicable to the container's
+	// init process", and runc does not pin it.
+	if !p.Init {
+		ps.CPUAffinity = c.ExecCPUAffinity
 	}
 	if p.CPUAffinity != nil {
 		ps.CPUAffinity = p.CPUAffinity

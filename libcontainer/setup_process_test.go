@@ -62,6 +62,11 @@ func TestNewProcessSetup(t *testing.T) {
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("the container's settings:\n%+v\nwant\n%+v", got, want)
 	}
+	// The container's execCPUAffinity is not init's.
+	first := &Process{Args: p.Args, Init: true}
+	if got := newProcessSetup(cfg, first); got.CPUAffinity != nil {
+		t.Errorf("init takes the container's exec_cpu_affinity %+v", got.CPUAffinity)
+	}
 
 	no := false
 	p.Capabilities = &configs.Capabilities{Bounding: []string{"CAP_CHOWN"}}

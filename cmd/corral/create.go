@@ -134,6 +134,8 @@ func prepareContainer(g *globals, id string, o *startOpts) (_ *started, retErr e
 
 	p := newProcess(spec.Process, cfg)
 	p.Init = true
+	// process.execCPUAffinity is for exec'd processes, not init.
+	p.CPUAffinity = nil
 	p.Stdin, p.Stdout, p.Stderr = os.Stdin, os.Stdout, os.Stderr
 	if files := g.inherited.listenFiles(); len(files) > 0 {
 		// The sockets keep their numbers, and the program, pid 1 in

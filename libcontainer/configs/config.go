@@ -127,7 +127,9 @@ type Config struct {
 	// processes.
 	IOPriority *IOPriority `json:"io_priority,omitempty"`
 
-	// ExecCPUAffinity pins processes while they enter the container.
+	// ExecCPUAffinity pins the processes exec'd in the container while
+	// they enter it and once they run there; not init, as the runtime
+	// spec says.
 	ExecCPUAffinity *CPUAffinity `json:"exec_cpu_affinity,omitempty"`
 
 	// TimeOffsets for a new time namespace, keyed "monotonic"/"boottime".

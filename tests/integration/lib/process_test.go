@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -327,11 +328,29 @@ func TestSchedulerAndIOPriority(t *testing.T) {
 	}
 }
 
+// The container's execCPUAffinity pins the processes exec'd in it, not
+// init, as the runtime spec says and runc does.
 func TestExecCPUAffinity(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("this machine has one cpu: an affinity cannot differ from the default")
+	}
 	cfg := newConfig(t, busybox)
-	cfg.ExecCPUAffinity = &configs.CPUAffinity{Initial: "0", Final: "0"}
-	if out := sh(t, cfg, "taskset -p $$"); !strings.HasSuffix(strings.TrimSpace(out), ": 1") {
-		t.Fatalf("affinity %q, want cpu 0 only", out)
+	cfg.Cgroups.Resources.CpusetCpus, cfg.Cgroups.Resources.CpusetMems = "0-1", "0"
+	cfg.ExecCPUAffinity = &configs.CPUAffinity{Initial: "1", Final: "0"}
+	c, p, _ := startScript(t, cfg, `sleep 1000`)
+	pid, err := p.Pid()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inits unix.CPUSet
+	if err := unix.SchedGetaffinity(pid, &inits); err != nil {
+		t.Fatal(err)
+	}
+	if !inits.IsSet(0) || !inits.IsSet(1) || inits.Count() != 2 {
+		t.Errorf("init runs on %d cpus, want its cpuset's, 0 and 1", inits.Count())
+	}
+	if out, code := execIn(t, c, []string{"/bin/sh", "-c", "taskset -p $$"}); code != 0 || !strings.HasSuffix(strings.TrimSpace(out), ": 1") {
+		t.Errorf("exec: exit %d, affinity %q, want cpu 0 only", code, out)
 	}
 }
 
