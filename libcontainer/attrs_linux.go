@@ -125,12 +125,14 @@ func setIOPriority(p *configs.IOPriority) error {
 
 // setAffinity pins pid to the cpus of a list such as "0-3,7".
 func setAffinity(pid int, list string) error {
-	set, err := parseCPUList(list)
+	mask, err := parseIDList(list, maxCPUs)
 	if err != nil {
 		return err
 	}
-	if err := unix.SchedSetaffinity(pid, set); err != nil {
-		return fmt.Errorf("pin to cpus %q: %w", list, err)
+	// The kernel takes a mask of any length: the cpus past its end are
+	// not set.
+	if _, _, errno := unix.RawSyscall(unix.SYS_SCHED_SETAFFINITY, uintptr(pid), uintptr(len(mask)*8), uintptr(unsafe.Pointer(&mask[0]))); errno != 0 {
+		return fmt.Errorf("pin to cpus %q: %w", list, errno)
 	}
 	return nil
 }
@@ -171,28 +173,33 @@ var everyCPU = func() (m [maxCPUs / 64]uint64) {
 // maxCPUs is the kernel's largest CONFIG_NR_CPUS.
 const maxCPUs = 8192
 
-// parseCPUList parses a kernel cpu list ("0-3,7").
-func parseCPUList(list string) (*unix.CPUSet, error) {
-	set := new(unix.CPUSet)
+// parseIDList parses a kernel list of cpus or memory nodes ("0-3,7"),
+// each below limit, into a bit mask as sched_setaffinity(2) and
+// set_mempolicy(2) take it: as long as its highest bit needs.
+func parseIDList(list string, limit int) ([]uint64, error) {
+	var mask []uint64
 	for _, part := range strings.Split(list, ",") {
 		part = strings.TrimSpace(part)
 		lo, hi, isRange := strings.Cut(part, "-")
 		first, err := strconv.Atoi(lo)
 		if err != nil || first < 0 {
-			return nil, fmt.Errorf("cpu list %q: bad cpu %q", list, lo)
+			return nil, fmt.Errorf("list %q: bad number %q", list, lo)
 		}
 		last := first
 		if isRange {
 			if last, err = strconv.Atoi(hi); err != nil || last < first {
-				return nil, fmt.Errorf("cpu list %q: bad range %q", list, part)
+				return nil, fmt.Errorf("list %q: bad range %q", list, part)
 			}
 		}
-		if last >= len(set)*64 {
-			return nil, fmt.Errorf("cpu list %q: cpu %d out of range", list, last)
+		if last >= limit {
+			return nil, fmt.Errorf("list %q: %d is out of range (%d at most)", list, last, limit-1)
 		}
-		for cpu := first; cpu <= last; cpu++ {
-			set.Set(cpu)
+		if n := last/64 + 1; n > len(mask) {
+			mask = append(mask, make([]uint64, n-len(mask))...)
+		}
+		for id := first; id <= last; id++ {
+			mask[id/64] |= 1 << (id % 64)
 		}
 	}
-	return set, nil
+	return mask, nil
 }

@@ -20,7 +20,7 @@ func TestRlimitName(t *testing.T) {
 	}
 }
 
-func TestParseCPUList(t *testing.T) {
+func TestParseIDList(t *testing.T) {
 	for _, tc := range []struct {
 		list string
 		want []int
@@ -31,43 +31,47 @@ func TestParseCPUList(t *testing.T) {
 		{" 2 , 4-5 ", []int{2, 4, 5}},
 		{"3-3", []int{3}},
 		{"1,1", []int{1}},
-		{"1023", []int{1023}},
+		{"63-64", []int{63, 64}},
+		{"8191", []int{8191}},
 	} {
-		set, err := parseCPUList(tc.list)
+		mask, err := parseIDList(tc.list, maxCPUs)
 		if err != nil {
-			t.Errorf("parseCPUList(%q): %v", tc.list, err)
+			t.Errorf("parseIDList(%q): %v", tc.list, err)
 			continue
 		}
 		var got []int
-		for cpu := 0; cpu < len(set)*64; cpu++ {
-			if set.IsSet(cpu) {
-				got = append(got, cpu)
+		for id := 0; id < len(mask)*64; id++ {
+			if mask[id/64]&(1<<(id%64)) != 0 {
+				got = append(got, id)
 			}
 		}
 		if !slices.Equal(got, tc.want) {
-			t.Errorf("parseCPUList(%q) = %v, want %v", tc.list, got, tc.want)
+			t.Errorf("parseIDList(%q) = %v, want %v", tc.list, got, tc.want)
+		}
+		if last := tc.want[len(tc.want)-1]; len(mask) != last/64+1 {
+			t.Errorf("parseIDList(%q) is %d words long, want %d", tc.list, len(mask), last/64+1)
 		}
 	}
-	for _, bad := range []string{"", "a", "-1", "3-1", "1-", "1-x", "0,,1", "1024", "0-1024", "99999999999999999999"} {
-		if set, err := parseCPUList(bad); err == nil {
-			t.Errorf("parseCPUList(%q) = %v, want an error", bad, set)
+	for _, bad := range []string{"", "a", "-1", "3-1", "1-", "1-x", "0,,1", "8192", "0-8192", "99999999999999999999"} {
+		if mask, err := parseIDList(bad, maxCPUs); err == nil {
+			t.Errorf("parseIDList(%q) = %v, want an error", bad, mask)
 		}
 	}
 }
 
-// FuzzParseCPUList holds the parser to never panic, and to set the first
-// cpu of every list it accepts.
-func FuzzParseCPUList(f *testing.F) {
-	for _, s := range []string{"0", "0-3,7", " 2 , 4-5 ", "1023", "3-1", ""} {
+// FuzzParseIDList holds the parser to never panic, and to return a mask
+// whose last word has a bit set for every list it accepts.
+func FuzzParseIDList(f *testing.F) {
+	for _, s := range []string{"0", "0-3,7", " 2 , 4-5 ", "8191", "3-1", ""} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, list string) {
-		set, err := parseCPUList(list)
+		mask, err := parseIDList(list, maxCPUs)
 		if err != nil {
 			return
 		}
-		if set.Count() == 0 {
-			t.Errorf("parseCPUList(%q) accepted an empty set", list)
+		if len(mask) == 0 || mask[len(mask)-1] == 0 {
+			t.Errorf("parseIDList(%q) = %v", list, mask)
 		}
 	})
 }
