@@ -21,6 +21,9 @@ func setProcessAttrs(oomScoreAdj *int, ps *processSetup) error {
 	if err := setFinalAffinity(ps); err != nil {
 		return err
 	}
+	if err := setMemoryPolicy(ps.MemoryPolicy); err != nil {
+		return step("memory_policy", err)
+	}
 	for _, rl := range ps.Rlimits {
 		lim := unix.Rlimit{Cur: rl.Soft, Max: rl.Hard}
 		if err := unix.Prlimit(0, rl.Type, &lim, nil); err != nil {
@@ -133,6 +136,63 @@ func setAffinity(pid int, list string) error {
 	// not set.
 	if _, _, errno := unix.RawSyscall(unix.SYS_SCHED_SETAFFINITY, uintptr(pid), uintptr(len(mask)*8), uintptr(unsafe.Pointer(&mask[0]))); errno != 0 {
 		return fmt.Errorf("pin to cpus %q: %w", list, errno)
+	}
+	return nil
+}
+
+// The modes and mode flags of <linux/mempolicy.h>.
+var (
+	memoryPolicyModes = map[string]uintptr{
+		"MPOL_DEFAULT": 0, "MPOL_PREFERRED": 1, "MPOL_BIND": 2, "MPOL_INTERLEAVE": 3,
+		"MPOL_LOCAL": 4, "MPOL_PREFERRED_MANY": 5, "MPOL_WEIGHTED_INTERLEAVE": 6,
+	}
+	memoryPolicyFlags = map[string]uintptr{
+		"MPOL_F_STATIC_NODES": 1 << 15, "MPOL_F_RELATIVE_NODES": 1 << 14, "MPOL_F_NUMA_BALANCING": 1 << 13,
+	}
+)
+
+// maxMemoryNodes bounds node numbers as configs/validate does.
+const maxMemoryNodes = 4096
+
+// setMemoryPolicy sets the NUMA memory policy of this thread, the one
+// that execs: the policy is a thread's, kept across execve(2) and
+// inherited by the threads and processes it starts. It is set once the
+// process is in its cgroup, whose cpuset's nodes the kernel holds the
+// policy to.
+func setMemoryPolicy(p *configs.MemoryPolicy) error {
+	if p == nil {
+		return nil
+	}
+	mode, ok := memoryPolicyModes[p.Mode]
+	if !ok {
+		return fmt.Errorf("invalid memory policy mode %q", p.Mode)
+	}
+	for _, f := range p.Flags {
+		flag, ok := memoryPolicyFlags[f]
+		if !ok {
+			return fmt.Errorf("invalid memory policy flag %q", f)
+		}
+		mode |= flag
+	}
+	var nodes []uint64
+	if p.Nodes != "" {
+		var err error
+		if nodes, err = parseIDList(p.Nodes, maxMemoryNodes); err != nil {
+			return fmt.Errorf("invalid memory policy nodes: %w", err)
+		}
+	}
+	var mask unsafe.Pointer
+	var maxnode uintptr
+	if len(nodes) > 0 {
+		// The kernel reads one bit less than maxnode says.
+		mask, maxnode = unsafe.Pointer(&nodes[0]), uintptr(len(nodes)*64+1)
+	}
+	if _, _, errno := unix.RawSyscall(unix.SYS_SET_MEMPOLICY, mode, uintptr(mask), maxnode); errno != 0 {
+		hint := ""
+		if errno == unix.EINVAL && len(nodes) > 0 {
+			hint = " (the kernel wants a node of the policy online and in the container's cpuset)"
+		}
+		return fmt.Errorf("memory policy %s nodes %q %v: set_mempolicy: %w%s", p.Mode, p.Nodes, p.Flags, errno, hint)
 	}
 	return nil
 }

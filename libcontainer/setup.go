@@ -150,6 +150,7 @@ type processSetup struct {
 	Scheduler        *configs.Scheduler
 	IOPriority       *configs.IOPriority
 	CPUAffinity      *configs.CPUAffinity
+	MemoryPolicy     *configs.MemoryPolicy
 	Terminal         bool
 	ConsoleWidth     uint16
 	ConsoleHeight    uint16
@@ -176,6 +177,7 @@ func newProcessSetup(c *configs.Config, p *Process) processSetup {
 		Label:            c.ProcessLabel,
 		Scheduler:        c.Scheduler,
 		IOPriority:       c.IOPriority,
+		MemoryPolicy:     c.MemoryPolicy,
 		Terminal:         p.ConsoleSocket != nil,
 		ConsoleWidth:     p.ConsoleWidth,
 		ConsoleHeight:    p.ConsoleHeight,

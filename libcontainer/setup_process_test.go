@@ -48,6 +48,7 @@ func TestNewProcessSetup(t *testing.T) {
 		Scheduler:       &configs.Scheduler{Policy: "SCHED_BATCH"},
 		IOPriority:      &configs.IOPriority{Class: "IOPRIO_CLASS_BE", Priority: 4},
 		ExecCPUAffinity: &configs.CPUAffinity{Initial: "0"},
+		MemoryPolicy:    &configs.MemoryPolicy{Mode: "MPOL_BIND", Nodes: "0"},
 		Personality:     &configs.Personality{Domain: "LINUX32"},
 	}
 	p := &Process{Args: []string{"sh"}, Env: []string{"A=1"}, Cwd: "/tmp", User: "1:2", AdditionalGroups: []string{"3"}, ConsoleWidth: 80, ConsoleHeight: 24}
@@ -56,7 +57,7 @@ func TestNewProcessSetup(t *testing.T) {
 		Args: p.Args, Env: p.Env, Cwd: "/tmp", User: "1:2", AdditionalGroups: []string{"3"},
 		Capabilities: cfg.Capabilities, NoNewPrivileges: true, Rlimits: cfg.Rlimits, Umask: &umask,
 		AppArmorProfile: "container", Label: cfg.ProcessLabel, Scheduler: cfg.Scheduler,
-		IOPriority: cfg.IOPriority, CPUAffinity: cfg.ExecCPUAffinity, ConsoleWidth: 80, ConsoleHeight: 24,
+		IOPriority: cfg.IOPriority, CPUAffinity: cfg.ExecCPUAffinity, MemoryPolicy: cfg.MemoryPolicy, ConsoleWidth: 80, ConsoleHeight: 24,
 		Personality: cfg.Personality,
 	}
 	if !reflect.DeepEqual(got, want) {

@@ -44,17 +44,16 @@ capabilities, cgroups, seccomp and the other Linux features.`,
 
 // Whether this build applies linux.netDevices and linux.intelRdt. Their
 // support is being written; until it lands features says they are not
-// supported, and update refuses the Intel RDT flags. Flip them (and fill
-// in memoryPolicyModes and memoryPolicyFlags, for linux.memoryPolicy,
-// which create refuses today) where it lands.
+// supported, and update refuses the Intel RDT flags. Flip them where it
+// lands.
 const (
 	netDevicesBuilt = false
 	intelRdtBuilt   = false
 )
 
 // memoryPolicyModes and memoryPolicyFlags are the linux.memoryPolicy
-// modes and flags this build applies: none yet (see above).
-var memoryPolicyModes, memoryPolicyFlags []string
+// modes and flags this build applies: all the runtime spec names.
+var memoryPolicyModes, memoryPolicyFlags = specconv.MemoryPolicyModes(), specconv.MemoryPolicyFlags()
 
 // potentiallyUnsafeAnnotations are the config annotations that change
 // what corral does: "bundle" is the name of the label the runtime keeps

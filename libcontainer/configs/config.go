@@ -132,6 +132,10 @@ type Config struct {
 	// spec says.
 	ExecCPUAffinity *CPUAffinity `json:"exec_cpu_affinity,omitempty"`
 
+	// MemoryPolicy is the NUMA memory policy of the container's
+	// processes, init and exec'd ones.
+	MemoryPolicy *MemoryPolicy `json:"memory_policy,omitempty"`
+
 	// TimeOffsets for a new time namespace, keyed "monotonic"/"boottime".
 	TimeOffsets map[string]specs.LinuxTimeOffset `json:"time_offsets,omitempty"`
 
@@ -215,6 +219,21 @@ type IOPriority struct {
 type CPUAffinity struct {
 	Initial string `json:"initial,omitempty"`
 	Final   string `json:"final,omitempty"`
+}
+
+// MemoryPolicy is a set_mempolicy(2) request.
+type MemoryPolicy struct {
+	// Mode is MPOL_DEFAULT, MPOL_BIND, MPOL_INTERLEAVE,
+	// MPOL_WEIGHTED_INTERLEAVE, MPOL_PREFERRED, MPOL_PREFERRED_MANY or
+	// MPOL_LOCAL.
+	Mode string `json:"mode"`
+	// Nodes is a list of memory nodes ("0-3,7"); MPOL_DEFAULT and
+	// MPOL_LOCAL take none, MPOL_PREFERRED none or some, the others
+	// some.
+	Nodes string `json:"nodes,omitempty"`
+	// Flags are MPOL_F_STATIC_NODES, MPOL_F_RELATIVE_NODES and
+	// MPOL_F_NUMA_BALANCING.
+	Flags []string `json:"flags,omitempty"`
 }
 
 // IntelRdt is a resctrl group request.

@@ -166,9 +166,21 @@ func TestConvertErrors(t *testing.T) {
 			s.Linux.Seccomp = &specs.LinuxSeccomp{DefaultAction: specs.ActAllow, Syscalls: []specs.LinuxSyscall{{Names: []string{"a"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Op: "SCMP_CMP_X"}}}}}
 		}, nil, `linux.seccomp.syscalls[0].args[0].op: unknown seccomp operator "SCMP_CMP_X"`},
 
-		{"memory policy", func(s *specs.Spec) {
-			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0"}
-		}, nil, "linux.memoryPolicy: not supported"},
+		{"memory policy without a mode", func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{}
+		}, nil, `linux.memoryPolicy.mode: invalid memory policy mode ""`},
+		{"memory policy mode", func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "INTERLEAVE", Nodes: "0"}
+		}, nil, `linux.memoryPolicy.mode: invalid memory policy mode "INTERLEAVE"`},
+		{"memory policy flag", func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolPreferred, Nodes: "0", Flags: []specs.MemoryPolicyFlagType{specs.MpolFRelativeNodes, "badflag"}}
+		}, nil, `linux.memoryPolicy.flags[1]: invalid memory policy flag "badflag"`},
+		{"memory policy nodes", func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0-9876543210"}
+		}, nil, `linux.memoryPolicy.nodes: invalid memory policy nodes "0-9876543210": memory node 9876543210 is above 4095`},
+		{"memory policy node list", func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "1-0"}
+		}, nil, `linux.memoryPolicy.nodes: invalid memory policy nodes "1-0": range "1-0" runs backwards`},
 		{"rootfs propagation", func(s *specs.Spec) { s.Linux.RootfsPropagation = "rsomething" }, nil, `linux.rootfsPropagation: unknown propagation "rsomething"`},
 		{"masked path", func(s *specs.Spec) { s.Linux.MaskedPaths[3] = "proc/keys" }, nil, `linux.maskedPaths[3]: "proc/keys" is not absolute`},
 		{"readonly path", func(s *specs.Spec) { s.Linux.ReadonlyPaths[0] = "" }, nil, `linux.readonlyPaths[0]: "" is not absolute`},

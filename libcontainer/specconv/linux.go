@@ -15,11 +15,6 @@ import (
 // convertLinux maps the linux object's fields that are neither
 // namespaces, mounts, devices, cgroups nor seccomp.
 func convertLinux(c *configs.Config, linux *specs.Linux) error {
-	// configs has no NUMA policy yet; running the container without the
-	// policy it asked for would break its placement silently.
-	if linux.MemoryPolicy != nil {
-		return fieldError("linux.memoryPolicy", "not supported")
-	}
 	c.Sysctl = maps.Clone(linux.Sysctl)
 	c.MountLabel = linux.MountLabel
 
@@ -43,6 +38,9 @@ func convertLinux(c *configs.Config, linux *specs.Linux) error {
 		return err
 	}
 	if c.NetDevices, err = convertNetDevices(c, linux.NetDevices); err != nil {
+		return err
+	}
+	if c.MemoryPolicy, err = convertMemoryPolicy(linux.MemoryPolicy); err != nil {
 		return err
 	}
 	return nil

@@ -246,6 +246,60 @@ func convertCPUAffinity(a *specs.CPUAffinity) (*configs.CPUAffinity, error) {
 	return &configs.CPUAffinity{Initial: a.Initial, Final: a.Final}, nil
 }
 
+var memoryPolicyModes = []specs.MemoryPolicyModeType{
+	specs.MpolDefault, specs.MpolBind, specs.MpolInterleave, specs.MpolWeightedInterleave,
+	specs.MpolPreferred, specs.MpolPreferredMany, specs.MpolLocal,
+}
+
+var memoryPolicyFlags = []specs.MemoryPolicyFlagType{
+	specs.MpolFNumaBalancing, specs.MpolFRelativeNodes, specs.MpolFStaticNodes,
+}
+
+// MemoryPolicyModes are the linux.memoryPolicy modes corral applies, for
+// `corral features`.
+func MemoryPolicyModes() []string { return names(memoryPolicyModes) }
+
+// MemoryPolicyFlags are the linux.memoryPolicy flags corral applies, for
+// `corral features`.
+func MemoryPolicyFlags() []string { return names(memoryPolicyFlags) }
+
+// names are the strings of l, sorted as runc lists them.
+func names[T ~string](l []T) []string {
+	out := make([]string, len(l))
+	for i, v := range l {
+		out[i] = string(v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// convertMemoryPolicy checks the names and the node list; which nodes and
+// flags go with which mode is configs/validate's to check. The errors say
+// "invalid memory policy", as runc's do.
+func convertMemoryPolicy(p *specs.LinuxMemoryPolicy) (*configs.MemoryPolicy, error) {
+	if p == nil {
+		return nil, nil
+	}
+	if !slices.Contains(memoryPolicyModes, p.Mode) {
+		return nil, fieldError("linux.memoryPolicy.mode", "invalid memory policy mode %q (want one of %s)", p.Mode, strings.Join(MemoryPolicyModes(), ", "))
+	}
+	out := &configs.MemoryPolicy{Mode: string(p.Mode), Nodes: p.Nodes}
+	for i, f := range p.Flags {
+		if !slices.Contains(memoryPolicyFlags, f) {
+			return nil, fieldError(fmt.Sprintf("linux.memoryPolicy.flags[%d]", i), "invalid memory policy flag %q (want one of %s)", f, strings.Join(MemoryPolicyFlags(), ", "))
+		}
+		out.Flags = append(out.Flags, string(f))
+	}
+	if err := checkList(p.Nodes, maxNode, "memory node"); err != nil {
+		return nil, fieldError("linux.memoryPolicy.nodes", "invalid memory policy nodes %q: %v", p.Nodes, err)
+	}
+	return out, nil
+}
+
+// maxNode bounds memory node numbers as runc does: the kernel's largest
+// NODES_SHIFT allows 1024 nodes, runc leaves room.
+const maxNode = 4095
+
 // maxCPU bounds cpu numbers to what a cpu set can hold (the kernel's
 // CONFIG_NR_CPUS tops out at 8192), so that a typo like "0-99999999" is
 // an error and not a huge allocation later.
@@ -254,19 +308,25 @@ const maxCPU = 8191
 // checkCPUList checks the kernel's cpu list format: "0-3,7", ranges
 // ascending.
 func checkCPUList(list string) error {
+	return checkList(list, maxCPU, "cpu")
+}
+
+// checkList checks a list of cpus or memory nodes ("0-3,7"), each at most
+// limit; an empty list is none.
+func checkList(list string, limit int, what string) error {
 	if list == "" {
 		return nil
 	}
 	for part := range strings.SplitSeq(list, ",") {
 		lo, hi, isRange := strings.Cut(part, "-")
-		first, err := cpuNumber(lo)
+		first, err := listNumber(lo, limit, what)
 		if err != nil {
 			return err
 		}
 		if !isRange {
 			continue
 		}
-		last, err := cpuNumber(hi)
+		last, err := listNumber(hi, limit, what)
 		if err != nil {
 			return err
 		}
@@ -277,13 +337,13 @@ func checkCPUList(list string) error {
 	return nil
 }
 
-func cpuNumber(s string) (int, error) {
+func listNumber(s string, limit int, what string) (int, error) {
 	n, err := strconv.Atoi(s)
 	if err != nil || n < 0 || strings.HasPrefix(s, "+") {
-		return 0, fmt.Errorf("%q is not a cpu number", s)
+		return 0, fmt.Errorf("%q is not a %s number", s, what)
 	}
-	if n > maxCPU {
-		return 0, fmt.Errorf("cpu %d is above %d", n, maxCPU)
+	if n > limit {
+		return 0, fmt.Errorf("%s %d is above %d", what, n, limit)
 	}
 	return n, nil
 }

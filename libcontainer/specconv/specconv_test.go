@@ -488,6 +488,19 @@ func TestConvertFields(t *testing.T) {
 			},
 		},
 		{
+			name: "memory policy",
+			mutate: func(s *specs.Spec) {
+				s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: specs.MpolBind, Nodes: "0-1,3",
+					Flags: []specs.MemoryPolicyFlagType{specs.MpolFStaticNodes, specs.MpolFNumaBalancing}}
+			},
+			check: func(t *testing.T, c *configs.Config) {
+				want := &configs.MemoryPolicy{Mode: "MPOL_BIND", Nodes: "0-1,3", Flags: []string{"MPOL_F_STATIC_NODES", "MPOL_F_NUMA_BALANCING"}}
+				if !reflect.DeepEqual(c.MemoryPolicy, want) {
+					t.Errorf("memory policy %+v", c.MemoryPolicy)
+				}
+			},
+		},
+		{
 			name: "deadline scheduler",
 			mutate: func(s *specs.Spec) {
 				s.Process.Scheduler = &specs.Scheduler{Policy: specs.SchedDeadline, Runtime: 10, Deadline: 20}

@@ -366,6 +366,27 @@ var badCases = []badCase{
 	{"exec cpu affinity", func(_ *testing.T, c *configs.Config) {
 		c.ExecCPUAffinity = &configs.CPUAffinity{Initial: "a", Final: "100000"}
 	}, []string{"exec_cpu_affinity.initial", "exec_cpu_affinity.final"}},
+	{"memory policy mode", func(_ *testing.T, c *configs.Config) {
+		c.MemoryPolicy = &configs.MemoryPolicy{Mode: "INTERLEAVE", Nodes: "0"}
+	}, []string{"memory_policy.mode"}},
+	{"memory policy flags", func(_ *testing.T, c *configs.Config) {
+		c.MemoryPolicy = &configs.MemoryPolicy{Mode: "MPOL_PREFERRED", Nodes: "0", Flags: []string{"MPOL_F_RELATIVE_NODES", "badflag", "MPOL_F_STATIC_NODES"}}
+	}, []string{"memory_policy.flags[1]", "memory_policy.flags"}},
+	{"memory policy nodes", func(_ *testing.T, c *configs.Config) {
+		c.MemoryPolicy = &configs.MemoryPolicy{Mode: "MPOL_BIND", Nodes: "0-9876543210"}
+	}, []string{"memory_policy.nodes"}},
+	{"memory policy node too high", func(_ *testing.T, c *configs.Config) {
+		c.MemoryPolicy = &configs.MemoryPolicy{Mode: "MPOL_BIND", Nodes: "4096"}
+	}, []string{"memory_policy.nodes"}},
+	{"memory policy default with nodes", func(_ *testing.T, c *configs.Config) {
+		c.MemoryPolicy = &configs.MemoryPolicy{Mode: "MPOL_DEFAULT", Nodes: "0-7"}
+	}, []string{"memory_policy.nodes"}},
+	{"memory policy local with flags", func(_ *testing.T, c *configs.Config) {
+		c.MemoryPolicy = &configs.MemoryPolicy{Mode: "MPOL_LOCAL", Flags: []string{"MPOL_F_STATIC_NODES", "MPOL_F_NUMA_BALANCING"}}
+	}, []string{"memory_policy.flags", "memory_policy.flags"}},
+	{"memory policy bind without nodes", func(_ *testing.T, c *configs.Config) {
+		c.MemoryPolicy = &configs.MemoryPolicy{Mode: "MPOL_BIND"}
+	}, []string{"memory_policy.nodes"}},
 
 	// capabilities
 	{"capability names", func(_ *testing.T, c *configs.Config) {

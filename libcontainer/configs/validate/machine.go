@@ -167,6 +167,15 @@ func (l list) covers(o list) bool {
 	return true
 }
 
+// count is how many numbers l has.
+func (l list) count() int {
+	n := 0
+	for _, sp := range l {
+		n += int(sp.hi-sp.lo) + 1
+	}
+	return n
+}
+
 func (l list) String() string {
 	var b strings.Builder
 	for i, sp := range l {

@@ -2,7 +2,9 @@ package validate
 
 import (
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
@@ -82,6 +84,7 @@ func (v *checker) process() {
 			v.failf("io_priority.priority", io.Priority, "is not within 0 to 7")
 		}
 	}
+	v.memoryPolicy()
 	if a := c.ExecCPUAffinity; a != nil {
 		if a.Initial != "" {
 			v.cpuList("exec_cpu_affinity.initial", a.Initial, v.m.cpus, "cpu")
@@ -153,5 +156,69 @@ func (v *checker) scheduler() {
 		if !slices.Contains(schedFlags, specs.LinuxSchedulerFlag(fl)) {
 			v.failf(fmt.Sprintf("scheduler.flags[%d]", i), fl, "is not a scheduling flag (%s)", joinNames(schedFlags))
 		}
+	}
+}
+
+// memoryPolicyNodes says how many nodes each memory policy mode takes, as
+// set_mempolicy(2) wants them: none, some, or either (MPOL_PREFERRED
+// without nodes is local allocation).
+var memoryPolicyNodes = map[string]string{
+	"MPOL_DEFAULT": "none", "MPOL_LOCAL": "none",
+	"MPOL_BIND": "some", "MPOL_INTERLEAVE": "some", "MPOL_WEIGHTED_INTERLEAVE": "some", "MPOL_PREFERRED_MANY": "some",
+	"MPOL_PREFERRED": "either",
+}
+
+var memoryPolicyFlags = []string{"MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES", "MPOL_F_NUMA_BALANCING"}
+
+// maxMemoryNode is the largest node number runc accepts.
+const maxMemoryNode = 4095
+
+// memoryPolicy refuses what set_mempolicy(2) would refuse with a bare
+// EINVAL, and flags it would accept and ignore. Nodes the machine does
+// not have are the kernel's to judge: it drops those the cpuset does not
+// allow and refuses a policy left with none, and a relative node list
+// names no node at all. The reasons say "invalid memory policy", as
+// runc's errors do.
+func (v *checker) memoryPolicy() {
+	p := v.c.MemoryPolicy
+	if p == nil {
+		return
+	}
+	takes, ok := memoryPolicyNodes[p.Mode]
+	if !ok {
+		modes := slices.Sorted(maps.Keys(memoryPolicyNodes))
+		v.failf("memory_policy.mode", p.Mode, "is an invalid memory policy mode (want one of %s)", strings.Join(modes, ", "))
+		return
+	}
+	flags := make(map[string]bool, len(p.Flags))
+	for i, f := range p.Flags {
+		if !slices.Contains(memoryPolicyFlags, f) {
+			v.failf(fmt.Sprintf("memory_policy.flags[%d]", i), f, "is an invalid memory policy flag (want one of %s)", strings.Join(memoryPolicyFlags, ", "))
+		}
+		flags[f] = true
+	}
+	nodes, err := parseList(p.Nodes)
+	switch {
+	case err != nil:
+		v.failf("memory_policy.nodes", p.Nodes, "is an invalid memory policy: not a list of memory nodes like \"0-3,7\": it %v", err)
+		return
+	case len(nodes) > 0 && nodes[len(nodes)-1].hi > maxMemoryNode:
+		v.failf("memory_policy.nodes", p.Nodes, "is an invalid memory policy: node %d is above %d", nodes[len(nodes)-1].hi, maxMemoryNode)
+		return
+	}
+	switch {
+	case takes == "none" && len(nodes) > 0:
+		v.failf("memory_policy.nodes", p.Nodes, "is an invalid memory policy: %s takes no nodes, got %d", p.Mode, nodes.count())
+	case takes == "some" && len(nodes) == 0:
+		v.failf("memory_policy.nodes", nil, "is empty, an invalid memory policy: %s takes at least one node", p.Mode)
+	}
+	if flags["MPOL_F_STATIC_NODES"] && flags["MPOL_F_RELATIVE_NODES"] {
+		v.failf("memory_policy.flags", nil, "are an invalid memory policy: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES exclude each other")
+	}
+	if (flags["MPOL_F_STATIC_NODES"] || flags["MPOL_F_RELATIVE_NODES"]) && len(nodes) == 0 {
+		v.failf("memory_policy.flags", nil, "are an invalid memory policy: MPOL_F_STATIC_NODES and MPOL_F_RELATIVE_NODES are about nodes, and %s has none", p.Mode)
+	}
+	if flags["MPOL_F_NUMA_BALANCING"] && p.Mode != "MPOL_BIND" && p.Mode != "MPOL_PREFERRED_MANY" {
+		v.failf("memory_policy.flags", nil, "are an invalid memory policy: MPOL_F_NUMA_BALANCING goes with MPOL_BIND or MPOL_PREFERRED_MANY, not %s", p.Mode)
 	}
 }

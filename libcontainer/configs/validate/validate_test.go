@@ -207,6 +207,27 @@ func TestIDMapJoinedUserNamespace(t *testing.T) {
 	}
 }
 
+// Every mode takes the nodes and flags set_mempolicy(2) accepts with it;
+// nodes this machine lacks are the kernel's to judge.
+func TestMemoryPolicies(t *testing.T) {
+	for _, p := range []configs.MemoryPolicy{
+		{Mode: "MPOL_DEFAULT"},
+		{Mode: "MPOL_LOCAL"},
+		{Mode: "MPOL_PREFERRED"},
+		{Mode: "MPOL_PREFERRED", Nodes: "0", Flags: []string{"MPOL_F_RELATIVE_NODES"}},
+		{Mode: "MPOL_BIND", Nodes: "0-7", Flags: []string{"MPOL_F_STATIC_NODES", "MPOL_F_NUMA_BALANCING"}},
+		{Mode: "MPOL_INTERLEAVE", Nodes: "0,2"},
+		{Mode: "MPOL_WEIGHTED_INTERLEAVE", Nodes: "0"},
+		{Mode: "MPOL_PREFERRED_MANY", Nodes: "4095", Flags: []string{"MPOL_F_NUMA_BALANCING"}},
+	} {
+		c := goodConfig(t)
+		c.MemoryPolicy = &p
+		if err := Validate(c); err != nil {
+			t.Errorf("%+v: %v", p, err)
+		}
+	}
+}
+
 func TestValidateNil(t *testing.T) {
 	if err := Validate(nil); !errors.Is(err, ErrInvalid) {
 		t.Fatalf("Validate(nil) = %v, want ErrInvalid", err)
@@ -261,6 +282,10 @@ func TestMessages(t *testing.T) {
 		{
 			func(c *configs.Config) { c.Umask = ptr(uint32(0o1022)) },
 			"umask: 01022 has bits beyond 0777",
+		},
+		{
+			func(c *configs.Config) { c.MemoryPolicy = &configs.MemoryPolicy{Mode: "MPOL_DEFAULT", Nodes: "0-7"} },
+			`memory_policy.nodes: "0-7" is an invalid memory policy: MPOL_DEFAULT takes no nodes, got 8`,
 		},
 	} {
 		c := goodConfig(t)

@@ -47,6 +47,9 @@ func TestInvalidConfig(t *testing.T) {
 			s.Process.Rlimits = []specs.POSIXRlimit{{Type: "RLIMIT_BOGUS"}}
 		}, field: "process.rlimits[0].type"},
 		{name: "no process", edit: func(s *specs.Spec) { s.Process = nil }, field: "process"},
+		{name: "memory policy mode", edit: func(s *specs.Spec) {
+			s.Linux.MemoryPolicy = &specs.LinuxMemoryPolicy{Mode: "INTERLEAVE", Nodes: "0"}
+		}, field: `linux.memoryPolicy.mode: invalid memory policy mode "INTERLEAVE"`},
 	} {
 		id := e.ID()
 		bundle := e.Bundle(id, []string{"true"})

@@ -97,6 +97,9 @@ func TestFeatures(t *testing.T) {
 	if !slices.Contains(l.Seccomp.Actions, "SCMP_ACT_ERRNO") || !slices.Contains(l.Seccomp.Operators, "SCMP_CMP_EQ") {
 		t.Errorf("seccomp %+v", l.Seccomp)
 	}
+	if mp := l.MemoryPolicy; mp == nil || len(mp.Modes) != 7 || !slices.Contains(mp.Modes, "MPOL_WEIGHTED_INTERLEAVE") || !slices.Contains(mp.Flags, "MPOL_F_STATIC_NODES") {
+		t.Errorf("memory policy %+v", l.MemoryPolicy)
+	}
 	if f.Annotations["io.github.corral-oci.corral.version"] != "0.1.0" || f.Annotations["io.github.seccomp.libseccomp.version"] == "" {
 		t.Errorf("annotations %v", f.Annotations)
 	}

@@ -416,8 +416,8 @@ func TestUpdateResources(t *testing.T) {
 }
 
 // TestFeaturesLikeRunc: `features` has every key runc's has where runc is
-// installed, and says what corral does: checkpoint is built in, the
-// netDevices, Intel RDT and memory policy support not yet, and the
+// installed, and says what corral does: checkpoint and memory policies
+// are built in, the netDevices and Intel RDT support not yet, and the
 // annotation "bundle" means something to corral (but cannot move a
 // container's bundle).
 func TestFeaturesLikeRunc(t *testing.T) {
@@ -458,8 +458,8 @@ func TestFeaturesLikeRunc(t *testing.T) {
 		t.Errorf("netDevices %+v, want not enabled", l.NetDevices)
 	case l.IntelRdt == nil || l.IntelRdt.Enabled == nil || *l.IntelRdt.Enabled:
 		t.Errorf("intelRdt %+v, want not enabled", l.IntelRdt)
-	case l.MemoryPolicy == nil || len(l.MemoryPolicy.Modes) != 0:
-		t.Errorf("memoryPolicy %+v, want no mode", l.MemoryPolicy)
+	case l.MemoryPolicy == nil || len(l.MemoryPolicy.Modes) != 7 || len(l.MemoryPolicy.Flags) != 3:
+		t.Errorf("memoryPolicy %+v, want the spec's 7 modes and 3 flags", l.MemoryPolicy)
 	case !slices.Contains(f.PotentiallyUnsafeConfigAnnotations, "bundle"):
 		t.Errorf("potentiallyUnsafeConfigAnnotations %v", f.PotentiallyUnsafeConfigAnnotations)
 	}
