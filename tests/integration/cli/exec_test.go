@@ -38,6 +38,11 @@ func TestExec(t *testing.T) {
 		{"cwd", []string{"--cwd", "/tmp", id, "pwd"}, "/tmp\n", 0},
 		{"user", []string{"-u", "1000:1000", id, "id"}, "uid=1000(user1) gid=1000(user1)", 0},
 		{"uid only", []string{"--user", "1000", id, "id", "-u"}, "1000\n", 0},
+		// The container's /etc/passwd names the uid and gives its
+		// home; the gid is the one asked for (0 by default), as runc
+		// does.
+		{"user of /etc/passwd", []string{"--user", "1000", id, "sh", "-c", "id; echo $HOME"}, "uid=1000(user1) gid=0(root)\n/home/user1\n", 0},
+		{"empty HOME", []string{"-e", "HOME=", "--user", "1", id, "sh", "-c", "echo $HOME"}, "/usr/sbin\n", 0},
 		{"additional gids", []string{"-u", "1000:1000", "-g", "29", "--additional-gids", "100", id, "id", "-G"}, "1000 29 100\n", 0},
 		{"same pid namespace", []string{id, "sh", "-c", "cat /proc/1/cmdline | tr '\\0' ' '"}, "sleep 100 ", 0},
 		{"no new privs", []string{"--no-new-privs", id, "grep", "NoNewPrivs", "/proc/self/status"}, "NoNewPrivs:\t1\n", 0},
