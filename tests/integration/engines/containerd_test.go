@@ -511,10 +511,11 @@ func TestContainerd(t *testing.T) {
 		// overlayfs warns that the behaviour is undefined, and the
 		// task then may fail to create files. That is ctr's; the test
 		// stays clear of it.) corral finds the user's home in the
-		// container's /etc/passwd.
-		r = c.mustExec(id, "e3", "--user", "1000:1000", id, "sh", "-c", linger("id; echo $HOME"))
-		if !strings.HasPrefix(r.Stdout, "uid=1000(user1) gid=1000(user1)") || !strings.HasSuffix(r.Stdout, "\n/home/user1\n") {
-			c.fatal(id, r, "ctr task exec --user 1000:1000: want uid=1000(user1) gid=1000(user1) and HOME /home/user1")
+		// container's /etc/passwd. The shim's stdio pipes are the
+		// user's, as with runc, so that it can open /dev/stdout.
+		r = c.mustExec(id, "e3", "--user", "1000:1000", id, "sh", "-c", linger("id; echo $HOME; echo reopened > /dev/stdout"))
+		if !strings.HasPrefix(r.Stdout, "uid=1000(user1) gid=1000(user1)") || !strings.HasSuffix(r.Stdout, "\n/home/user1\nreopened\n") {
+			c.fatal(id, r, "ctr task exec --user 1000:1000: want uid=1000(user1) gid=1000(user1), HOME /home/user1 and /dev/stdout")
 		}
 		// stdin: ctr closes the process's stdin at its own EOF.
 		r = c.execInput("from stdin\n", "e4", id, "sh", "-c", linger("cat"))
