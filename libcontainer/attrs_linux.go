@@ -140,16 +140,40 @@ func setAffinity(pid int, list string) error {
 	return nil
 }
 
-// The modes and mode flags of <linux/mempolicy.h>.
-var (
-	memoryPolicyModes = map[string]uintptr{
-		"MPOL_DEFAULT": 0, "MPOL_PREFERRED": 1, "MPOL_BIND": 2, "MPOL_INTERLEAVE": 3,
-		"MPOL_LOCAL": 4, "MPOL_PREFERRED_MANY": 5, "MPOL_WEIGHTED_INTERLEAVE": 6,
+// memoryPolicyMode is the value of a mode of <linux/mempolicy.h>. A
+// switch, not a map: a map literal is built at every start of the binary.
+func memoryPolicyMode(name string) (uintptr, bool) {
+	switch name {
+	case "MPOL_DEFAULT":
+		return 0, true
+	case "MPOL_PREFERRED":
+		return 1, true
+	case "MPOL_BIND":
+		return 2, true
+	case "MPOL_INTERLEAVE":
+		return 3, true
+	case "MPOL_LOCAL":
+		return 4, true
+	case "MPOL_PREFERRED_MANY":
+		return 5, true
+	case "MPOL_WEIGHTED_INTERLEAVE":
+		return 6, true
 	}
-	memoryPolicyFlags = map[string]uintptr{
-		"MPOL_F_STATIC_NODES": 1 << 15, "MPOL_F_RELATIVE_NODES": 1 << 14, "MPOL_F_NUMA_BALANCING": 1 << 13,
+	return 0, false
+}
+
+// memoryPolicyFlag is the value of a mode flag of <linux/mempolicy.h>.
+func memoryPolicyFlag(name string) (uintptr, bool) {
+	switch name {
+	case "MPOL_F_STATIC_NODES":
+		return 1 << 15, true
+	case "MPOL_F_RELATIVE_NODES":
+		return 1 << 14, true
+	case "MPOL_F_NUMA_BALANCING":
+		return 1 << 13, true
 	}
-)
+	return 0, false
+}
 
 // maxMemoryNodes bounds node numbers as configs/validate does.
 const maxMemoryNodes = 4096
@@ -163,12 +187,12 @@ func setMemoryPolicy(p *configs.MemoryPolicy) error {
 	if p == nil {
 		return nil
 	}
-	mode, ok := memoryPolicyModes[p.Mode]
+	mode, ok := memoryPolicyMode(p.Mode)
 	if !ok {
 		return fmt.Errorf("invalid memory policy mode %q", p.Mode)
 	}
 	for _, f := range p.Flags {
-		flag, ok := memoryPolicyFlags[f]
+		flag, ok := memoryPolicyFlag(f)
 		if !ok {
 			return fmt.Errorf("invalid memory policy flag %q", f)
 		}
@@ -218,17 +242,13 @@ func setFinalAffinity(ps *processSetup) error {
 	// is nothing to read. It fails only where the cpuset allows none;
 	// the process then keeps the affinity it has, as with runc, which
 	// warns.
-	unix.RawSyscall(unix.SYS_SCHED_SETAFFINITY, 0, uintptr(len(everyCPU)*8), uintptr(unsafe.Pointer(&everyCPU)))
+	var every [maxCPUs / 64]uint64
+	for i := range every {
+		every[i] = ^uint64(0)
+	}
+	unix.RawSyscall(unix.SYS_SCHED_SETAFFINITY, 0, uintptr(len(every)*8), uintptr(unsafe.Pointer(&every)))
 	return nil
 }
-
-// everyCPU is an affinity mask with every cpu up to maxCPUs set.
-var everyCPU = func() (m [maxCPUs / 64]uint64) {
-	for i := range m {
-		m[i] = ^uint64(0)
-	}
-	return m
-}()
 
 // maxCPUs is the kernel's largest CONFIG_NR_CPUS.
 const maxCPUs = 8192

@@ -2,7 +2,6 @@ package validate
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -159,13 +158,24 @@ func (v *checker) scheduler() {
 	}
 }
 
-// memoryPolicyNodes says how many nodes each memory policy mode takes, as
+// memoryPolicyModes are the modes of set_mempolicy(2), in the order of
+// <linux/mempolicy.h>.
+var memoryPolicyModes = []string{
+	"MPOL_DEFAULT", "MPOL_PREFERRED", "MPOL_BIND", "MPOL_INTERLEAVE",
+	"MPOL_LOCAL", "MPOL_PREFERRED_MANY", "MPOL_WEIGHTED_INTERLEAVE",
+}
+
+// memoryPolicyNodes says how many nodes a memory policy mode takes, as
 // set_mempolicy(2) wants them: none, some, or either (MPOL_PREFERRED
 // without nodes is local allocation).
-var memoryPolicyNodes = map[string]string{
-	"MPOL_DEFAULT": "none", "MPOL_LOCAL": "none",
-	"MPOL_BIND": "some", "MPOL_INTERLEAVE": "some", "MPOL_WEIGHTED_INTERLEAVE": "some", "MPOL_PREFERRED_MANY": "some",
-	"MPOL_PREFERRED": "either",
+func memoryPolicyNodes(mode string) string {
+	switch mode {
+	case "MPOL_DEFAULT", "MPOL_LOCAL":
+		return "none"
+	case "MPOL_PREFERRED":
+		return "either"
+	}
+	return "some"
 }
 
 var memoryPolicyFlags = []string{"MPOL_F_STATIC_NODES", "MPOL_F_RELATIVE_NODES", "MPOL_F_NUMA_BALANCING"}
@@ -184,12 +194,11 @@ func (v *checker) memoryPolicy() {
 	if p == nil {
 		return
 	}
-	takes, ok := memoryPolicyNodes[p.Mode]
-	if !ok {
-		modes := slices.Sorted(maps.Keys(memoryPolicyNodes))
-		v.failf("memory_policy.mode", p.Mode, "is an invalid memory policy mode (want one of %s)", strings.Join(modes, ", "))
+	if !slices.Contains(memoryPolicyModes, p.Mode) {
+		v.failf("memory_policy.mode", p.Mode, "is an invalid memory policy mode (want one of %s)", strings.Join(memoryPolicyModes, ", "))
 		return
 	}
+	takes := memoryPolicyNodes(p.Mode)
 	flags := make(map[string]bool, len(p.Flags))
 	for i, f := range p.Flags {
 		if !slices.Contains(memoryPolicyFlags, f) {
