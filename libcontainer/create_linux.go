@@ -79,6 +79,9 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 	if err := validate.Validate(config); err != nil {
 		return nil, opError("create", id, err)
 	}
+	if err := checkNetDevicesOnHost(config); err != nil {
+		return nil, opError("create", id, err)
+	}
 	phase.Mark("create:validated")
 	root, err := filepath.Abs(root)
 	if err != nil {

@@ -55,6 +55,9 @@ func (c *Container) Restore(p *Process, opts *CriuOpts) error {
 	if status != Stopped {
 		return opError("restore", c.id, fmt.Errorf("%w (%s)", ErrRunning, status))
 	}
+	if err := checkRestoreNetDevices(&st.Config); err != nil {
+		return opError("restore", c.id, err)
+	}
 	cr := criu.New(opts.CriuPath)
 	if err := cr.CheckVersion(criu.MinVersion); err != nil {
 		return opError("restore", c.id, err)

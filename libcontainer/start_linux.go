@@ -152,6 +152,13 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 			}
 		}
 	}()
+	// Before init's setup, so that hooks see the devices; a failure
+	// from here on returns them while init's namespace still holds them.
+	netDevs, err := moveNetDevices(cfg, ch.pid)
+	if err != nil {
+		return err
+	}
+	defer func() { netDevs.done(retErr != nil) }()
 	if cg != nil {
 		s.CgroupPaths = cg.m.GetPaths()
 		if s.CgroupMounts, err = hostCgroupMounts(cfg); err != nil {

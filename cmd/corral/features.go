@@ -42,12 +42,12 @@ capabilities, cgroups, seccomp and the other Linux features.`,
 	}
 }
 
-// Whether this build applies linux.netDevices and linux.intelRdt. Their
-// support is being written; until it lands features says they are not
-// supported, and update refuses the Intel RDT flags. Flip them where it
+// Whether this build applies linux.netDevices and linux.intelRdt. Intel
+// RDT support is being written; until it lands features says it is not
+// supported, and update refuses the Intel RDT flags. Flip it where it
 // lands.
 const (
-	netDevicesBuilt = false
+	netDevicesBuilt = true
 	intelRdtBuilt   = false
 )
 

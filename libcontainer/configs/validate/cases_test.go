@@ -87,7 +87,10 @@ var badCases = []badCase{
 			c.GIDMappings = append(c.GIDMappings, configs.IDMap{ContainerID: int64(i), HostID: int64(i), Size: 1})
 		}
 	}, []string{"gid_mappings"}},
-	{"rootless without user namespace", func(_ *testing.T, c *configs.Config) { c.RootlessEUID = true }, []string{"rootless_euid"}},
+	{"rootless without user namespace", func(_ *testing.T, c *configs.Config) {
+		c.RootlessEUID = true
+		c.NetDevices = nil // refused apart, below
+	}, []string{"rootless_euid"}},
 
 	// UTS
 	{"hostname without UTS namespace", func(_ *testing.T, c *configs.Config) {
@@ -156,6 +159,23 @@ var badCases = []badCase{
 		c.NetDevices["averyveryverylongname"] = nil
 		c.NetDevices["eth0"] = &configs.NetDevice{Name: ".."}
 	}, []string{"net_devices", "net_devices", `net_devices "eth0".name`}},
+	{"net device names in the container", func(_ *testing.T, c *configs.Config) {
+		c.NetDevices["dummy2"] = &configs.NetDevice{Name: "eth1"} // dummy0's
+		c.NetDevices["eth1"] = nil                                // dummy0's too
+		c.NetDevices["dummy3"] = &configs.NetDevice{Name: "e%d%d"}
+		c.NetDevices["dummy4"] = &configs.NetDevice{Name: "e%s"}
+		c.NetDevices["e%d"] = nil
+		// Templates never clash: the kernel picks free names.
+		c.NetDevices["dummy5"] = &configs.NetDevice{Name: "net%d"}
+		c.NetDevices["dummy6"] = &configs.NetDevice{Name: "net%d"}
+	}, []string{`net_devices "dummy2"`, `net_devices "eth1"`, `net_devices "dummy3".name`, `net_devices "dummy4".name`, "net_devices"}},
+
+	{"net devices rootless", func(_ *testing.T, c *configs.Config) {
+		c.Namespaces.Add(configs.NEWUSER, "")
+		c.UIDMappings = []configs.IDMap{{HostID: 1000, Size: 1}}
+		c.GIDMappings = []configs.IDMap{{HostID: 1000, Size: 1}}
+		c.RootlessEUID = true
+	}, []string{"net_devices"}},
 
 	// mounts
 	{"mount destination escapes", func(_ *testing.T, c *configs.Config) {

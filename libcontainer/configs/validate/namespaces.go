@@ -377,19 +377,60 @@ func (v *checker) netDevices() {
 		return
 	}
 	if !v.owns(configs.NEWNET) {
-		v.failf("net_devices", nil, "need a network namespace of the container's own to move into")
+		v.failf("net_devices", nil, "need a network namespace other than the host's to move into")
 	}
+	if v.c.RootlessEUID {
+		// Moving a device takes CAP_NET_ADMIN in the host's network
+		// namespace, which a rootless runtime lacks; runc refuses too.
+		v.failf("net_devices", nil, "cannot be moved by a rootless runtime (rootless_euid): it takes CAP_NET_ADMIN on the host")
+	}
+	// inside maps a name in the container to the device that takes it.
+	inside := make(map[string]string, len(devs))
 	for _, name := range slices.Sorted(maps.Keys(devs)) {
 		if p := ifnameProblem(name); p != "" {
 			v.failf("net_devices", name, "is not an interface name: %s", p)
 			continue
 		}
-		if d := devs[name]; d != nil && d.Name != "" {
-			if p := ifnameProblem(d.Name); p != "" {
-				v.failf(fmt.Sprintf("net_devices %q.name", name), d.Name, "is not an interface name: %s", p)
-			}
+		if strings.Contains(name, "%") {
+			// The kernel names no device so: "%d" asks it for a name.
+			v.failf("net_devices", name, "is not an interface name: a %%d template is only for the name in the container")
+			continue
 		}
+		newName := name
+		if d := devs[name]; d != nil && d.Name != "" {
+			field := fmt.Sprintf("net_devices %q.name", name)
+			if p := ifnameProblem(d.Name); p != "" {
+				v.failf(field, d.Name, "is not an interface name: %s", p)
+				continue
+			}
+			if p := templateProblem(d.Name); p != "" {
+				v.failf(field, d.Name, "is not an interface name: %s", p)
+				continue
+			}
+			newName = d.Name
+		}
+		if strings.Contains(newName, "%") {
+			continue // the kernel picks a free name
+		}
+		if other, ok := inside[newName]; ok {
+			v.failf(fmt.Sprintf("net_devices %q", name), nil, "is named %q in the container, as net_devices %q is", newName, other)
+			continue
+		}
+		inside[newName] = name
 	}
+}
+
+// templateProblem follows the kernel's __dev_alloc_name: a name with a
+// '%' must have exactly one, followed by 'd'.
+func templateProblem(s string) string {
+	i := strings.IndexByte(s, '%')
+	if i < 0 {
+		return ""
+	}
+	if !strings.HasPrefix(s[i:], "%d") || strings.Contains(s[i+2:], "%") {
+		return "a '%' must be the only one and start a %d template"
+	}
+	return ""
 }
 
 // ifnameProblem follows the kernel's dev_valid_name.

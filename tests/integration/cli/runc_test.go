@@ -416,8 +416,8 @@ func TestUpdateResources(t *testing.T) {
 }
 
 // TestFeaturesLikeRunc: `features` has every key runc's has where runc is
-// installed, and says what corral does: checkpoint and memory policies
-// are built in, the netDevices and Intel RDT support not yet, and the
+// installed, and says what corral does: checkpoint, memory policies and
+// netDevices are built in, the Intel RDT support not yet, and the
 // annotation "bundle" means something to corral (but cannot move a
 // container's bundle).
 func TestFeaturesLikeRunc(t *testing.T) {
@@ -454,8 +454,8 @@ func TestFeaturesLikeRunc(t *testing.T) {
 	switch {
 	case f.Annotations["io.github.corral-oci.corral.checkpoint.enabled"] != "true":
 		t.Errorf("checkpoint: annotations %v", f.Annotations)
-	case l.NetDevices == nil || l.NetDevices.Enabled == nil || *l.NetDevices.Enabled:
-		t.Errorf("netDevices %+v, want not enabled", l.NetDevices)
+	case l.NetDevices == nil || l.NetDevices.Enabled == nil || !*l.NetDevices.Enabled:
+		t.Errorf("netDevices %+v, want enabled", l.NetDevices)
 	case l.IntelRdt == nil || l.IntelRdt.Enabled == nil || *l.IntelRdt.Enabled:
 		t.Errorf("intelRdt %+v, want not enabled", l.IntelRdt)
 	case l.MemoryPolicy == nil || len(l.MemoryPolicy.Modes) != 7 || len(l.MemoryPolicy.Flags) != 3:
