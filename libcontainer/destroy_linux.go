@@ -12,6 +12,7 @@ import (
 
 	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/intelrdt"
 )
 
 // killTimeout bounds the wait for a killed init: a process stuck in
@@ -41,6 +42,11 @@ func (c *Container) Destroy() error {
 	}
 	if st != nil {
 		if err := c.teardown(st); err != nil {
+			return opError("destroy", c.id, err)
+		}
+		// Once its processes are gone: a group left with tasks would
+		// hand them to the default group.
+		if err := intelrdt.Remove(st.Config.IntelRdt, c.id, st.IntelRdtPath); err != nil {
 			return opError("destroy", c.id, err)
 		}
 	}

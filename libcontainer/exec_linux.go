@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/intelrdt"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
@@ -80,6 +81,9 @@ func (c *Container) prepareExec(p *Process) (*child, *State, error) {
 		ch.close()
 		return nil, nil, err
 	}
+	// After the cgroups: the bootstrap joins the resctrl groups in
+	// this order, the control group before its monitoring group.
+	ch.msg.Cgroups = append(ch.msg.Cgroups, intelrdt.TasksFiles(cfg.IntelRdt, c.id, st.IntelRdtPath)...)
 	return ch, st, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/configs/validate"
+	"github.com/corral-oci/corral/libcontainer/intelrdt"
 	"github.com/corral-oci/corral/libcontainer/internal/procfs"
 )
 
@@ -87,6 +88,11 @@ func (c *Container) Stats() (*Stats, error) {
 		}
 		stats.Interfaces = parseNetDev(b)
 	}
+	if st.Config.IntelRdt != nil && st.IntelRdtPath != "" {
+		if stats.IntelRdt, err = intelrdt.GetStats(st.Config.IntelRdt, c.id, st.IntelRdtPath); err != nil {
+			return nil, opError("stats of", c.id, err)
+		}
+	}
 	return stats, nil
 }
 
@@ -146,6 +152,15 @@ func (c *Container) Set(config configs.Config) error {
 			return opError("update", c.id, err)
 		}
 	}
+	if status != Stopped && config.IntelRdt != nil && st.IntelRdtPath != "" {
+		rdt, err := intelrdt.Existing(config.IntelRdt, c.id, st.IntelRdtPath)
+		if err != nil {
+			return opError("update", c.id, fmt.Errorf("intel_rdt: %w", err))
+		}
+		if err := rdt.Set(config.IntelRdt); err != nil {
+			return opError("update", c.id, err)
+		}
+	}
 	st.Config = config
 	return c.saveState(st)
 }
@@ -157,8 +172,20 @@ func onlyResourcesChanged(old, updated *configs.Config) error {
 	if (old.Cgroups == nil) != (updated.Cgroups == nil) {
 		return errors.New("cgroups: a container cannot gain or lose its cgroup")
 	}
+	if (old.IntelRdt == nil) != (updated.IntelRdt == nil) {
+		// runc moves init alone into a new group: the processes it
+		// forked before would stay out, unlimited.
+		return errors.New("intel_rdt: a container cannot gain or lose its resctrl group; give linux.intelRdt at create")
+	}
 	strip := func(c *configs.Config) ([]byte, error) {
 		cp := *c
+		if cp.IntelRdt != nil {
+			// The allocation can change (update --l3-cache-schema,
+			// --mem-bw-schema); the group cannot.
+			rdt := *cp.IntelRdt
+			rdt.L3CacheSchema, rdt.MemBwSchema = "", ""
+			cp.IntelRdt = &rdt
+		}
 		if cp.Cgroups != nil {
 			cg := *cp.Cgroups
 			cg.Resources = nil

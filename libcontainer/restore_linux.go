@@ -58,6 +58,11 @@ func (c *Container) Restore(p *Process, opts *CriuOpts) error {
 	if err := checkRestoreNetDevices(&st.Config); err != nil {
 		return opError("restore", c.id, err)
 	}
+	if st.Config.IntelRdt != nil {
+		// criu makes the processes anew, outside any resctrl group;
+		// they would run without the allocation the config asks.
+		return opError("restore", c.id, errors.New("intel_rdt: restoring a container with linux.intelRdt is not supported: the restored processes would not be in its resctrl group"))
+	}
 	cr := criu.New(opts.CriuPath)
 	if err := cr.CheckVersion(criu.MinVersion); err != nil {
 		return opError("restore", c.id, err)

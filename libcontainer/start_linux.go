@@ -12,6 +12,7 @@ import (
 
 	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/intelrdt"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
@@ -134,6 +135,28 @@ func (c *Container) startInit(st *State, p *Process) (retErr error) {
 			return err
 		}
 		phase.Mark("start:cgroup-made")
+	}
+	if cfg.IntelRdt != nil {
+		// As the cgroup v1 hierarchies: the bootstrap writes itself to
+		// the group's tasks before anything else, and what it forks
+		// inherits the group.
+		rdt, err := intelrdt.NewManager(cfg.IntelRdt, c.id)
+		if err != nil {
+			ch.close()
+			return err
+		}
+		tasks, err := rdt.Prepare()
+		if err != nil {
+			ch.close()
+			return err
+		}
+		defer func() {
+			if retErr != nil {
+				rdt.Undo()
+			}
+		}()
+		ch.msg.Cgroups = append(ch.msg.Cgroups, tasks...)
+		st.IntelRdtPath = rdt.Path()
 	}
 	err = ch.start()
 	if ch.cgroupFD >= 0 {

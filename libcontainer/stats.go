@@ -1,6 +1,10 @@
 package libcontainer
 
-import "github.com/opencontainers/cgroups"
+import (
+	"github.com/opencontainers/cgroups"
+
+	"github.com/corral-oci/corral/libcontainer/intelrdt"
+)
 
 // Stats are a container's resource usage.
 type Stats struct {
@@ -9,6 +13,8 @@ type Stats struct {
 	// Interfaces are the counters of the network interfaces in the
 	// container's network namespace.
 	Interfaces []*NetworkInterface `json:"interfaces,omitempty"`
+	// IntelRdt are the figures of the container's resctrl groups.
+	IntelRdt *intelrdt.Stats `json:"intel_rdt,omitempty"`
 }
 
 // NetworkInterface are the counters of one network interface.

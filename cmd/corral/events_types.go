@@ -4,6 +4,7 @@ import (
 	"github.com/opencontainers/cgroups"
 
 	"github.com/corral-oci/corral/libcontainer"
+	"github.com/corral-oci/corral/libcontainer/intelrdt"
 )
 
 // The types below are the JSON of `events`, with the field names runc
@@ -112,10 +113,53 @@ type memory struct {
 	PSI       *cgroups.PSIStats `json:"psi,omitempty"`
 }
 
-// intelRdt stays empty until the library reports resctrl figures.
+// intelRdt are the resctrl figures, under runc's names. runc's
+// l3_cache_info and mem_bw_info (the info directory's limits) are not
+// reported.
 type intelRdt struct {
-	L3CacheSchema string `json:"l3_cache_schema,omitempty"`
-	MemBwSchema   string `json:"mem_bw_schema,omitempty"`
+	L3CacheSchemaRoot string      `json:"l3_cache_schema_root,omitempty"`
+	L3CacheSchema     string      `json:"l3_cache_schema,omitempty"`
+	MemBwSchemaRoot   string      `json:"mem_bw_schema_root,omitempty"`
+	MemBwSchema       string      `json:"mem_bw_schema,omitempty"`
+	MBMStats          *[]mbmStats `json:"mbm_stats,omitempty"`
+	CMTStats          *[]cmtStats `json:"cmt_stats,omitempty"`
+}
+
+// mbmStats are the memory bandwidth counters of one L3 domain.
+type mbmStats struct {
+	MBMTotalBytes uint64 `json:"mbm_total_bytes"`
+	MBMLocalBytes uint64 `json:"mbm_local_bytes"`
+}
+
+// cmtStats is the cache occupancy of one L3 domain.
+type cmtStats struct {
+	LLCOccupancy uint64 `json:"llc_occupancy"`
+}
+
+// convertIntelRdt maps the library's resctrl figures onto the event's.
+func convertIntelRdt(s *intelrdt.Stats) intelRdt {
+	if s == nil {
+		return intelRdt{}
+	}
+	out := intelRdt{
+		L3CacheSchemaRoot: s.L3CacheSchemaRoot, L3CacheSchema: s.L3CacheSchema,
+		MemBwSchemaRoot: s.MemBwSchemaRoot, MemBwSchema: s.MemBwSchema,
+	}
+	if s.MBM != nil {
+		mbm := make([]mbmStats, 0, len(s.MBM))
+		for _, m := range s.MBM {
+			mbm = append(mbm, mbmStats{MBMTotalBytes: m.TotalBytes, MBMLocalBytes: m.LocalBytes})
+		}
+		out.MBMStats = &mbm
+	}
+	if s.CMT != nil {
+		cmt := make([]cmtStats, 0, len(s.CMT))
+		for _, c := range s.CMT {
+			cmt = append(cmt, cmtStats{LLCOccupancy: c.LLCOccupancy})
+		}
+		out.CMTStats = &cmt
+	}
+	return out
 }
 
 // networkInterface has no JSON tags: runc prints the Go field names.
@@ -133,7 +177,7 @@ type networkInterface struct {
 
 // convertStats maps the library's figures onto the event's.
 func convertStats(s *libcontainer.Stats) *stats {
-	out := &stats{Hugetlb: make(map[string]hugetlb)}
+	out := &stats{Hugetlb: make(map[string]hugetlb), IntelRdt: convertIntelRdt(s.IntelRdt)}
 	for _, i := range s.Interfaces {
 		if i == nil {
 			continue

@@ -42,13 +42,12 @@ capabilities, cgroups, seccomp and the other Linux features.`,
 	}
 }
 
-// Whether this build applies linux.netDevices and linux.intelRdt. Intel
-// RDT support is being written; until it lands features says it is not
-// supported, and update refuses the Intel RDT flags. Flip it where it
-// lands.
+// Whether this build applies linux.netDevices and linux.intelRdt. On a
+// host without resctrl create refuses linux.intelRdt; the feature is
+// built all the same, as runc reports it.
 const (
 	netDevicesBuilt = true
-	intelRdtBuilt   = false
+	intelRdtBuilt   = true
 )
 
 // memoryPolicyModes and memoryPolicyFlags are the linux.memoryPolicy

@@ -16,6 +16,7 @@ import (
 
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/intelrdt"
 	"github.com/corral-oci/corral/libcontainer/specconv"
 )
 
@@ -118,14 +119,16 @@ func updateContainer(c *libcontainer.Container, flags *pflag.FlagSet, resources 
 	cfg.Cgroups = &cg
 
 	l3, mb := flagString(flags, "l3-cache-schema"), flagString(flags, "mem-bw-schema")
-	if (l3 != "" || mb != "") && !intelRdtBuilt {
-		return errors.New("--l3-cache-schema, --mem-bw-schema: Intel RDT is not supported by this build of corral yet")
-	}
 	if l3 != "" || mb != "" {
-		rdt := configs.IntelRdt{}
-		if cfg.IntelRdt != nil {
-			rdt = *cfg.IntelRdt
+		if _, err := intelrdt.Root(); err != nil {
+			return fmt.Errorf("--l3-cache-schema, --mem-bw-schema: Intel RDT cannot be used: %w", err)
 		}
+		if cfg.IntelRdt == nil {
+			// runc then moves init alone into a new group, leaving
+			// out the processes it forked: refused instead.
+			return errors.New("--l3-cache-schema, --mem-bw-schema: the container was created without linux.intelRdt, and cannot join a resctrl group now")
+		}
+		rdt := *cfg.IntelRdt
 		if l3 != "" {
 			rdt.L3CacheSchema = l3
 		}

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/opencontainers/cgroups"
-	"golang.org/x/sys/unix"
 )
 
 // res prefixes the fields of the cgroup's Resources. Their JSON sits
@@ -297,32 +296,6 @@ func (v *checker) deviceRules(r *cgroups.Resources) {
 		}
 		if !validPermissions(string(d.Permissions)) || d.Permissions == "" {
 			v.failf(f+".permissions", string(d.Permissions), `is not a combination of "r", "w" and "m"`)
-		}
-	}
-}
-
-// resctrlMounted is read on every check: unlike the machine's shape, a
-// mount comes and goes.
-func resctrlMounted() bool {
-	var st unix.Statfs_t
-	return unix.Statfs("/sys/fs/resctrl", &st) == nil && st.Type == unix.RDTGROUP_SUPER_MAGIC
-}
-
-func (v *checker) intelRdt() {
-	rdt := v.c.IntelRdt
-	if rdt == nil {
-		return
-	}
-	if !resctrlMounted() {
-		v.failf("intel_rdt", nil, "needs resctrl mounted at /sys/fs/resctrl (mount -t resctrl resctrl /sys/fs/resctrl)")
-	}
-	// The CLOS id names a directory of /sys/fs/resctrl.
-	if id := rdt.ClosID; id != "" && (id == "." || id == ".." || strings.ContainsAny(id, "/\x00")) {
-		v.failf("intel_rdt.closID", id, "is not a resctrl group name")
-	}
-	for i, s := range rdt.Schemata {
-		if strings.TrimSpace(s) == "" {
-			v.failf(fmt.Sprintf("intel_rdt.schemata[%d]", i), nil, "is empty")
 		}
 	}
 }

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/libcontainer/intelrdt"
 )
 
 func ptr[T any](v T) *T { return &v }
@@ -529,16 +530,48 @@ func TestMachineDependent(t *testing.T) {
 	}
 }
 
+// TestIntelRdt: the fields of linux.intelRdt the kernel would refuse are
+// named; on a host without resctrl, any linux.intelRdt is refused, the
+// error saying so, rather than accepted and ignored.
 func TestIntelRdt(t *testing.T) {
-	c := goodConfig(t)
-	c.IntelRdt = &configs.IntelRdt{ClosID: "../x"}
-	got := fieldsOf(errs(t, Validate(c)))
-	want := []string{"intel_rdt.closID"}
-	if !resctrlMounted() {
-		want = append([]string{"intel_rdt"}, want...)
-	}
-	if !slices.Equal(got, want) {
-		t.Errorf("fields = %q, want %q", got, want)
+	_, rootErr := intelrdt.Root()
+	for _, tc := range []struct {
+		name   string
+		rdt    configs.IntelRdt
+		fields []string
+	}{
+		{"empty", configs.IntelRdt{}, nil},
+		{"default group", configs.IntelRdt{ClosID: "/"}, nil},
+		{"closID", configs.IntelRdt{ClosID: "../x"}, []string{"intel_rdt.closID"}},
+		{"closID dot", configs.IntelRdt{ClosID: "."}, []string{"intel_rdt.closID"}},
+		{"schemas", configs.IntelRdt{L3CacheSchema: "L3:0", MemBwSchema: "L3:0=f", Schemata: []string{"L2:0=3", "", "MB:x=1"}},
+			[]string{"intel_rdt.l3_cache_schema", "intel_rdt.memBwSchema", "intel_rdt.schemata[1]", "intel_rdt.schemata[2]"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := goodConfig(t)
+			rdt := tc.rdt
+			c.IntelRdt = &rdt
+			want := tc.fields
+			if rootErr != nil {
+				want = append(want, "intel_rdt")
+			}
+			err := Validate(c)
+			if want == nil {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			got := fieldsOf(errs(t, err))
+			slices.Sort(got)
+			slices.Sort(want)
+			if !slices.Equal(got, want) {
+				t.Errorf("fields = %q, want %q (%v)", got, want, err)
+			}
+			if rootErr != nil && !strings.Contains(err.Error(), "intel_rdt: linux.intelRdt cannot be honoured: no resctrl filesystem is mounted") {
+				t.Errorf("error %q does not say why linux.intelRdt is refused", err)
+			}
+		})
 	}
 }
 

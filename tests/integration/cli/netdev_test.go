@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"net"
+	"net/netip"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -44,7 +45,8 @@ func newHostDevice(t *testing.T) *hostDevice {
 		mac: "02:" + suffix[0:2] + ":" + suffix[2:4] + ":" + suffix[4:6] + ":" + suffix[6:8] + ":01",
 		mtu: 1400,
 		// 127/8 gets host scope: it must not follow the device.
-		global: []string{"10.254." + strconv.Itoa(int(b[0])) + ".2/24", "fd00:254::" + suffix[:4] + "/64"},
+		// In the canonical form ip prints: "::83d", not "::083d".
+		global: []string{"10.254." + strconv.Itoa(int(b[0])) + ".2/24", netip.MustParsePrefix("fd00:254::" + suffix[:4] + "/64").String()},
 		host:   []string{"127.0.0." + strconv.Itoa(int(b[1])%250+2) + "/8"},
 	}
 	mac, _ := net.ParseMAC(d.mac)

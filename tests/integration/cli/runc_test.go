@@ -416,8 +416,8 @@ func TestUpdateResources(t *testing.T) {
 }
 
 // TestFeaturesLikeRunc: `features` has every key runc's has where runc is
-// installed, and says what corral does: checkpoint, memory policies and
-// netDevices are built in, the Intel RDT support not yet, and the
+// installed, and says what corral does: checkpoint, memory policies,
+// netDevices and Intel RDT are built in, and the
 // annotation "bundle" means something to corral (but cannot move a
 // container's bundle).
 func TestFeaturesLikeRunc(t *testing.T) {
@@ -456,8 +456,8 @@ func TestFeaturesLikeRunc(t *testing.T) {
 		t.Errorf("checkpoint: annotations %v", f.Annotations)
 	case l.NetDevices == nil || l.NetDevices.Enabled == nil || !*l.NetDevices.Enabled:
 		t.Errorf("netDevices %+v, want enabled", l.NetDevices)
-	case l.IntelRdt == nil || l.IntelRdt.Enabled == nil || *l.IntelRdt.Enabled:
-		t.Errorf("intelRdt %+v, want not enabled", l.IntelRdt)
+	case l.IntelRdt == nil || l.IntelRdt.Enabled == nil || !*l.IntelRdt.Enabled:
+		t.Errorf("intelRdt %+v, want enabled", l.IntelRdt)
 	case l.MemoryPolicy == nil || len(l.MemoryPolicy.Modes) != 7 || len(l.MemoryPolicy.Flags) != 3:
 		t.Errorf("memoryPolicy %+v, want the spec's 7 modes and 3 flags", l.MemoryPolicy)
 	case !slices.Contains(f.PotentiallyUnsafeConfigAnnotations, "bundle"):
@@ -472,7 +472,6 @@ func TestFeaturesLikeRunc(t *testing.T) {
 	if s := e.state(id); s.Bundle != bundle {
 		t.Errorf("an annotation named bundle moved the bundle to %q", s.Bundle)
 	}
-	e.fails([]string{"Intel RDT"}, "update", "--l3-cache-schema", "L3:0=f", id)
 	e.Must("delete", "-f", id)
 }
 
