@@ -52,4 +52,6 @@ if [ -z "$short" ]; then
 	tests/vm/cgroup2.sh
 	step "criu lane (VM)"
 	tests/vm/criu.sh
+	step "netDevices lane (VM with a NIC of its own)"
+	tests/vm/netdev.sh
 fi

@@ -336,3 +336,69 @@ func TestNetDevicesRefused(t *testing.T) {
 	e.fails([]string{"net_devices", "restoring"}, "restore", "--image-path", t.TempDir(), "--bundle", bundle, id)
 	d.checkOnHost(t)
 }
+
+// TestNetDevicesPhysical: a physical device, one the kernel does not
+// destroy with a namespace, moved into a container's own network
+// namespace comes back to the host when the container is deleted and
+// the namespace freed: under its name in the container, down, without its
+// addresses. That is the kernel's doing, which the runtime spec counts on
+// (and runc leaves alone); corral moves nothing back. The test takes a
+// spare NIC named by CORRAL_TEST_SPARE_NIC: tests/vm/netdev.sh runs it in
+// a VM that has one.
+func TestNetDevicesPhysical(t *testing.T) {
+	nic := os.Getenv("CORRAL_TEST_SPARE_NIC")
+	if nic == "" {
+		t.Skip("no spare physical NIC to move: set CORRAL_TEST_SPARE_NIC (tests/vm/netdev.sh gives a VM one)")
+	}
+	e := newEnv(t)
+	link, err := netlink.LinkByName(nic)
+	if err != nil {
+		t.Fatalf("spare NIC %s: %v", nic, err)
+	}
+	if link.Type() != "device" {
+		t.Fatalf("spare NIC %s is a %s, not a physical device", nic, link.Type())
+	}
+	mac := link.Attrs().HardwareAddr.String()
+	const inside = "ctr0"
+	t.Cleanup(func() {
+		// Give the NIC its name back for whatever runs next.
+		if l, err := netlink.LinkByName(inside); err == nil && l.Attrs().HardwareAddr.String() == mac {
+			netlink.LinkSetDown(l)
+			netlink.LinkSetName(l, nic)
+		}
+	})
+	addr, _ := netlink.ParseAddr("192.0.2.7/24")
+	addr.Flags = unix.IFA_F_NODAD
+	if err := netlink.AddrAdd(link, addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := netlink.LinkSetUp(link); err != nil {
+		t.Fatal(err)
+	}
+	id := e.runDetached([]string{"sleep", "100"}, withNetDevices(map[string]string{nic: inside}))
+	out := e.Must("exec", id, "ip", "addr", "show", "dev", inside)
+	for _, want := range []string{"link/ether " + mac, "192.0.2.7/24", ",UP"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("in the container: %q lacks %q", out, want)
+		}
+	}
+	if _, err := netlink.LinkByName(nic); err == nil {
+		t.Errorf("%s is still on the host while the container runs", nic)
+	}
+	e.Must("delete", "--force", id)
+	var back netlink.Link
+	if !itest.WaitFor(10*time.Second, func() bool {
+		back, err = netlink.LinkByName(inside)
+		return err == nil
+	}) {
+		t.Fatalf("%s did not come back to the host as %s within 10s: %v", nic, inside, err)
+	}
+	a := back.Attrs()
+	if a.HardwareAddr.String() != mac || a.Flags&net.FlagUp != 0 {
+		t.Errorf("back on the host: %s mac %s, flags %v; want mac %s, down", inside, a.HardwareAddr, a.Flags, mac)
+	}
+	if addrs, err := netlink.AddrList(back, netlink.FAMILY_V4); err != nil || len(addrs) != 0 {
+		t.Errorf("back on the host: IPv4 addresses %v (%v), want none", addrs, err)
+	}
+	t.Logf("%s (%s) came back to the host as %s, down, without addresses", nic, mac, inside)
+}
