@@ -344,6 +344,27 @@ func TestLoadSpecIgnoresUnknownFields(t *testing.T) {
 	}
 }
 
+// TestLoadSpecLegacyMonitoring: intelRdt's enableCMT and enableMBM
+// (runtime-spec 1.1 to 1.2.1) ask for what enableMonitoring gives, rather
+// than being dropped as unknown fields.
+func TestLoadSpecLegacyMonitoring(t *testing.T) {
+	for in, want := range map[string]bool{
+		`{"linux":{"intelRdt":{"enableCMT":true}}}`:                          true,
+		`{"linux":{"intelRdt":{"enableMBM":true,"closID":"g"}}}`:             true,
+		`{"linux":{"intelRdt":{"enableCMT":false,"enableMBM":false}}}`:       false,
+		`{"linux":{"intelRdt":{"enableMonitoring":true,"enableCMT":false}}}`: true,
+		`{"linux":{"intelRdt":{}},"annotations":{"enableCMT":"x"}}`:          false,
+	} {
+		spec, err := LoadSpec(strings.NewReader(in))
+		if err != nil {
+			t.Fatalf("%s: %v", in, err)
+		}
+		if got := spec.Linux.IntelRdt.EnableMonitoring; got != want {
+			t.Errorf("%s: enableMonitoring %v, want %v", in, got, want)
+		}
+	}
+}
+
 // TestLoadProcess checks exec's reading of the bundle: only the process
 // is decoded, with LoadSpec's errors, and the rest may be anything.
 func TestLoadProcess(t *testing.T) {

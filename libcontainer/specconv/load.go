@@ -24,9 +24,18 @@ import (
 // Unknown fields are ignored, as the spec requires of readers, and so are
 // the sections of other platforms (solaris, windows, vm, zos, freebsd).
 func LoadSpec(r io.Reader) (*specs.Spec, error) {
-	var spec linuxSpec
-	if err := decodeConfig(r, &spec); err != nil {
+	data, err := io.ReadAll(r)
+	if err != nil {
 		return nil, err
+	}
+	var spec linuxSpec
+	if err := decodeConfig(bytes.NewReader(data), &spec); err != nil {
+		return nil, err
+	}
+	if spec.Linux != nil && spec.Linux.IntelRdt != nil && !spec.Linux.IntelRdt.EnableMonitoring {
+		if spec.Linux.IntelRdt.EnableMonitoring, err = legacyMonitoring(data); err != nil {
+			return nil, err
+		}
 	}
 	return &specs.Spec{
 		Version:     spec.Version,
@@ -39,6 +48,33 @@ func LoadSpec(r io.Reader) (*specs.Spec, error) {
 		Annotations: spec.Annotations,
 		Linux:       spec.Linux,
 	}, nil
+}
+
+// legacyMonitoring reads linux.intelRdt's enableCMT and enableMBM, the
+// names runtime-spec 1.1 to 1.2.1 gave to what 1.3 calls enableMonitoring
+// (which replaced them: the hardware cannot enable one counter without
+// the other). A config that sets either asks for a monitoring group;
+// dropped as unknown fields, they would be asked for and not given.
+func legacyMonitoring(data []byte) (bool, error) {
+	lower := bytes.ToLower(data)
+	if !bytes.Contains(lower, []byte(`"enablecmt"`)) && !bytes.Contains(lower, []byte(`"enablembm"`)) {
+		return false, nil
+	}
+	var v struct {
+		Linux *struct {
+			IntelRdt *struct {
+				CMT bool `json:"enableCMT"`
+				MBM bool `json:"enableMBM"`
+			} `json:"intelRdt"`
+		} `json:"linux"`
+	}
+	if err := json.Unmarshal(data, &v); err != nil {
+		return false, jsonError(data, err)
+	}
+	if v.Linux == nil || v.Linux.IntelRdt == nil {
+		return false, nil
+	}
+	return v.Linux.IntelRdt.CMT || v.Linux.IntelRdt.MBM, nil
 }
 
 // linuxSpec is specs.Spec without the other platforms' sections, which
