@@ -29,7 +29,7 @@ func LoadSpec(r io.Reader) (*specs.Spec, error) {
 		return nil, err
 	}
 	var spec linuxSpec
-	if err := decodeConfig(bytes.NewReader(data), &spec); err != nil {
+	if err := decodeData(data, &spec); err != nil {
 		return nil, err
 	}
 	if spec.Linux != nil && spec.Linux.IntelRdt != nil && !spec.Linux.IntelRdt.EnableMonitoring {
@@ -117,6 +117,11 @@ func decodeConfig(r io.Reader, v any) error {
 	if err != nil {
 		return err
 	}
+	return decodeData(data, v)
+}
+
+// decodeData decodes a whole config.json.
+func decodeData(data []byte, v any) error {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return errors.New("empty config")
 	}
