@@ -42,6 +42,9 @@ type containerd struct {
 	// holds every cgroup the daemon's containers get, removed at the
 	// end; none when empty (a client of the daemon owns them).
 	cgroupRoot string
+	// runtime is the binary the shim runs as runc: corral, or a
+	// wrapper of it (bundles_test.go).
+	runtime string
 }
 
 // startContainerd starts containerd with the CRI plugin disabled and
@@ -76,6 +79,7 @@ func newContainerd(t *testing.T, ns string) *containerd {
 		logPath:  filepath.Join(dir, "containerd.log"),
 		exited:   make(chan struct{}),
 		ids:      new([]string),
+		runtime:  corralBin,
 	}
 	t.Cleanup(c.cleanup)
 	return c
@@ -234,7 +238,7 @@ func (c *containerd) run(flag, id string, args ...string) []string {
 // runFlags are the flags of ctr run that make the shim drive corral,
 // and keep ctr's fifos out of /run/containerd/fifo.
 func (c *containerd) runFlags() []string {
-	return []string{"--runc-binary", corralBin, "--runc-root", c.runcRoot, "--fifo-dir", c.fifoDir()}
+	return []string{"--runc-binary", c.runtime, "--runc-root", c.runcRoot, "--fifo-dir", c.fifoDir()}
 }
 
 // exec runs a process in task id through ctr task exec; args are ctr's,

@@ -82,6 +82,12 @@ func crictlPath() (string, error) {
 // images; cleanups stop it and remove everything it made.
 func startCRI(t *testing.T, crictl string) *cri {
 	t.Helper()
+	return startCRIWith(t, crictl, corralBin)
+}
+
+// startCRIWith is startCRI with runtime as the runc shim's BinaryName.
+func startCRIWith(t *testing.T, crictl, runtime string) *cri {
+	t.Helper()
 	b := make([]byte, 4)
 	rand.Read(b)
 	ctrd := newContainerd(t, "k8s.io")
@@ -142,7 +148,7 @@ func startCRI(t *testing.T, crictl string) *cri {
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = %q
     conf_dir = %q
-`, pauseImage, corralBin, ctrd.runcRoot, cniBin, cniConf))
+`, pauseImage, runtime, ctrd.runcRoot, cniBin, cniConf))
 	ctrd.importImageAs(criImage, []string{"sh"})
 	ctrd.importImageAs(pauseImage, strings.Fields(pauseCmd))
 	return c

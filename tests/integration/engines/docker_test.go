@@ -46,6 +46,13 @@ type dockerd struct {
 // (and the removal of all they made) as cleanups.
 func startDockerd(t *testing.T) *dockerd {
 	t.Helper()
+	return startDockerdWith(t, corralBin)
+}
+
+// startDockerdWith is startDockerd with runtime as the binary of the
+// runtime named corral, and extra flags for dockerd.
+func startDockerdWith(t *testing.T, runtime string, extra ...string) *dockerd {
+	t.Helper()
 	// dockerd 20.10 takes /run/containerd/containerd.sock when it
 	// exists, whatever else runs: --containerd names the test's own.
 	ctrd := startContainerd(t)
@@ -78,25 +85,25 @@ func startDockerd(t *testing.T) *dockerd {
 		t.Fatal(err)
 	}
 	defer logFile.Close()
-	d.cmd = exec.Command("dockerd",
+	d.cmd = exec.Command("dockerd", append([]string{
 		"--config-file", confPath,
 		"--data-root", filepath.Join(dir, "data"),
 		"--exec-root", filepath.Join(dir, "exec"),
 		"--pidfile", filepath.Join(dir, "docker.pid"),
-		"--host", "unix://"+d.sock,
+		"--host", "unix://" + d.sock,
 		"--containerd", ctrd.sock,
 		// No network of the host's is touched: containers run with
 		// --network none.
 		"--bridge=none", "--iptables=false", "--ip6tables=false",
 		"--ip-forward=false", "--ip-masq=false",
-		"--add-runtime", "corral="+corralBin,
+		"--add-runtime", "corral=" + runtime,
 		"--default-runtime", "corral",
 		"--exec-opt", "native.cgroupdriver=cgroupfs",
 		"--cgroup-parent", d.cgroupParent,
 		// Lowering its own oom_score_adj (-500 by default) needs
 		// CAP_SYS_RESOURCE, which root may lack (in a container).
 		"--oom-score-adjust", "0",
-	)
+	}, extra...)...)
 	d.cmd.Stdout, d.cmd.Stderr = logFile, logFile
 	// Its own process group: a ^C of the test run is the test's to
 	// handle, and the cleanup stops the daemon.

@@ -28,6 +28,9 @@ type podman struct {
 	cgroupParent string
 	// input is podman's stdin (none when empty).
 	input string
+	// runtime is the OCI runtime podman runs: corral, or a wrapper of
+	// it named corral (bundles_test.go).
+	runtime string
 	// madeDirs are the host directories that podman and corral make
 	// and that were not there before the test (/run/corral: rootful
 	// podman passes no --root; /run/containers/networks: podman makes
@@ -56,6 +59,7 @@ func newPodman(t *testing.T) *podman {
 		dir:          dir,
 		rootfs:       filepath.Join(dir, "rootfs"),
 		cgroupParent: "/corral-podman-" + hex.EncodeToString(b),
+		runtime:      corralBin,
 	}
 	for _, d := range []string{"/run/containers", "/run/containers/networks", corralRoot} {
 		if _, err := os.Stat(d); err != nil {
@@ -120,7 +124,7 @@ func (p *podman) podman(args ...string) itest.Result {
 // passes them on to the cleanup that conmon runs.
 func (p *podman) globalArgs() []string {
 	return []string{
-		"--runtime", corralBin,
+		"--runtime", p.runtime,
 		"--root", filepath.Join(p.dir, "graph"),
 		"--runroot", filepath.Join(p.dir, "run"),
 		"--cgroup-manager", "cgroupfs",
