@@ -119,7 +119,7 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 	}
 	phase.Mark("init:credentials-set")
 	// Only stdio and the fds the caller asked to pass reach the program.
-	if err := unix.CloseRange(uint(3+s.PreservedFDs), ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil {
+	if err := closeOnExecFrom(3 + s.PreservedFDs); err != nil {
 		return step("fds", err)
 	}
 	if s.Mode == modeInit {
@@ -368,4 +368,32 @@ func unmappedHint(err error) string {
 		return " (the id is not mapped in the container's user namespace)"
 	}
 	return ""
+}
+
+// closeOnExecFrom marks every fd from first on close-on-exec. close_range
+// does it in one call, but the seccomp filter is loaded by now, and a
+// profile written before Linux 5.9 (Docker's default until 2020) does not
+// list it: corral's stub answers ENOSYS, another profile its default
+// errno. Then each fd of /proc/self/fd gets FD_CLOEXEC through fcntl,
+// which every profile allows, as runc does it.
+func closeOnExecFrom(first int) error {
+	err := unix.CloseRange(uint(first), ^uint(0), unix.CLOSE_RANGE_CLOEXEC)
+	if err == nil {
+		return nil
+	}
+	ents, rerr := os.ReadDir("/proc/self/fd")
+	if rerr != nil {
+		return fmt.Errorf("close fds before exec: close_range: %w; then %w", err, rerr)
+	}
+	for _, e := range ents {
+		fd, perr := strconv.Atoi(e.Name())
+		if perr != nil || fd < first {
+			continue
+		}
+		// The fd of the directory read is closed by now: EBADF.
+		if _, ferr := unix.FcntlInt(uintptr(fd), unix.F_SETFD, unix.FD_CLOEXEC); ferr != nil && ferr != unix.EBADF {
+			return fmt.Errorf("close fds before exec: fcntl %d FD_CLOEXEC: %w", fd, ferr)
+		}
+	}
+	return nil
 }

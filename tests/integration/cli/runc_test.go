@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 
+	"github.com/corral-oci/corral/tests/integration/internal/corpus"
 	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
@@ -527,4 +528,36 @@ func TestErrorWording(t *testing.T) {
 	bundle := e.Bundle(other, []string{"true"}, func(s *specs.Spec) { s.Linux.CgroupsPath = e.CgroupsPath(id) })
 	e.fails([]string{"container's cgroup is not empty"}, "run", "--bundle", bundle, other)
 	e.Must("delete", "-f", id)
+}
+
+// TestSeccompProfileOf2017 runs a program under Docker's default seccomp
+// profile of 2017 (corpus bundle seccomp-docker-2017), with and without
+// no_new_privs: the profile predates close_range and faccessat2, which
+// init calls after it loads the filter when no_new_privs is off (as
+// Docker leaves it). runc runs such a bundle; so must corral.
+func TestSeccompProfileOf2017(t *testing.T) {
+	t.Parallel()
+	raw, err := os.ReadFile(filepath.Join(corpus.Dir(), "seccomp-docker-2017.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var corpusSpec specs.Spec
+	if err := json.Unmarshal(raw, &corpusSpec); err != nil {
+		t.Fatal(err)
+	}
+	if corpusSpec.Linux == nil || corpusSpec.Linux.Seccomp == nil {
+		t.Fatal("seccomp-docker-2017.json has no linux.seccomp")
+	}
+	for _, nnp := range []bool{false, true} {
+		e := newEnv(t)
+		id := e.ID()
+		bundle := e.Bundle(id, []string{"sh", "-c", "echo ok; grep Seccomp: /proc/self/status"}, func(s *specs.Spec) {
+			s.Linux.Seccomp = corpusSpec.Linux.Seccomp
+			s.Process.NoNewPrivileges = nnp
+		})
+		r := e.Corral("run", "--bundle", bundle, id)
+		if r.Code != 0 || !strings.HasPrefix(r.Stdout, "ok\nSeccomp:\t2") {
+			t.Errorf("run with no_new_privs %v: want ok and a filter: %v", nnp, r)
+		}
+	}
 }
