@@ -92,7 +92,10 @@ func Normalize(raw []byte, host HostPaths) ([]byte, error) {
 				continue
 			}
 			name := BundleDir + "/files/" + filepath.Base(src)
-			if fi, err := os.Stat(src); err == nil && fi.IsDir() {
+			// The engine may have removed the source by now (a pod's
+			// shm); /dev/shm is the one directory engines bind.
+			fi, err := os.Stat(src)
+			if (err == nil && fi.IsDir()) || (err != nil && mount["destination"] == "/dev/shm") {
 				name += "/"
 			}
 			mount["source"] = name

@@ -23,7 +23,8 @@ func TestNormalizeInstantiate(t *testing.T) {
 		"annotations":{"log":"` + tmp + `/logs/x","other":"kept"},
 		"mounts":[{"destination":"/etc/hosts","type":"bind","source":"` + tmp + `/hosts"},
 			{"destination":"/dev/shm","type":"bind","source":"` + tmp + `/shm"},
-			{"destination":"/proc","type":"proc","source":"proc"}],
+			{"destination":"/proc","type":"proc","source":"proc"},
+			{"destination":"/dev/shm","type":"bind","source":"` + tmp + `/gone"}],
 		"linux":{"cgroupsPath":"/engine/abc","namespaces":[{"type":"pid"},{"type":"network","path":"/proc/42/ns/net"}],
 			"resources":{"memory":{"limit":9223372036854775807}}}}`
 	out, err := Normalize([]byte(raw), HostPaths{Temp: []string{tmp + "/"}})
@@ -34,7 +35,7 @@ func TestNormalizeInstantiate(t *testing.T) {
 		t.Fatalf("normalised config keeps a host path or the hooks:\n%s", out)
 	}
 	for _, want := range []string{`"path": "rootfs"`, `"cgroupsPath": "$CGROUP"`, `"source": "$BUNDLE/files/hosts"`,
-		`"source": "$BUNDLE/files/shm/"`, `"log": "$TEMP/logs/x"`, `"other": "kept"`, `"limit": 9223372036854775807`, `"type": "network"`} {
+		`"source": "$BUNDLE/files/shm/"`, `"source": "$BUNDLE/files/gone/"`, `"log": "$TEMP/logs/x"`, `"other": "kept"`, `"limit": 9223372036854775807`, `"type": "network"`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("normalised config lacks %s:\n%s", want, out)
 		}
