@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Measures corral against runc and crun, interleaved, on this machine (as
-# root): installs runc and crun from Debian if missing, builds corral and a
-# busybox bundle, runs bench/cmd/bench, and writes the table to
-# bench/out/results.txt and the figures to bench/out/results.json.
+# root): installs runc and crun from Debian if missing, builds corral and
+# two busybox bundles, one with the config of `corral spec` and one with
+# that of `runc spec` (Debian's runc: no cgroup namespace on a v1 or
+# hybrid host, so the runtime mounts the hierarchies itself), runs
+# bench/cmd/bench on each in turn, and writes the tables and corral's
+# ratios per bundle side by side to bench/out/results.txt, the figures to
+# bench/out/results-corral-spec.json and bench/out/results-runc-spec.json.
 #
 #   bench/run.sh                  # 40 iterations per runtime, 10 throughput batches
 #   bench/run.sh -n 30 -batches 5 # flags go to bench/cmd/bench (see -h)
@@ -57,11 +61,16 @@ step "build corral and the benchmark"
 ./build.sh "$out/corral"
 go build -o "$out/bench" ./bench/cmd/bench
 
-step "build the bundle"
+step "build the bundles: corral spec's and runc spec's"
 bundle=$out/bundle
 tests/rootfs/build.sh "$bundle/rootfs"
 rm -f "$bundle/config.json"
 "$out/corral" spec --bundle "$bundle" # bench rewrites it: /bin/true, no terminal
+runc_bundle=$out/bundle-runc-spec
+rm -rf "$runc_bundle"
+mkdir -p "$runc_bundle"
+cp -a "$bundle/rootfs" "$runc_bundle/rootfs"
+runc spec --bundle "$runc_bundle"
 
 work=$(mktemp -d /tmp/corral-bench.XXXXXX)
 prefix="cbench$$-"
@@ -106,8 +115,17 @@ if [ -n "$gobench" ]; then
 	extra+=(-gobench "$out/gobench.txt")
 fi
 
-step "measure corral, runc and crun (interleaved)"
-"$out/bench" -bundle "$bundle" -work "$work" -id-prefix "$prefix" \
-	-corral "$out/corral" -runc "$(command -v runc)" -crun "$(command -v crun)" \
-	-crun-wrapper "$wrapper" -out "$out/results.json" \
-	"${extra[@]}" "${args[@]}" | tee "$out/results.txt"
+: >"$out/results.txt"
+jsons=()
+for spec in corral runc; do
+	b=$bundle
+	[ "$spec" = runc ] && b=$runc_bundle
+	step "measure corral, runc and crun (interleaved) with $spec spec's bundle"
+	"$out/bench" -bundle "$b" -label "$spec spec" -work "$work" -id-prefix "$prefix" \
+		-corral "$out/corral" -runc "$(command -v runc)" -crun "$(command -v crun)" \
+		-crun-wrapper "$wrapper" -out "$out/results-$spec-spec.json" \
+		"${extra[@]}" "${args[@]}" | tee -a "$out/results.txt"
+	jsons+=("$out/results-$spec-spec.json")
+	extra=() # the Go benchmarks are reported once
+done
+"$out/bench" -compare "${jsons[@]}" | tee -a "$out/results.txt"

@@ -3,6 +3,8 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 )
@@ -89,5 +91,33 @@ func TestTaskstatsExcludesChildren(t *testing.T) {
 	}
 	if self == 0 || self > 16<<10 {
 		t.Fatalf("sh's own peak %d KiB: not its own", self)
+	}
+}
+
+func TestCompareRuns(t *testing.T) {
+	dir := t.TempDir()
+	var paths []string
+	for i, label := range []string{"corral spec", "runc spec"} {
+		r := &results{
+			Settings: settings{Bundle: "/b", Label: label},
+			Runtimes: []*ociRuntime{{Name: "corral"}, {Name: "runc"}},
+			Metrics: []*metricResult{{Key: mRun, Title: "run", Unit: "ms",
+				RatioToCorral: map[string]float64{"runc": 0.5 + float64(i)}}},
+		}
+		p := filepath.Join(dir, label+".json")
+		if err := writeJSON(p, r); err != nil {
+			t.Fatal(err)
+		}
+		paths = append(paths, p)
+	}
+	var b strings.Builder
+	if err := compareRuns(&b, paths); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"corral spec: corral/runc", "runc spec: corral/runc", "0.50x", "1.50x"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("compare output lacks %q:\n%s", want, out)
+		}
 	}
 }

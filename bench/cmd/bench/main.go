@@ -43,6 +43,8 @@ type options struct {
 	corral, runc   string
 	crun, crunWrap string
 	only           string
+	label          string
+	compare        bool
 }
 
 func main() {
@@ -53,7 +55,7 @@ func main() {
 	flag.IntVar(&o.seq, "seq", 50, "containers per sequential throughput batch")
 	flag.IntVar(&o.parTotal, "par-total", 100, "containers per parallel throughput batch")
 	flag.IntVar(&o.par, "par", 2, "containers at a time in the parallel batch")
-	flag.StringVar(&o.bundle, "bundle", "", "bundle with rootfs/ and the config.json of `corral spec` (rewritten here: /bin/true, no terminal)")
+	flag.StringVar(&o.bundle, "bundle", "", "bundle with rootfs/ and a config.json, of `corral spec` or `runc spec` (rewritten here: /bin/true, no terminal)")
 	flag.StringVar(&o.work, "work", "", "scratch directory for state roots and pid files (default: a new temporary directory, removed at the end)")
 	flag.StringVar(&o.out, "out", "bench/out/results.json", "where to write the results as JSON")
 	flag.StringVar(&o.gobench, "gobench", "", "output of `go test -bench` to include in the report")
@@ -63,7 +65,16 @@ func main() {
 	flag.StringVar(&o.crun, "crun", "crun", "crun binary")
 	flag.StringVar(&o.crunWrap, "crun-wrapper", "", "command that runs crun on this host (crun-hybrid); empty: run crun directly")
 	flag.StringVar(&o.only, "runtimes", "corral,runc,crun", "runtimes to measure, comma separated; corral is the reference")
+	flag.StringVar(&o.label, "label", "", "name of the bundle in the report (\"corral spec\", \"runc spec\")")
+	flag.BoolVar(&o.compare, "compare", false, "print corral's ratios side by side from the results JSON files named as arguments, and measure nothing")
 	flag.Parse()
+	if o.compare {
+		if err := compareRuns(os.Stdout, flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)

@@ -14,7 +14,8 @@ func printReport(w io.Writer, r *results) {
 	fmt.Fprintf(w, "\nmedian [p10 .. p90] of %d interleaved iterations per runtime (throughput: %d batches)\n", s.N, s.Batches)
 	m := r.Machine
 	fmt.Fprintf(w, "machine: %s, %d cpus, %s, Linux %s, cgroup %s\n", m.CPU, m.NProc, m.MemTotal, m.Kernel, m.Cgroups)
-	fmt.Fprintf(w, "date: %s; load average %s before, %s after\n\n", m.Date, m.LoadStart, m.LoadEnd)
+	fmt.Fprintf(w, "date: %s; load average %s before, %s after\n", m.Date, m.LoadStart, m.LoadEnd)
+	fmt.Fprintf(w, "bundle: %s (%s)\n\n", s.label(), s.Bundle)
 
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	head := []string{"metric"}

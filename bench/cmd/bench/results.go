@@ -91,6 +91,8 @@ type settings struct {
 	ParTotal int    `json:"par_total"`
 	Par      int    `json:"par"`
 	Bundle   string `json:"bundle"`
+	// Label names the bundle in reports ("corral spec", "runc spec").
+	Label string `json:"label,omitempty"`
 }
 
 type results struct {
@@ -132,7 +134,7 @@ func (r *results) fail(metric, rt string, err error) {
 // finish turns the samples into summaries, ratios and target verdicts.
 func (r *results) finish(rts []*ociRuntime, o options) {
 	r.Runtimes = rts
-	r.Settings = settings{N: o.n, Warmup: o.warmup, Batches: o.batches, Seq: o.seq, ParTotal: o.parTotal, Par: o.par, Bundle: o.bundle}
+	r.Settings = settings{N: o.n, Warmup: o.warmup, Batches: o.batches, Seq: o.seq, ParTotal: o.parTotal, Par: o.par, Bundle: o.bundle, Label: o.label}
 	for _, rt := range rts {
 		r.add(mSize, rt.Name, float64(rt.Size)/(1<<20))
 	}
