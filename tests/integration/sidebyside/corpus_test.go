@@ -211,6 +211,14 @@ func runBundle(t *testing.T, rt, name string, raw []byte) outcome {
 	rand.Read(b)
 	id := fmt.Sprintf("%s-%s-%s", filepath.Base(rt), name, hex.EncodeToString(b))
 	bundle := t.TempDir()
+	// The root of a user namespace (podman-userns) maps to an
+	// unprivileged host uid, which must reach the rootfs, as it can
+	// where engines keep their bundles.
+	for _, d := range []string{filepath.Dir(bundle), bundle} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	rootfs := filepath.Join(bundle, "rootfs")
 	if out, err := exec.Command("cp", "-a", busybox, rootfs).CombinedOutput(); err != nil {
 		t.Fatalf("copy the rootfs: %v: %s", err, out)
@@ -221,6 +229,9 @@ func runBundle(t *testing.T, rt, name string, raw []byte) outcome {
 	}
 	var spec map[string]any
 	if err := json.Unmarshal(cfg, &spec); err != nil {
+		t.Fatal(err)
+	}
+	if err := chownForUserns(spec, bundle); err != nil {
 		t.Fatal(err)
 	}
 	proc := spec["process"].(map[string]any)
@@ -386,4 +397,37 @@ func mountinfo(text, bundle, id string) string {
 	// lists.
 	slices.Sort(out)
 	return strings.Join(out, "\n")
+}
+
+// chownForUserns gives the rootfs and the files the bundle holds to the
+// host uid and gid that the config's user namespace maps root to, as the
+// engine that wrote the config does with its storage (podman chowns the
+// image for --uidmap): the container's root must be able to make mount
+// points in its own rootfs.
+func chownForUserns(spec map[string]any, bundle string) error {
+	linux, _ := spec["linux"].(map[string]any)
+	host := func(key string) string {
+		maps, _ := linux[key].([]any)
+		for _, m := range maps {
+			m, _ := m.(map[string]any)
+			if fmt.Sprint(m["containerID"]) == "0" {
+				return fmt.Sprint(m["hostID"])
+			}
+		}
+		return ""
+	}
+	uid, gid := host("uidMappings"), host("gidMappings")
+	if uid == "" || gid == "" {
+		return nil
+	}
+	for _, p := range []string{"rootfs", "files"} {
+		path := filepath.Join(bundle, p)
+		if _, err := os.Stat(path); err != nil {
+			continue
+		}
+		if out, err := exec.Command("chown", "-R", uid+":"+gid, path).CombinedOutput(); err != nil {
+			return fmt.Errorf("chown %s: %v: %s", path, err, out)
+		}
+	}
+	return nil
 }
