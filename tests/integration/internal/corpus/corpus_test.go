@@ -140,6 +140,14 @@ func TestDerived(t *testing.T) {
 		check(t, "runtime-spec-example", raw)
 	})
 
+	t.Run("RuntimeToolsGenerate", func(t *testing.T) {
+		raw, err := os.ReadFile(filepath.Join(src, "runtime-tools-0.9.0-generate.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		check(t, "runtime-tools-generate", raw)
+	})
+
 	t.Run("Seccomp", func(t *testing.T) {
 		// The profiles as dockerd puts them into a plain container's
 		// config: docker-plain.json with the profile of another year.
