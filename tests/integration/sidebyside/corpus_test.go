@@ -4,7 +4,9 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"flag"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -43,11 +45,13 @@ read x
 exit 3
 `
 
-// cgroupFiles are the limits the test reads, per v1 controller, from the
-// host while the probe lives.
+// cgroupFiles are the limits the test reads, per v1 hierarchy (cpu and
+// cpuacct are mounted apart or together), from the host while the probe
+// lives.
 var cgroupFiles = map[string][]string{
 	"memory":      {"memory.limit_in_bytes", "memory.memsw.limit_in_bytes", "memory.swappiness"},
 	"cpu,cpuacct": {"cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares"},
+	"cpu":         {"cpu.cfs_quota_us", "cpu.cfs_period_us", "cpu.shares"},
 	"pids":        {"pids.max"},
 	"cpuset":      {"cpuset.cpus", "cpuset.mems"},
 	"blkio":       {"blkio.weight"},
@@ -89,6 +93,9 @@ type outcome struct {
 	sections map[string]string
 }
 
+// show logs what corral's probe saw, section by section.
+var show = flag.Bool("show", false, "log what the probe saw under corral")
+
 func TestCorpus(t *testing.T) {
 	names, err := corpus.Names()
 	if err != nil {
@@ -105,6 +112,11 @@ func TestCorpus(t *testing.T) {
 			}
 			want := runBundle(t, runcBin, name, raw)
 			got := runBundle(t, corralBin, name, raw)
+			if *show {
+				for _, k := range slices.Sorted(maps.Keys(got.sections)) {
+					t.Logf("corral's %s:\n%s", k, got.sections[k])
+				}
+			}
 			compare(t, name, want, got)
 		})
 	}
