@@ -34,6 +34,9 @@ echo "== umask"; umask
 echo "== limits"; cat /proc/self/limits
 echo "== oom_score_adj"; cat /proc/self/oom_score_adj
 echo "== mountinfo"; cat /proc/self/mountinfo
+echo "== sysctl"
+for k in net/ipv4/ip_unprivileged_port_start net/ipv4/ping_group_range net/core/somaxconn net/ipv4/ip_forward; do echo "$k $(cat /proc/sys/$k 2>&1)"; done
+echo "== dev"; stat -c '%n %F %a %u %g %t:%T' /dev/* /dev/pts/* 2>&1 | sort
 echo "== masked"
 for p in /proc/kcore /proc/keys /proc/timer_list /proc/sched_debug /proc/acpi /proc/scsi /sys/firmware /proc/sys /proc/sysrq-trigger; do
 	if [ -d $p ]; then echo "$p dir $(ls $p 2>&1 | wc -l) $(touch $p/x 2>&1 | sed 's/.*: //')"
@@ -78,6 +81,8 @@ var knownDifferences = []knownDifference{
 		"the tmpfs on /sys/fs/cgroup: corral mounts it read-only as the mount's options ask; runc 1.1 leaves it writable and makes only the hierarchies read-only"},
 	{"runc-spec-rootless", "mountinfo", regexp.MustCompile(`^/sys/fs/cgroup/\S+ / r[ow],`),
 		"in a user namespace runc 1.1 binds the host's whole v1 hierarchies writable, whatever the mount's ro; corral makes them read-only as asked"},
+	{"podman-userns", "dev", regexp.MustCompile(`^/dev/mqueue `),
+		"in a user namespace runc 1.1 mounts mqueue before it takes gid 0 there, so the root of the mqueue fs has the overflow gid 65534; corral mounts it as the namespace's root, 0:0"},
 	{"*", "mountinfo", regexp.MustCompile(`^/sys/fs/cgroup/unified `),
 		"corral mounts the cgroup2 hierarchy of a hybrid host at /sys/fs/cgroup/unified, as the host has it (systemd in a container looks there); runc 1.1 leaves it out"},
 	{"*", "mountinfo", regexp.MustCompile(`^/proc/(kcore|keys|timer_list|sched_debug|latency_stats|scsi|acpi|interrupts) |^/sys/(firmware|dev/block|devices/virtual/powercap) `),
