@@ -147,8 +147,12 @@ func TestCaptureBundles(t *testing.T) {
 		} {
 			p := c.privPod(k.name, k.name == "privileged")
 			cp.take("cri-" + k.name + "-sandbox")
-			c.start(p, container{name: k.name, command: []string{"true"}, linux: k.linux})
+			id := c.start(p, container{name: k.name, command: []string{"true"}, linux: k.linux})
 			cp.take("cri-" + k.name)
+			// Stopping the pod while the plugin handles the container's
+			// exit races with the shim's own shutdown in containerd
+			// 1.6 ("ttrpc: closed"): wait for the exit first.
+			c.waitState(id, "CONTAINER_EXITED")
 			c.must("stopp", p.id)
 			c.must("rmp", p.id)
 		}
