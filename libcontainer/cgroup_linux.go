@@ -50,6 +50,8 @@ func cgroupConfig(cfg *configs.Config) *cgroups.Cgroup {
 	if cg.Resources == nil {
 		cg.Resources = &cgroups.Resources{}
 	}
+	// The systemd managers make the unit's properties from these.
+	cg.Resources = managerResources(cg.Resources)
 	return &cg
 }
 
@@ -173,7 +175,7 @@ func (cg *cgroup) set() error {
 		r.PidsLimit = nil
 		res = &r
 	}
-	if err := cg.m.Set(res); err != nil {
+	if err := setResources(cg.m, res); err != nil {
 		if errors.Is(err, cgroups.ErrDevicesUnsupported) {
 			return fmt.Errorf("cgroups.resources.devices: %w: import _ \"github.com/opencontainers/cgroups/devices\"", err)
 		}

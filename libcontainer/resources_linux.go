@@ -148,7 +148,7 @@ func (c *Container) Set(config configs.Config) error {
 		}
 		res := *config.Cgroups.Resources
 		res.SkipDevices = true
-		if err := m.Set(&res); err != nil {
+		if err := setResources(m, &res); err != nil {
 			return opError("update", c.id, err)
 		}
 	}

@@ -552,7 +552,7 @@ func TestCRI(t *testing.T) {
 			v2: map[string]string{
 				"memory.max":  "67108864",
 				"cpu.max":     "50000 100000",
-				"cpu.weight":  "20",
+				"cpu.weight":  "59",
 				"cpuset.cpus": "0",
 			},
 		}
@@ -598,7 +598,7 @@ func TestCRI(t *testing.T) {
 				"cpu/cpu.cfs_quota_us":         "25000",
 				"cpu/cpu.shares":               "256",
 			},
-			v2: map[string]string{"memory.max": "134217728", "cpu.max": "25000 100000", "cpu.weight": "10"},
+			v2: map[string]string{"memory.max": "134217728", "cpu.max": "25000 100000", "cpu.weight": "35"},
 		}
 		if problems := cgroupProblems(cg, appPid, want); len(problems) > 0 {
 			c.fatalf("cgroup %s after crictl update:\n%s", cg, strings.Join(problems, "\n"))

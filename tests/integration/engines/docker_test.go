@@ -440,8 +440,8 @@ func TestDocker(t *testing.T) {
 				"memory.max":      "67108864",
 				"memory.swap.max": "33554432",
 				"cpu.max":         "50000 100000",
-				// cpu.shares 512 is cpu.weight 20 by the OCI conversion.
-				"cpu.weight": "20",
+				// cpu.shares 512 is cpu.weight 59 by runc's conversion.
+				"cpu.weight": "59",
 				"pids.max":   "50",
 			},
 		})
@@ -509,7 +509,7 @@ func TestDocker(t *testing.T) {
 				"memory.max":      "134217728",
 				"memory.swap.max": "134217728",
 				"cpu.max":         "25000 100000",
-				"cpu.weight":      "10",
+				"cpu.weight":      "35",
 				"pids.max":        "60",
 			},
 		})

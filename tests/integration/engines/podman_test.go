@@ -355,10 +355,10 @@ func TestPodman(t *testing.T) {
 			filepath.Join("cpu", cg, "cpu.shares"):               "512",
 		}
 		if cgroupV2() {
-			// cpu.shares 512 is cpu.weight 20 by the OCI conversion.
+			// cpu.shares 512 is cpu.weight 59 by runc's conversion.
 			want = map[string]string{
 				filepath.Join(cg, "memory.max"): "67108864",
-				filepath.Join(cg, "cpu.weight"): "20",
+				filepath.Join(cg, "cpu.weight"): "59",
 			}
 		}
 		for f, v := range want {
