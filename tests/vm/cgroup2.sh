@@ -20,7 +20,7 @@ if ! command -v qemu-system-x86_64 >/dev/null; then
 	exit 0
 fi
 
-run='Memory|Pids|CPU|Pause|Destroy|SetRaises|Stats|BadResources|CgroupInUse|ExecJoins|ExecConcurrent|Cgroup|MountTypes|Readme|Status|Exec|RootlessDelegated|Seccomp'
+run='CgroupV2|Memory|Pids|CPU|Pause|Destroy|SetRaises|Stats|BadResources|CgroupInUse|ExecJoins|ExecConcurrent|Cgroup|MountTypes|Readme|Status|Exec|RootlessDelegated|Seccomp'
 if [ "${1:-}" = "-test.run" ]; then
 	run=$2
 fi
@@ -39,7 +39,7 @@ cp -a tests/rootfs/busybox "$ship/rootfs"
 # nothing when the harness kills it (exit 124) hung while booting, which
 # happened once in a CI run here: boot it once more, showing the boot log.
 lane() {
-	"$vm" --timeout 420 --mem 2G "$@" \
+	"$vm" --timeout 420 --mem 2G --modules overlay,loop "$@" \
 		-e CORRAL_TEST_ROOTFS=/ship/rootfs -e CORRAL_README_BIN=/ship/bin/readme \
 		"$ship" lib.test -test.v -test.count=1 -test.timeout=300s -test.run "$run"
 }

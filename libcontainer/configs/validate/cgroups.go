@@ -92,6 +92,7 @@ func (v *checker) resources(r *cgroups.Resources) {
 		}
 	}
 	v.unified(r.Unified)
+	v.v1OnlyOnV2(r)
 	v.deviceRules(r)
 }
 

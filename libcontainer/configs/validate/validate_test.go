@@ -68,8 +68,7 @@ func goodConfig(tb testing.TB) *configs.Config {
 			Path: "/corral/test",
 			Resources: &configs.Resources{
 				Memory: 4 << 20, MemorySwap: 8 << 20, MemoryReservation: -1,
-				MemorySwappiness: ptr(uint64(60)),
-				CpuShares:        1024, CpuQuota: 50000, CpuPeriod: 100000, CpuBurst: ptr(uint64(10000)),
+				CpuShares: 1024, CpuQuota: 50000, CpuPeriod: 100000, CpuBurst: ptr(uint64(10000)),
 				CpusetCpus: "0", CpusetMems: "0",
 				PidsLimit:   ptr(int64(-1)),
 				BlkioWeight: 500,
