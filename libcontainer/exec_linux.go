@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sort"
@@ -156,14 +157,70 @@ func (c *Container) joinInit(ch *child, st *State, paused bool) error {
 			return fmt.Errorf("open cgroup %s: %w", unified, err)
 		}
 		ch.cgroupFD = fd
+		// The container's own cgroup may no longer take processes, with
+		// no sub-cgroup asked for: see joinNonLeaf.
+		own := ch.proc.SubCgroupPaths[""] == ""
 		ch.joinCgroup = func(pid int) error {
-			if err := cgroups.WriteCgroupProc(unified, pid); err != nil {
+			err := cgroups.WriteCgroupProc(unified, pid)
+			if err != nil && own && errors.Is(err, unix.EBUSY) {
+				return joinNonLeaf(unified, st.InitProcessPid, pid, err)
+			}
+			if err != nil {
 				return fmt.Errorf("join cgroup %s: %w", unified, err)
 			}
 			return nil
 		}
 	}
 	return nil
+}
+
+// joinNonLeaf puts an exec'd process that its container's cgroup v2
+// refused (EBUSY: the container enabled controllers for sub-cgroups of
+// its own, as systemd or a nested runtime in it does, and cgroup v2 has
+// no processes beside such sub-cgroups) into init's cgroup instead,
+// which is a leaf of the container's tree. runc does the same when the
+// process asked for no sub-cgroup (exec --cgroup): it reads init's cgroup
+// from /proc/<init>/cgroup and writes the pid there. Clone3 into the
+// cgroup fails alike, so the child reaches this after its start (see
+// child.start), before it runs anything of its own.
+func joinNonLeaf(dir string, initPid, pid int, busy error) error {
+	alt, err := initCgroupDir(dir, initPid)
+	if err != nil {
+		return fmt.Errorf("join cgroup %s: %w; and init's cgroup instead: %w", dir, busy, err)
+	}
+	if err := cgroups.WriteCgroupProc(alt, pid); err != nil {
+		return fmt.Errorf("join cgroup %s: %w; and init's cgroup %s instead: %w", dir, busy, alt, err)
+	}
+	slog.Debug("the container's cgroup is not a leaf; exec joined init's cgroup", "cgroup", dir, "init cgroup", alt)
+	return nil
+}
+
+// initCgroupDir returns the cgroup v2 directory of init, which must be
+// dir or below it: init may have moved itself, never out of its cgroup
+// namespace, but its cgroup is checked rather than trusted.
+func initCgroupDir(dir string, initPid int) (string, error) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(initPid) + "/cgroup")
+	if err != nil {
+		return "", err
+	}
+	var rel string
+	for _, l := range strings.Split(string(b), "\n") {
+		if r, ok := strings.CutPrefix(l, "0::"); ok {
+			rel = r
+		}
+	}
+	if rel == "" {
+		return "", fmt.Errorf("init (pid %d) has no cgroup v2 line in /proc/%d/cgroup", initPid, initPid)
+	}
+	mnt := "/sys/fs/cgroup"
+	if !cgroups.IsCgroup2UnifiedMode() {
+		mnt = "/sys/fs/cgroup/unified"
+	}
+	alt := filepath.Join(mnt, rel)
+	if !strings.HasPrefix(alt, dir+"/") {
+		return "", fmt.Errorf("init's cgroup %s is not below the container's", alt)
+	}
+	return alt, nil
 }
 
 // cgroupDirs returns, per controller, the container's cgroup directory,

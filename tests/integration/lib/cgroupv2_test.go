@@ -6,12 +6,16 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/opencontainers/cgroups"
+	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/configs/validate"
+
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // needCgroup2 skips a test that is about the files of cgroup v2 alone.
@@ -223,5 +227,40 @@ func TestCgroupV2Rdma(t *testing.T) {
 	startScript(t, cfg, `sleep 1000`)
 	if got := cgroupFile(t, cfg, "rdma.max"); !strings.Contains(got, dev+" hca_handle=3 hca_object=30") {
 		t.Errorf("rdma.max = %q, want %s hca_handle=3 hca_object=30", got, dev)
+	}
+}
+
+// TestExecNonLeafCgroup: a container that moved itself to a sub-cgroup of
+// its own and enabled controllers for it (as systemd in a container
+// does) can no longer take a process in its cgroup (EBUSY on cgroup v2);
+// an exec lands in init's cgroup instead, as with runc.
+func TestExecNonLeafCgroup(t *testing.T) {
+	needCgroup2(t)
+	cfg := newConfig(t, busybox)
+	cfg.Namespaces.Add(configs.NEWCGROUP, "")
+	cfg.Mounts = append(cfg.Mounts, &configs.Mount{Source: "cgroup", Destination: "/sys/fs/cgroup", Device: "cgroup2",
+		Flags: unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV})
+	c, _, out := startScript(t, cfg, `cd /sys/fs/cgroup && mkdir init && echo 1 > init/cgroup.procs && `+
+		`echo +pids > cgroup.subtree_control && echo nested; sleep 1000`)
+	if !itest.WaitFor(10*time.Second, func() bool { return strings.Contains(out.String(), "nested") }) {
+		t.Fatalf("the container did not make its sub-cgroup: %q", out.String())
+	}
+	if got := cgroupFile(t, cfg, "cgroup.subtree_control"); got != "pids" {
+		t.Fatalf("cgroup.subtree_control = %q, want pids", got)
+	}
+	// The kernel's refusal the exec meets.
+	err := cgroups.WriteCgroupProc(cgroupDir(cfg), os.Getpid())
+	if !errors.Is(err, unix.EBUSY) {
+		t.Fatalf("joining the non-leaf cgroup: %v, want EBUSY", err)
+	}
+	got, code := execIn(t, c, []string{"/bin/cat", "/proc/self/cgroup"})
+	if code != 0 || strings.TrimSpace(got) != "0::/init" {
+		t.Fatalf("exec'd process: exit %d, cgroup %q, want 0::/init", code, got)
+	}
+	// A sub-cgroup asked for is not replaced by init's.
+	p := &libcontainer.Process{Args: []string{"true"}, Env: []string{"PATH=/bin"}, SubCgroupPaths: map[string]string{"": "missing"}}
+	if err := c.Run(p); err == nil {
+		p.Wait()
+		t.Fatal("exec into a sub-cgroup that does not exist succeeded")
 	}
 }
