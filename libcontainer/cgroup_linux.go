@@ -22,6 +22,10 @@ import (
 type cgroup struct {
 	m   cgroups.Manager
 	res *cgroups.Resources
+	// owner, when set, is the uid the cgroupfs manager's cgroup is
+	// delegated to (the systemd managers delegate their units
+	// themselves).
+	owner *int
 	// made is set once the cgroup exists with its limits.
 	made bool
 }
@@ -37,7 +41,11 @@ func newCgroup(cfg *configs.Config) (*cgroup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
-	return &cgroup{m: m, res: cc.Resources}, nil
+	cg := &cgroup{m: m, res: cc.Resources}
+	if !cc.Systemd {
+		cg.owner = cc.OwnerUID
+	}
+	return cg, nil
 }
 
 // cgroupConfig returns the cgroup of cfg with non-nil resources, as the
@@ -159,6 +167,11 @@ func removeUnrecordedCgroup(m cgroups.Manager, id string) error {
 func (cg *cgroup) create() error {
 	if err := cg.m.Apply(-1); err != nil {
 		return fmt.Errorf("cgroups: create: %w", err)
+	}
+	if dir, ok := cg.m.GetPaths()[""]; ok && cg.owner != nil {
+		if err := chownCgroup(dir, *cg.owner); err != nil {
+			return err
+		}
 	}
 	return cg.set()
 }

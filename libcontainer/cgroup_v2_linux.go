@@ -1,9 +1,11 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/opencontainers/cgroups"
 
@@ -125,4 +127,36 @@ func setResources(m cgroups.Manager, r *configs.Resources) error {
 		return err
 	}
 	return setIOWeightDevices(m, r)
+}
+
+// delegateFiles lists the files of a cgroup that its delegatee must own
+// besides the directory: what the kernel names in /sys/kernel/cgroup/delegate
+// (cgroup.procs, cgroup.threads, cgroup.subtree_control, memory.oom.group,
+// memory.reclaim on 6.x), or the three that every cgroup v2 kernel has when
+// it is older than that file.
+func delegateFiles() []string {
+	b, err := os.ReadFile("/sys/kernel/cgroup/delegate")
+	if err != nil {
+		return []string{"cgroup.procs", "cgroup.subtree_control", "cgroup.threads"}
+	}
+	return strings.Fields(string(b))
+}
+
+// chownCgroup delegates the cgroup v2 directory dir to uid: the directory,
+// so that it can make sub-cgroups, and the files that move processes and
+// enable controllers below it, but not the limits set from above, which
+// stay root's. A file the cgroup lacks (memory.oom.group without the
+// memory controller) is skipped. The systemd managers do the same for
+// their units themselves.
+func chownCgroup(dir string, uid int) error {
+	if err := os.Chown(dir, uid, -1); err != nil {
+		return fmt.Errorf("cgroups.owner_uid: chown %s to %d: %w", dir, uid, err)
+	}
+	for _, name := range delegateFiles() {
+		err := os.Chown(filepath.Join(dir, name), uid, -1)
+		if err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("cgroups.owner_uid: chown %s to %d: %w", filepath.Join(dir, name), uid, err)
+		}
+	}
+	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
@@ -129,6 +130,7 @@ func CreateLibcontainerConfig(opts *CreateOpts) (*configs.Config, error) {
 	if err := convertProcess(c, spec.Process); err != nil {
 		return nil, err
 	}
+	cgroupOwner(c, spec.Process, cgroups.IsCgroup2UnifiedMode())
 	if c.Hooks, err = convertHooks(spec.Hooks); err != nil {
 		return nil, err
 	}

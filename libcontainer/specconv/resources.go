@@ -3,11 +3,13 @@ package specconv
 import (
 	"fmt"
 	"maps"
+	"path/filepath"
 	"slices"
 	"strings"
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
@@ -44,6 +46,37 @@ func convertCgroup(c *configs.Config, opts *CreateOpts, linux *specs.Linux) erro
 	}
 	c.Cgroups = cg
 	return nil
+}
+
+// cgroupOwner delegates the container's cgroup, as runc does, when the
+// container can manage it: a cgroup namespace of its own and the cgroupfs
+// mounted read-write at /sys/fs/cgroup (systemd in a container, or a
+// nested runtime). The cgroup (and the files /sys/kernel/cgroup/delegate
+// names) then belongs to the host uid of the process's user, the root of
+// the user namespace for a container whose process runs as root there.
+// Only on cgroup v2 (v2 is true): v1 delegation is not safe, and the
+// runtime spec forbids it. A user without a mapping is left to
+// validation, which refuses it.
+func cgroupOwner(c *configs.Config, p *specs.Process, v2 bool) {
+	if !v2 || c.Cgroups == nil || !c.Namespaces.IsPrivate(configs.NEWCGROUP) {
+		return
+	}
+	rw := false
+	for _, m := range c.Mounts {
+		if (m.Device == "cgroup" || m.Device == "cgroup2") && filepath.Clean(m.Destination) == "/sys/fs/cgroup" && m.Flags&unix.MS_RDONLY == 0 {
+			rw = true
+		}
+	}
+	if !rw {
+		return
+	}
+	uid := 0
+	if p != nil {
+		uid = int(p.User.UID)
+	}
+	if owner, err := c.HostUID(uid); err == nil {
+		c.Cgroups.OwnerUID = &owner
+	}
 }
 
 // cgroupPlace sets where the cgroup lives. With systemd, cgroupsPath is

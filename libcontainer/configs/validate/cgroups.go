@@ -55,6 +55,9 @@ func (v *checker) cgroups() {
 	if cg.OwnerUID != nil && (*cg.OwnerUID < 0 || *cg.OwnerUID > maxID) {
 		v.failf("cgroups.owner_uid", *cg.OwnerUID, "is not a uid")
 	}
+	if cg.OwnerUID != nil && !v.m.cgroup2 {
+		v.failf("cgroups.owner_uid", *cg.OwnerUID, "delegates the cgroup, which only a host of cgroup v2 alone can do safely")
+	}
 	if cg.Resources != nil {
 		v.resources(cg.Resources)
 	}

@@ -41,3 +41,19 @@ func TestV1OnlyLimitsOnV2(t *testing.T) {
 		}
 	}
 }
+
+// Delegating a cgroup is for cgroup v2 alone: on v1 the owner is refused.
+func TestOwnerUIDOnV1(t *testing.T) {
+	for _, v2 := range []bool{true, false} {
+		c := goodConfig(t)
+		owner := 100000
+		c.Cgroups.OwnerUID = &owner
+		got := fieldsOf(errs(t, check(c, fakeMachine(func(m *machine) { m.cgroup2 = v2 }))))
+		if v2 && len(got) > 0 {
+			t.Errorf("cgroup v2: fields = %q, want none", got)
+		}
+		if !v2 && !slices.Equal(got, []string{"cgroups.owner_uid"}) {
+			t.Errorf("cgroup v1: fields = %q, want cgroups.owner_uid", got)
+		}
+	}
+}

@@ -264,3 +264,56 @@ func TestExecNonLeafCgroup(t *testing.T) {
 		t.Fatal("exec into a sub-cgroup that does not exist succeeded")
 	}
 }
+
+// TestCgroupOwnerDelegated: a container with a user namespace, a cgroup
+// namespace and a read-write cgroupfs, its cgroup delegated to its root
+// (cgroups.owner_uid, which specconv sets there as runc does), owns its
+// cgroup directory and the files /sys/kernel/cgroup/delegate names, not
+// its limits, and manages its own sub-cgroups as systemd would.
+func TestCgroupOwnerDelegated(t *testing.T) {
+	needCgroup2(t)
+	const root = 100000
+	cfg := newConfig(t, busybox)
+	cfg.Namespaces.Add(configs.NEWUSER, "")
+	cfg.Namespaces.Add(configs.NEWCGROUP, "")
+	cfg.UIDMappings = []configs.IDMap{{ContainerID: 0, HostID: root, Size: 65536}}
+	cfg.GIDMappings = []configs.IDMap{{ContainerID: 0, HostID: root, Size: 65536}}
+	cfg.Mounts = append(cfg.Mounts, &configs.Mount{Source: "cgroup", Destination: "/sys/fs/cgroup", Device: "cgroup2",
+		Flags: unix.MS_NOSUID | unix.MS_NOEXEC | unix.MS_NODEV})
+	cfg.Cgroups.OwnerUID = ptr(root)
+	cfg.Cgroups.Resources.PidsLimit = ptr(int64(100))
+	cfg.Cgroups.Resources.Memory = 64 << 20
+	c, _, out := startScript(t, cfg, `cd /sys/fs/cgroup && mkdir init && echo 1 > init/cgroup.procs && `+
+		`echo +pids +memory > cgroup.subtree_control && echo 20 > init/pids.max && echo delegated; `+
+		`echo 200 > pids.max 2>/dev/null || echo limits-refused; sleep 1000`)
+	if !itest.WaitFor(10*time.Second, func() bool { return strings.Contains(out.String(), "limits-refused") }) {
+		t.Fatalf("the container did not manage its cgroup (or could raise its limit): %q", out.String())
+	}
+	dir := cgroupDir(cfg)
+	delegate, err := os.ReadFile("/sys/kernel/cgroup/delegate")
+	if err != nil {
+		t.Fatalf("the kernel lists no files to delegate: %v", err)
+	}
+	owned := append([]string{"."}, strings.Fields(string(delegate))...)
+	for _, name := range owned {
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(dir, name), &st); err != nil {
+			t.Errorf("%s: %v", name, err)
+		} else if st.Uid != root {
+			t.Errorf("%s is owned by %d, want the container's root %d", name, st.Uid, root)
+		}
+	}
+	for _, name := range []string{"pids.max", "memory.max", "cgroup.type"} {
+		var st unix.Stat_t
+		if err := unix.Stat(filepath.Join(dir, name), &st); err != nil || st.Uid != 0 {
+			t.Errorf("%s: owner %d (%v), want root: a limit set from above stays the host's", name, st.Uid, err)
+		}
+	}
+	if got := cgroupFile(t, cfg, "init/pids.max"); got != "20" {
+		t.Errorf("the container's sub-cgroup has pids.max %q, want 20", got)
+	}
+	// An exec lands in init's cgroup: the container's own is no leaf.
+	if got, _ := execIn(t, c, []string{"/bin/cat", "/proc/self/cgroup"}); strings.TrimSpace(got) != "0::/init" {
+		t.Errorf("exec'd process in %q, want 0::/init", got)
+	}
+}
