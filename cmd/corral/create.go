@@ -116,6 +116,7 @@ func prepareContainer(g *globals, id string, o *startOpts) (_ *started, retErr e
 	if err := checkTerminal(o.detach, spec.Process.Terminal, o.consoleSocket); err != nil {
 		return nil, err
 	}
+	notifySpec(spec, filepath.Join(g.root, id))
 	rootlessEUID, rootlessCgroups := g.rootlessMode()
 	cfg, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{
 		CgroupName:       id,
@@ -190,6 +191,9 @@ func prepareContainer(g *globals, id string, o *startOpts) (_ *started, retErr e
 			s.destroy()
 		}
 	}()
+	if err := makeNotifyDir(filepath.Join(g.root, id)); err != nil {
+		return nil, err
+	}
 	start := c.Start
 	if o.start != nil {
 		start = func(p *libcontainer.Process) error { return o.start(c, p) }

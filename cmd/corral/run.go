@@ -2,6 +2,8 @@ package main
 
 import (
 	"log/slog"
+	"os"
+	"path/filepath"
 
 	"github.com/spf13/cobra"
 )
@@ -50,13 +52,31 @@ func runContainer(g *globals, id string, o *startOpts, keep bool) error {
 	if err != nil {
 		return err
 	}
-	if err := s.c.Exec(); err != nil {
+	n, err := listenNotify(filepath.Join(g.root, id))
+	if err == nil {
+		defer n.close()
+		err = s.c.Exec()
+	}
+	if err != nil {
 		if s.tty != nil {
 			s.tty.close()
 		}
 		// A container whose program never ran is of no use to keep.
 		s.destroy()
 		return execFailure(err)
+	}
+	if n != nil {
+		// Detached, the manager watches init; in the foreground,
+		// corral, which stays until init exits and passes on its code.
+		pid, _ := s.p.Pid()
+		if o.detach {
+			return n.relay(s.c, pid)
+		}
+		go func() {
+			if err := n.relay(s.c, os.Getpid()); err != nil {
+				slog.Warn("relay READY", "error", err)
+			}
+		}()
 	}
 	if o.detach {
 		return nil

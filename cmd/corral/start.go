@@ -24,7 +24,7 @@ must be in the created state.`,
 			}
 			// Exec checks the status under the container's lock and
 			// names it when it is not "created".
-			return withID("start", args[0], execFailure(c.Exec()))
+			return withID("start", args[0], execFailure(startNotified(g, c, 0)))
 		},
 	}
 }
