@@ -26,6 +26,9 @@ type cgroup struct {
 	// delegated to (the systemd managers delegate their units
 	// themselves).
 	owner *int
+	// systemd is set with the systemd driver: systemd makes the cgroup,
+	// as a unit around the container's first process.
+	systemd bool
 	// made is set once the cgroup exists with its limits.
 	made bool
 }
@@ -41,7 +44,7 @@ func newCgroup(cfg *configs.Config) (*cgroup, error) {
 	if err != nil {
 		return nil, fmt.Errorf("cgroups: %w", err)
 	}
-	cg := &cgroup{m: m, res: cc.Resources}
+	cg := &cgroup{m: m, res: cc.Resources, systemd: cc.Systemd}
 	if !cc.Systemd {
 		cg.owner = cc.OwnerUID
 	}
@@ -223,6 +226,11 @@ func (cg *cgroup) checkUnfrozen() error {
 // else the container runs without one, unless it asks for limits, which
 // only a cgroup can enforce.
 func rootlessCgroup(cg *cgroup, cfg *configs.Config) (*cgroup, error) {
+	if cg.systemd {
+		// The user's manager makes the unit around init (see
+		// prepareScope), and refuses what the user may not have.
+		return cg, nil
+	}
 	err := cg.create()
 	if err == nil {
 		cg.made = true
@@ -282,8 +290,9 @@ func requestedLimit(r *cgroups.Resources) string {
 }
 
 // prepare makes the cgroup, sets its limits, and arranges for ch to be
-// born in it: on cgroup v2 (pure, or a hybrid host's unified hierarchy)
-// by clone3 into it, in each v1 hierarchy by the bootstrap moving itself
+// born in it (with systemd, to be put in it: see prepareScope): on cgroup
+// v2 (pure, or a hybrid host's unified hierarchy) by clone3 into it, in
+// each v1 hierarchy by the bootstrap moving itself
 // before anything else (see join_cgroups in nsenter.c). Neither takes
 // the lock whose first use after a quiet spell costs an RCU grace
 // period; only the fallback, for kernels without clone3 into a cgroup,
@@ -292,6 +301,10 @@ func requestedLimit(r *cgroups.Resources) string {
 // The cgroup is made, and its limits set, while the child execs: only the
 // directory clone3 needs exists before the fork.
 func (cg *cgroup) prepare(ch *child) error {
+	if cg.systemd {
+		cg.prepareScope(ch)
+		return nil
+	}
 	if !cg.made {
 		ch.beforeBootstrap = cg.create
 	}

@@ -82,6 +82,9 @@ func Create(root, id string, config *configs.Config) (*Container, error) {
 	if err := checkNetDevicesOnHost(config); err != nil {
 		return nil, opError("create", id, err)
 	}
+	if err := checkSystemdSlice(config.Cgroups); err != nil {
+		return nil, opError("create", id, err)
+	}
 	phase.Mark("create:validated")
 	root, err := filepath.Abs(root)
 	if err != nil {

@@ -50,6 +50,10 @@ type child struct {
 	// beforeBootstrap runs while the child execs, before it is told
 	// what to join; the bootstrap waits for it.
 	beforeBootstrap func() error
+	// placeChild runs once the child exists and before it is told to
+	// go on, with its pid: for a cgroup that only another party can make
+	// around a live process (a systemd scope).
+	placeChild func(pid int) error
 	// writeMaps writes the id maps of a new user namespace.
 	writeMaps func(pid int) error
 
@@ -208,6 +212,12 @@ func (ch *child) afterStart() error {
 		if err := setAffinity(pid, a.Initial); err != nil {
 			return fmt.Errorf("exec_cpu_affinity.initial: %w", err)
 		}
+	}
+	if ch.placeChild != nil {
+		if err := ch.placeChild(pid); err != nil {
+			return err
+		}
+		phase.Mark("spawn:child-placed")
 	}
 	b, err := ch.msg.Encode()
 	if err != nil {
