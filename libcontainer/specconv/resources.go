@@ -33,6 +33,15 @@ func convertCgroup(c *configs.Config, opts *CreateOpts, linux *specs.Linux) erro
 	if err := cgroupPlace(cg, opts, linux.CgroupsPath); err != nil {
 		return err
 	}
+	if opts.UseSystemdCgroup && opts.Spec != nil {
+		// Without systemd there is no unit to set them on: ignored,
+		// as runc does.
+		props, err := systemdProperties(opts.Spec.Annotations)
+		if err != nil {
+			return err
+		}
+		cg.SystemdProps = props
+	}
 	res := linux.Resources
 	if res == nil {
 		res = &specs.LinuxResources{}
