@@ -54,4 +54,6 @@ if [ -z "$short" ]; then
 	tests/vm/criu.sh
 	step "netDevices lane (VM with a NIC of its own)"
 	tests/vm/netdev.sh
+	step "systemd lane (VM with systemd: the systemd cgroup driver, CRI with SystemdCgroup)"
+	tests/vm/systemd.sh
 fi

@@ -247,7 +247,7 @@ func (c *cri) privPod(name string, privileged bool) *pod {
 		"metadata":      map[string]any{"name": name, "namespace": "corral", "uid": "uid-" + name},
 		"hostname":      "corral-" + name,
 		"log_directory": filepath.Join(c.ctrd.dir, "logs", name),
-		"linux":         map[string]any{"cgroup_parent": p.cgroup, "security_context": sc},
+		"linux":         map[string]any{"cgroup_parent": c.podParent(p, "pod-"+name), "security_context": sc},
 	})
 	p.id = strings.TrimSpace(c.must("runp", p.config).Stdout)
 	return p

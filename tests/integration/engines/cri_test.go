@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/opencontainers/cgroups/systemd"
+
 	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
@@ -62,8 +64,29 @@ type cri struct {
 	crictl string
 	// config is crictl's configuration: the endpoints.
 	config string
-	// cgroupParent holds the pods' cgroups.
+	// cgroupParent holds the pods' cgroups: a path, or with systemd
+	// (systemdCgroup) a slice, corralcriHEX.slice.
 	cgroupParent string
+}
+
+// systemdCgroup: on a host whose init is systemd, the CRI plugin drives
+// corral as the kubelet does there, with the systemd cgroup driver
+// (SystemdCgroup = true): every pod a slice the kubelet makes first,
+// every container a scope in it, "cri-containerd-ID.scope".
+var systemdCgroup = isDir("/run/systemd/system")
+
+func isDir(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.IsDir()
+}
+
+// systemctl runs systemctl or busctl (name) and fails the test unless it
+// succeeds.
+func systemctl(t *testing.T, name string, args ...string) {
+	t.Helper()
+	if out, err := exec.Command(name, args...).CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v: %s", name, strings.Join(args, " "), err, out)
+	}
 }
 
 // crictlPath finds crictl: on PATH, or where tests/setup.sh installs it.
@@ -99,6 +122,12 @@ func startCRIWith(t *testing.T, crictl, runtime string) *cri {
 		cgroupParent: "/corral-cri-" + hex.EncodeToString(b),
 	}
 	ctrd.cgroupRoot = c.cgroupParent
+	if systemdCgroup {
+		// No dash: the slice is a child of the root slice.
+		c.cgroupParent = "corralcri" + hex.EncodeToString(b) + ".slice"
+		// systemd's units, which the cleanup stops.
+		ctrd.cgroupRoot = ""
+	}
 	// Registered after the containerd's cleanup, so run before it:
 	// the pods go while the daemon runs.
 	t.Cleanup(c.cleanup)
@@ -144,11 +173,11 @@ func startCRIWith(t *testing.T, crictl, runtime string) *cri {
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.corral.options]
         BinaryName = %q
         Root = %q
-        SystemdCgroup = false
+        SystemdCgroup = %v
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = %q
     conf_dir = %q
-`, pauseImage, runtime, ctrd.runcRoot, cniBin, cniConf))
+`, pauseImage, runtime, ctrd.runcRoot, systemdCgroup, cniBin, cniConf))
 	ctrd.importImageAs(criImage, []string{"sh"})
 	ctrd.importImageAs(pauseImage, strings.Fields(pauseCmd))
 	return c
@@ -222,6 +251,15 @@ type pod struct {
 	pidNS  int
 }
 
+// containerCgroup is where container id of p has its cgroup, relative
+// to a hierarchy's root.
+func (p *pod) containerCgroup(id string) string {
+	if systemdCgroup {
+		return filepath.Join(p.cgroup, "cri-containerd-"+id+".scope")
+	}
+	return filepath.Join(p.cgroup, id)
+}
+
 // runPod runs a pod sandbox, named spec.name, with a hostname of its
 // own, under the test's cgroup parent.
 func (c *cri) runPod(spec podSpec) *pod {
@@ -234,12 +272,13 @@ func (c *cri) runPod(spec podSpec) *pod {
 		cgroup: filepath.Join(c.cgroupParent, "pod"+uid),
 		pidNS:  spec.pidNS,
 	}
+	parent := c.podParent(p, "pod"+uid)
 	cfg := map[string]any{
 		"metadata":      map[string]any{"name": spec.name, "namespace": "corral", "uid": uid},
 		"hostname":      "corral-" + spec.name,
 		"log_directory": filepath.Join(c.ctrd.dir, "logs", spec.name),
 		"linux": map[string]any{
-			"cgroup_parent": p.cgroup,
+			"cgroup_parent": parent,
 			"security_context": map[string]any{
 				"namespace_options": map[string]any{"pid": spec.pidNS},
 			},
@@ -248,6 +287,28 @@ func (c *cri) runPod(spec podSpec) *pod {
 	writeJSON(c.t, p.config, cfg)
 	p.id = strings.TrimSpace(c.must("runp", p.config).Stdout)
 	return p
+}
+
+// podParent returns the cgroup_parent of pod p, whose cgroup is under the
+// test's as name: p.cgroup, or with systemd a slice, which it makes and
+// puts p.cgroup in.
+func (c *cri) podParent(p *pod, name string) string {
+	c.t.Helper()
+	if !systemdCgroup {
+		return p.cgroup
+	}
+	// The kubelet makes the pod's slice before the pod, as a transient
+	// unit: kubepods-besteffort-podUID.slice.
+	parent := strings.TrimSuffix(c.cgroupParent, ".slice") + "-" + name + ".slice"
+	cg, err := systemd.ExpandSlice(parent)
+	if err != nil {
+		c.t.Fatalf("pod slice %s: %v", parent, err)
+	}
+	p.cgroup = cg
+	systemctl(c.t, "busctl", "call", "org.freedesktop.systemd1", "/org/freedesktop/systemd1",
+		"org.freedesktop.systemd1.Manager", "StartTransientUnit", "ssa(sv)a(sa(sv))",
+		parent, "fail", "1", "Description", "s", "corral CRI test pod "+name, "0")
+	return parent
 }
 
 // container is what a test asks of a container of a pod: its name, its
@@ -400,8 +461,14 @@ func (c *cri) removePod(p *pod, ids []string, pids []int) {
 		if _, err := os.Stat(filepath.Join(c.ctrd.runcRoot, c.ctrd.ns, id)); err == nil {
 			t.Errorf("corral's state of %s is left", id)
 		}
-		if d := itest.CgroupDirs(filepath.Join(p.cgroup, id)); len(d) > 0 {
+		if d := itest.CgroupDirs(p.containerCgroup(id)); len(d) > 0 {
 			t.Errorf("cgroups left: %v", d)
+		}
+		if systemdCgroup {
+			unit := "cri-containerd-" + id + ".scope"
+			if out, _ := exec.Command("systemctl", "list-units", "--all", "--no-legend", unit).Output(); len(strings.TrimSpace(string(out))) > 0 {
+				t.Errorf("unit left: %s", out)
+			}
 		}
 	}
 	for _, pid := range pids {
@@ -426,6 +493,10 @@ func (c *cri) removePod(p *pod, ids []string, pids []int) {
 // cleanup removes the pods, also after a failure, while containerd
 // runs (its own cleanup then stops it and removes the rest).
 func (c *cri) cleanup() {
+	if systemdCgroup {
+		// After the pods: the slices of the test's pods.
+		defer exec.Command("systemctl", "stop", c.cgroupParent).Run()
+	}
 	if c.ctrd.cmd != nil {
 		select {
 		case <-c.ctrd.exited:
@@ -540,7 +611,7 @@ func TestCRI(t *testing.T) {
 		}
 
 		// limits: in the container's cgroup under the pod's.
-		cg := filepath.Join(p.cgroup, app)
+		cg := p.containerCgroup(app)
 		want := cgroupWant{
 			v1: map[string]string{
 				"memory/memory.limit_in_bytes": "67108864",
@@ -626,7 +697,7 @@ func TestCRI(t *testing.T) {
 			if _, err := os.Stat(filepath.Join(c.ctrd.runcRoot, c.ctrd.ns, id)); err == nil {
 				t.Errorf("corral's state of %s is left after crictl rm", id)
 			}
-			if d := itest.CgroupDirs(filepath.Join(p.cgroup, id)); len(d) > 0 {
+			if d := itest.CgroupDirs(p.containerCgroup(id)); len(d) > 0 {
 				t.Errorf("cgroups left after crictl rm: %v", d)
 			}
 		}

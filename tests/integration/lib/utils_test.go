@@ -27,6 +27,14 @@ import (
 // cgroupParent holds every test container's cgroup.
 const cgroupParent = "corral-test"
 
+// systemdCgroup gives the test containers the systemd cgroup driver: a
+// scope corral-test-ID.scope in system.slice. The systemd VM lane
+// (tests/vm/systemd.sh) sets CORRAL_TEST_SYSTEMD_CGROUP=1.
+var systemdCgroup = os.Getenv("CORRAL_TEST_SYSTEMD_CGROUP") == "1"
+
+// systemdScopePrefix names the test containers' scopes.
+const systemdScopePrefix = "corral-test"
+
 // newRootfs copies the busybox rootfs for a test that changes it.
 func newRootfs(t *testing.T) string {
 	t.Helper()
@@ -84,10 +92,20 @@ func newConfig(t *testing.T, rootfs string) *configs.Config {
 		},
 		Networks: []*configs.Network{{Type: "loopback"}},
 	}
+	if systemdCgroup {
+		cfg.Cgroups.Systemd = true
+		cfg.Cgroups.Parent = "system.slice"
+		cfg.Cgroups.ScopePrefix = systemdScopePrefix
+	}
 	for _, d := range specconv.AllowedDevices {
 		cfg.Cgroups.Resources.Devices = append(cfg.Cgroups.Resources.Devices, &d.Rule)
 	}
 	return cfg
+}
+
+// systemdUnit is the unit of a container of the systemd driver.
+func systemdUnit(cg *configs.Cgroup) string {
+	return cg.ScopePrefix + "-" + cg.Name + ".scope"
 }
 
 // result is what a container's program did.
@@ -208,7 +226,14 @@ func checkNoLeaks(t *testing.T, before hostState, root, id string, cfg *configs.
 	if _, err := os.Stat(filepath.Join(root, id)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("state directory %s left behind (%v)", filepath.Join(root, id), err)
 	}
-	if cfg.Cgroups != nil && cfg.Cgroups.Name != "" {
+	if cg := cfg.Cgroups; cg != nil && cg.Systemd {
+		if dir := cgroupDir(cfg); dirExists(dir) {
+			t.Errorf("cgroup left behind: %s", dir)
+		}
+		if out, err := exec.Command("systemctl", "list-units", "--all", "--no-legend", systemdUnit(cg)).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("unit %s left behind: %s (%v)", systemdUnit(cg), out, err)
+		}
+	} else if cfg.Cgroups != nil && cfg.Cgroups.Name != "" {
 		rel := filepath.Join(cfg.Cgroups.Parent, cfg.Cgroups.Name)
 		var leaked []string
 		for _, pattern := range []string{"/sys/fs/cgroup/", "/sys/fs/cgroup/*/"} {
@@ -238,6 +263,9 @@ func ownCgroup() string {
 // cgroupDir is where the pids cgroup of a test container lives on this
 // host, v1 or v2.
 func cgroupDir(cfg *configs.Config) string {
+	if cfg.Cgroups.Systemd {
+		return filepath.Join("/sys/fs/cgroup", cfg.Cgroups.Parent, systemdUnit(cfg.Cgroups))
+	}
 	base := "/sys/fs/cgroup/pids"
 	if cgroups.IsCgroup2UnifiedMode() {
 		base = "/sys/fs/cgroup"
@@ -273,4 +301,9 @@ func recvFile(sock *os.File) (*os.File, error) {
 		return nil, errors.New("no fd")
 	}
 	return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
+}
+
+func dirExists(dir string) bool {
+	_, err := os.Stat(dir)
+	return err == nil
 }
