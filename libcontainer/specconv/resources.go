@@ -26,8 +26,10 @@ const defaultScopePrefix = "corral"
 // linux.resources.
 func convertCgroup(c *configs.Config, opts *CreateOpts, linux *specs.Linux) error {
 	cg := &configs.Cgroup{
-		Systemd:   opts.UseSystemdCgroup,
-		Rootless:  opts.RootlessCgroups,
+		Systemd: opts.UseSystemdCgroup,
+		// With systemd, a runtime without root asks the user's
+		// manager, which delegates the user a cgroup to write.
+		Rootless:  opts.RootlessCgroups || opts.UseSystemdCgroup && opts.RootlessEUID,
 		Resources: &configs.Resources{},
 	}
 	if err := cgroupPlace(cg, opts, linux.CgroupsPath); err != nil {

@@ -71,3 +71,29 @@ func TestSystemdPropertiesOnlyWithSystemd(t *testing.T) {
 		}
 	}
 }
+
+// TestSystemdRootlessUsesUserManager: without root, the systemd driver
+// asks the user's manager (the cgroups library's Rootless), which
+// delegates the user a cgroup; the cgroupfs driver's Rootless stays what
+// the caller said.
+func TestSystemdRootlessUsesUserManager(t *testing.T) {
+	for _, tt := range []struct{ systemd, euid, cgroups, want bool }{
+		{true, true, false, true},
+		{true, false, false, false},
+		{false, true, false, false},
+		{false, true, true, true},
+	} {
+		spec := Example()
+		if tt.euid {
+			ToRootless(spec)
+		}
+		c, err := CreateLibcontainerConfig(&CreateOpts{CgroupName: "ctr", Spec: spec, UseSystemdCgroup: tt.systemd,
+			RootlessEUID: tt.euid, RootlessCgroups: tt.cgroups})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Cgroups.Rootless != tt.want {
+			t.Errorf("systemd %v, rootless euid %v, cgroups %v: Rootless %v, want %v", tt.systemd, tt.euid, tt.cgroups, c.Cgroups.Rootless, tt.want)
+		}
+	}
+}

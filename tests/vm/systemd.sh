@@ -3,6 +3,7 @@
 # PID 1 is systemd (run-in-vm.sh --systemd: cgroup v2 in systemd's layout,
 # the system bus): the library's lifecycle tests with the driver
 # (lib.test, CORRAL_TEST_SYSTEMD_CGROUP=1), the CLI's (systemd-cli.sh),
+# a rootless container in the user's systemd (systemd-rootless.sh),
 # containerd's CRI plugin with SystemdCgroup = true driving corral, driven
 # by crictl (engines.test -test.run TestCRI), and the VM runner's own
 # check of a runtime's systemd and cgroupfs drivers
@@ -23,7 +24,9 @@ command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86 is not install
 command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed (the systemd guest's image needs it)"
 command -v jq >/dev/null || skip "jq is not installed"
 examples=$(dirname "$vm")/examples
-packages="containerd iproute2"
+# dbus-user-session: the user's bus, for rootless containers in the
+# user's systemd.
+packages="containerd iproute2 dbus-user-session"
 # The image (Debian with systemd, containerd) is built once; a machine
 # that cannot build it (no archive) cannot run the lane.
 if ! out=$("$vm" --systemd --packages "$packages" --prepare 2>&1); then
@@ -51,7 +54,7 @@ else
 	echo "systemd lane: no crictl (tests/setup.sh installs it); the CRI test will skip" >&2
 fi
 cp -a tests/rootfs/busybox "$ship/rootfs"
-cp tests/vm/systemd-cli.sh "$ship/"
+cp tests/vm/systemd-cli.sh tests/vm/systemd-rootless.sh "$ship/"
 
 # The CLI's bundles: corral spec, adjusted.
 "$ship/bin/corral" spec --bundle "$ship"
@@ -74,6 +77,17 @@ bundle hog "system.slice:corral-cli:hog" \
 bundle badslice "corral-no-such.slice:corral-cli:bad" '["true"]'
 bundle badpath "/corral/bad" '["true"]'
 rm "$ship/config.json"
+# The rootless bundle: uid and gid 1000 (systemd-rootless.sh's user) are
+# root in the container.
+"$ship/bin/corral" spec --rootless --bundle "$ship"
+mkdir "$ship/rootless"
+jq '.root = {"path": "/ship/rootfs", "readonly": true}
+	| .process.terminal = false | .process.args = ["sleep", "600"]
+	| .linux.uidMappings = [{"containerID": 0, "hostID": 1000, "size": 1}]
+	| .linux.gidMappings = [{"containerID": 0, "hostID": 1000, "size": 1}]
+	| .linux.resources.memory = {"limit": 67108864}' \
+	"$ship/config.json" > "$ship/rootless/config.json"
+rm "$ship/config.json"
 
 # Each test binary in turn, so that one's failure does not hide the
 # others'; the status is the worst.
@@ -83,6 +97,8 @@ echo "== lib.test, systemd driver"
 CORRAL_TEST_SYSTEMD_CGROUP=1 lib.test -test.v -test.count=1 -test.timeout=300s -test.run "$LIB_RUN" || rc=1
 echo "== CLI lifecycle, systemd driver"
 sh systemd-cli.sh || rc=1
+echo "== rootless, the user's systemd"
+sh systemd-rootless.sh || rc=1
 echo "== containerd CRI, SystemdCgroup = true"
 engines.test -test.v -test.count=1 -test.timeout=300s -test.run '^TestCRI$' || rc=1
 exit $rc
