@@ -34,7 +34,7 @@ if ! out=$("$vm" --systemd --packages "$packages" --prepare 2>&1); then
 	skip "the systemd guest's image cannot be built here (above)"
 fi
 
-run='Systemd|Memory|Pids|Pause|Destroy|SetRaises|Stats|CgroupInUse|ExecJoins|Status'
+run='Systemd|MemoryLimit|Pids|Pause|Destroy|SetRaises|Stats|CgroupInUse|ExecJoins|Status'
 if [ "${1:-}" = "-test.run" ]; then
 	run=$2
 fi

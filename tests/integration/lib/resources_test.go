@@ -52,9 +52,11 @@ func TestMemoryLimitOOMKill(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Under emulation (the VM lanes) on a loaded host, the reclaim
+	// before the kill has taken 20 s.
 	select {
 	case <-oom:
-	case <-time.After(20 * time.Second):
+	case <-time.After(60 * time.Second):
 		t.Fatalf("no OOM event; output: %s", out.String())
 	}
 	if !itest.WaitFor(10*time.Second, func() bool { return strings.Contains(out.String(), "status=") }) {
