@@ -64,6 +64,12 @@
 //     runtime reaching that phase writes its pid to the file and sleeps
 //     until killed (internal/faults).
 //
+// One exception, read by the cgroups library on the library's behalf: a
+// container of the systemd cgroup driver whose Cgroup is Rootless (the
+// corral command sets it when it runs without root) gets its unit from
+// the user's systemd, found as systemctl --user finds it:
+// DBUS_SESSION_BUS_ADDRESS, else $XDG_RUNTIME_DIR/bus.
+//
 // The corral command reads:
 //
 //   - CORRAL_PHASES, as above.
@@ -86,8 +92,10 @@
 //     CORRAL_DELEGATED_CGROUP and CORRAL_DELEGATED_WORK (the delegated
 //     cgroup test, without root), CORRAL_README_BIN (a built
 //     examples/readme), CORRAL_BOOTSTRAP_SEED (the random bootstrap
-//     messages' seed); tests/setup.sh CRIU_PREFIX, tests/vm CORRAL_VM (the
-//     VM runner) and bench/run.sh CRUN_HYBRID.
+//     messages' seed), CORRAL_TEST_SYSTEMD_CGROUP=1 (the library's test
+//     containers get the systemd driver: tests/vm/systemd.sh sets it);
+//     tests/setup.sh CRIU_PREFIX, tests/vm CORRAL_VM (the VM runner) and
+//     bench/run.sh CRUN_HYBRID.
 //   - Test binaries that start themselves again to play another part set
 //     and read a variable of their own: CORRAL_SECURITY_ROLE,
 //     CORRAL_SECURITY_JOB, CORRAL_SECURITY_OUT, CORRAL_SECURITY_BINDS
