@@ -155,7 +155,7 @@ func awaitStartAndExec(sock *os.File, s *setup, fdDir *os.File, exe string, env 
 		fmt.Fprintf(fifo, "%s: %v", step, err)
 		return initsync.NewError(step, err)
 	}
-	if err := runHooks(configs.StartContainer, s.Hooks.StartContainer, s.HookState); err != nil {
+	if err := runHooks(configs.StartContainer, s.Hooks.StartContainer, s.HookState, env); err != nil {
 		return fail("hooks", err)
 	}
 	if _, err := fifo.Write([]byte{fifoStarted}); err != nil {

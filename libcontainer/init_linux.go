@@ -105,14 +105,14 @@ func initContainer(sock *os.File, s *setup) error {
 			return step("rootfs", err)
 		}
 		phase.Mark("init:rootfs-prepared")
-		if err := runCreateHooks(sock, s); err != nil {
+		if err := runCreateHooks(sock, s, r.dir); err != nil {
 			return step("hooks", err)
 		}
 		if err := r.finish(); err != nil {
 			return step("rootfs", err)
 		}
 		phase.Mark("init:pivoted")
-	} else if err := runCreateHooks(sock, s); err != nil {
+	} else if err := runCreateHooks(sock, s, nil); err != nil {
 		return step("hooks", err)
 	}
 	if s.Process.Terminal {
@@ -172,8 +172,10 @@ func newSession() error {
 
 // runCreateHooks lets the runtime run the prestart and createRuntime hooks,
 // then runs the createContainer hooks here, in the container's namespaces
-// before pivot_root, as the runtime spec asks.
-func runCreateHooks(sock *os.File, s *setup) error {
+// before pivot_root, as the runtime spec asks, with the rootfs as their
+// working directory and, when they name no environment, the process's, as
+// runc runs them.
+func runCreateHooks(sock *os.File, s *setup, rootfs *os.File) error {
 	if s.RunHooks {
 		if err := initsync.Send(sock, initsync.Hooks, nil); err != nil {
 			return err
@@ -182,7 +184,19 @@ func runCreateHooks(sock *os.File, s *setup) error {
 			return err
 		}
 	}
-	return runHooks(configs.CreateContainer, s.Hooks.CreateContainer, s.HookState)
+	if len(s.Hooks.CreateContainer) == 0 {
+		return nil
+	}
+	var err error
+	if rootfs != nil {
+		err = unix.Fchdir(int(rootfs.Fd()))
+	} else {
+		err = unix.Chdir(s.Config.Rootfs)
+	}
+	if err != nil {
+		return fmt.Errorf("enter rootfs %s for the createContainer hooks: %w", s.Config.Rootfs, err)
+	}
+	return runHooks(configs.CreateContainer, s.Hooks.CreateContainer, s.HookState, s.Process.Env)
 }
 
 // setupNamespaceSettings applies what the container's own namespaces

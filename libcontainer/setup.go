@@ -118,9 +118,13 @@ func commandHooks(h configs.Hooks, name configs.HookName) ([]configs.Command, er
 }
 
 // runHooks runs cmds, the hooks of the lifecycle point name, with state on
-// their stdin, stopping at the first error, as configs.Hooks.Run does.
-func runHooks(name configs.HookName, cmds []configs.Command, state []byte) error {
+// their stdin, stopping at the first error, as configs.Hooks.Run does. A
+// hook that names no environment gets env, the process's, as in runc.
+func runHooks(name configs.HookName, cmds []configs.Command, state []byte, env []string) error {
 	for i, c := range cmds {
+		if c.Env == nil {
+			c.Env = env
+		}
 		if err := c.RunWithState(state); err != nil {
 			return fmt.Errorf("error running %s hook #%d: %w", name, i, err)
 		}

@@ -280,6 +280,51 @@ func TestHooks(t *testing.T) {
 	}
 }
 
+// TestHooksInContainerAsRunc (issue 18): the hooks that run in the
+// container's namespaces run as runc runs them. A createContainer hook
+// has the rootfs as its working directory; one that names no environment
+// gets the process's, as does such a startContainer hook (which runs as
+// the process, in its cwd, with HOME set). A failing one is reported as
+// "error running <kind> hook #N".
+func TestHooksInContainerAsRunc(t *testing.T) {
+	dir := t.TempDir()
+	cfg := newConfig(t, busybox)
+	cfg.Hooks = configs.Hooks{
+		configs.CreateContainer: {configs.NewCommandHook(configs.Command{
+			Path: "/bin/sh", Args: []string{"sh", "-c", "pwd > " + filepath.Join(dir, "cwd") + "; env > " + filepath.Join(dir, "env")},
+		})},
+		configs.StartContainer: {configs.NewCommandHook(configs.Command{
+			Path: "/bin/sh", Args: []string{"sh", "-c", "{ pwd; env; } > /tmp/startContainer"},
+		})},
+	}
+	out := sh(t, cfg, "cat /tmp/startContainer", func(p *libcontainer.Process) {
+		p.Env = append(p.Env, "FOO=bar")
+		p.Cwd = "/tmp"
+	})
+	if got := strings.TrimSpace(readFile(t, filepath.Join(dir, "cwd"))); got != cfg.Rootfs {
+		t.Errorf("createContainer hook ran in %q, want the rootfs %q", got, cfg.Rootfs)
+	}
+	if env := readFile(t, filepath.Join(dir, "env")); !strings.Contains(env, "FOO=bar\n") {
+		t.Errorf("createContainer hook without an env got:\n%s", env)
+	}
+	for _, want := range []string{"/tmp\n", "FOO=bar\n", "HOME=/root\n"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("startContainer hook without an env: no %q in\n%s", want, out)
+		}
+	}
+	for _, name := range []configs.HookName{configs.CreateContainer, configs.StartContainer} {
+		cfg := newConfig(t, busybox)
+		cfg.Hooks = configs.Hooks{name: {
+			configs.NewCommandHook(configs.Command{Path: "/bin/true"}),
+			configs.NewCommandHook(configs.Command{Path: "/bin/false"}),
+		}}
+		_, err := run(t, cfg, []string{"true"})
+		if want := "error running " + string(name) + " hook #1: "; err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("a failing %s hook: %v, want an error with %q", name, err, want)
+		}
+	}
+}
+
 func TestFailingHookFailsStartAndCleansUp(t *testing.T) {
 	timeout := 200 * time.Millisecond
 	for _, tt := range []struct {

@@ -148,6 +148,10 @@ func run(t *testing.T, cfg *configs.Config, args []string, opts ...runOpts) (res
 		if st != nil {
 			res.Code = itest.ExitCode(st)
 		}
+	} else if _, perr := p.Pid(); perr == nil {
+		// Created, then start failed: init exits and its stdio closes
+		// once waited for.
+		p.Wait()
 	}
 	res.Stdout, res.Stderr = stdout.String(), stderr.String()
 	if derr := c.Destroy(); derr != nil {
@@ -306,4 +310,14 @@ func recvFile(sock *os.File) (*os.File, error) {
 func dirExists(dir string) bool {
 	_, err := os.Stat(dir)
 	return err == nil
+}
+
+// readFile returns a file's content; a missing file fails the test.
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
