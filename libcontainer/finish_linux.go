@@ -26,7 +26,9 @@ import (
 // fds and cwd, then (for init) the wait for start, and exec.
 func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 	ps := &s.Process
-	if err := setProcessAttrs(s.OomScoreAdj, ps); err != nil {
+	// The runtime wrote oom_score_adj before the bootstrap joined a user
+	// namespace, where a negative one is refused.
+	if err := setProcessAttrs(nil, ps); err != nil {
 		return err
 	}
 	u, err := lookupUser(ps)

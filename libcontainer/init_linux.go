@@ -41,6 +41,7 @@ func Init() {
 	phase.Enable()
 	phase.Mark("init:go-main")
 	os.Unsetenv(bootstrap.EnvFD)
+	os.Unsetenv(bootstrap.EnvFDs)
 	os.Unsetenv("GOMAXPROCS")
 	os.Unsetenv("GOGC")
 	sock := os.NewFile(uintptr(fd), "init-sync")

@@ -56,6 +56,9 @@ type child struct {
 	placeChild func(pid int) error
 	// writeMaps writes the id maps of a new user namespace.
 	writeMaps func(pid int) error
+	// timeOffsets are those of a new time namespace, which the runtime
+	// writes for the bootstrap (SyncTimens).
+	timeOffsets string
 
 	cmd *exec.Cmd
 	// pid runs Go's init; os is its handle.
@@ -129,6 +132,7 @@ func (ch *child) command() *exec.Cmd {
 		Args: bootstrap.Args(os.Args[0], bootstrap.MarkBootstrap),
 		Env: []string{
 			bootstrap.EnvFD + "=" + strconv.Itoa(3+len(ch.proc.ExtraFiles)),
+			bootstrap.EnvFDs + "=" + strconv.Itoa(3+len(ch.proc.ExtraFiles)+len(ch.files)),
 			"GOMAXPROCS=1",
 			// init lives only until it execs, and allocates little:
 			// no collector.
@@ -218,6 +222,15 @@ func (ch *child) afterStart() error {
 			return err
 		}
 		phase.Mark("spawn:child-placed")
+	}
+	if adj := ch.setup.OomScoreAdj; adj != nil {
+		// Written now, while the child waits for its bootstrap in the
+		// runtime's user namespace: once it is in another, lowering
+		// it would take a privilege it has only over its own. Every
+		// process forked from it inherits the value.
+		if err := procfs.WritePid(pid, "oom_score_adj", []byte(strconv.Itoa(*adj))); err != nil {
+			return fmt.Errorf("oom_score_adj %d: %w", *adj, err)
+		}
 	}
 	b, err := ch.msg.Encode()
 	if err != nil {
@@ -324,6 +337,13 @@ func (ch *child) bootstrapSync(pid int) error {
 				return err
 			}
 			if err := bootstrap.WriteSync(ch.sock, bootstrap.SyncUsermapAck, 0); err != nil {
+				return ch.exitError("bootstrap", err)
+			}
+		case bootstrap.SyncTimens:
+			if err := procfs.WritePid(pid, "timens_offsets", []byte(ch.timeOffsets)); err != nil {
+				return fmt.Errorf("time namespace offsets %q: %w", strings.TrimSpace(ch.timeOffsets), err)
+			}
+			if err := bootstrap.WriteSync(ch.sock, bootstrap.SyncTimensAck, 0); err != nil {
 				return ch.exitError("bootstrap", err)
 			}
 		case bootstrap.SyncPid:

@@ -261,8 +261,12 @@ func (c *Container) initBootstrap(ch *child, cfg *configs.Config) error {
 	}
 	ch.msg.Root = cfg.Namespaces.Contains(configs.NEWUSER)
 	ch.msg.Fork = cfg.Namespaces.Contains(configs.NEWPID) || cfg.Namespaces.Contains(configs.NEWTIME)
-	if cfg.Namespaces.IsPrivate(configs.NEWTIME) {
-		ch.msg.TimeOffsets = timeOffsets(cfg.TimeOffsets)
+	if cfg.Namespaces.IsPrivate(configs.NEWTIME) && len(cfg.TimeOffsets) > 0 {
+		// Written by the runtime, from outside: a process in a new
+		// user namespace may not write them (the file is the host
+		// root's), as runc does.
+		ch.msg.TimeOffsets = true
+		ch.timeOffsets = timeOffsets(cfg.TimeOffsets)
 	}
 	return nil
 }

@@ -17,14 +17,13 @@
 #define BOOTSTRAP_HEADER 8
 #define BOOTSTRAP_MAX 65536
 #define BOOTSTRAP_MAX_JOIN 16
-#define BOOTSTRAP_MAX_OFFSETS 256
 #define BOOTSTRAP_MAX_CGROUPS 32
 #define BOOTSTRAP_MAX_PATH 4095
 
 /* Record types. */
 #define REC_UNSHARE 1 /* u32: CLONE_NEW* flags to unshare */
-#define REC_JOIN 2    /* u32 nstype, s32 fd: setns(fd, nstype), in order */
-#define REC_TIMENS 3  /* text for /proc/self/timens_offsets */
+#define REC_JOIN 2    /* u32 nstype, s32 fd: a namespace to setns(2) into */
+#define REC_TIMENS 3  /* u8 1: the runtime writes the new time namespace's offsets (SYNC_TIMENS) */
 #define REC_FORK 4    /* u8: fork so the process is inside the new pid or time namespace */
 #define REC_ROOT 5    /* u8: become uid/gid 0 of the user namespace once joined */
 #define REC_CGROUP 6  /* a cgroup v1 "tasks" file to write "0" to, before anything else */
@@ -35,6 +34,8 @@
 #define SYNC_USERMAP_ACK 2 /* runtime: maps written */
 #define SYNC_PID 3         /* value: the pid that runs Go's init, in the runtime's pid namespace */
 #define SYNC_ERROR 4       /* value: length of the text that follows */
+#define SYNC_TIMENS 5      /* child asks the runtime to write its time namespace's offsets */
+#define SYNC_TIMENS_ACK 6  /* runtime: offsets written */
 
 /* The runtime starts its children with the arguments {name, "init",
  * marker} and the marker's variable; the constructor acts only on both
@@ -43,6 +44,7 @@
 #define CORRAL_MARK_BOOTSTRAP "--corral-bootstrap"
 #define CORRAL_MARK_USERNS_HOLDER "--corral-userns-holder"
 #define CORRAL_ENV_BOOTSTRAP "_CORRAL_BOOTSTRAP"
+#define CORRAL_ENV_FDS "_CORRAL_BOOTSTRAP_FDS" /* fds 0 to n-1 are the runtime's */
 #define CORRAL_ENV_USERNS_HOLDER "_CORRAL_USERNS_HOLDER"
 
 struct bootstrap {
@@ -52,7 +54,7 @@ struct bootstrap {
 		uint32_t type;
 		int32_t fd;
 	} join[BOOTSTRAP_MAX_JOIN];
-	char timens[BOOTSTRAP_MAX_OFFSETS + 1];
+	int timens;
 	int fork;
 	int root;
 	int ncgroup;

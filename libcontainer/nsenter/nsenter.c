@@ -1,10 +1,10 @@
 /*
  * The part of a container's bootstrap that must run before the Go runtime
- * starts threads: setns(2) into a user or mount namespace and unshare(2)
- * of a user namespace are refused to multi-threaded processes. It joins
- * and creates the namespaces the bootstrap message names, user namespace
- * first, and forks once when the process must be inside a new pid or time
- * namespace. Everything else is done in Go.
+ * starts threads: setns(2) into a user, mount or time namespace and
+ * unshare(2) of a user namespace are refused to multi-threaded processes.
+ * It joins and creates the namespaces the bootstrap message names, and
+ * forks once when the process must be inside a new pid or time namespace.
+ * Everything else is done in Go.
  *
  * It acts only in a process the runtime started for it: with the
  * arguments {name, "init", marker} and the marker's variable
@@ -15,18 +15,21 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/nsfs.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "bootstrap.h"
+#include "common.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
@@ -34,84 +37,19 @@
 
 static int sync_fd = -1;
 
-/* phase_fd is the runtime's phase file (CORRAL_PHASES), -1 without one:
- * the bootstrap's steps are marked in it as Go's internal/phase marks
- * the others, "<pid> <monotonic us> <phase>". */
-static int phase_fd = -1;
-
-static void mark(const char *name)
-{
-	struct timespec ts;
-	char line[96];
-	int n;
-
-	if (phase_fd < 0)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	n = snprintf(line, sizeof(line), "%d %lld boot:%s\n", (int)getpid(),
-		     (long long)ts.tv_sec * 1000000 + ts.tv_nsec / 1000, name);
-	if (n > 0 && n < (int)sizeof(line) && write(phase_fd, line, n) < 0) {
-		/* Marks are best effort. */
-	}
-}
-
-static void open_phase_file(void)
-{
-	const char *path = getenv("CORRAL_PHASES");
-
-	if (path != NULL && path[0] != '\0')
-		phase_fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC);
-}
-
-static void close_phase_file(void)
-{
-	if (phase_fd >= 0)
-		close(phase_fd);
-	phase_fd = -1;
-}
-
-static void write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			_exit(1);
-		p += n;
-		len -= (size_t)n;
-	}
-}
-
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void send_sync(uint32_t type, int32_t value)
 {
 	struct {
 		uint32_t type;
 		int32_t value;
 	} m = { type, value };
-	write_all(sync_fd, &m, sizeof(m));
+
+	if (write_all(sync_fd, &m, sizeof(m)) < 0)
+		_exit(1);
 }
 
 /* bail reports a failure to the runtime, which turns it into the error of
- * the operation, and exits. */
+ * the operation, and exits. Every message names the step and its object. */
 static void __attribute__((noreturn, format(printf, 1, 2))) bail(const char *fmt, ...)
 {
 	char msg[512];
@@ -128,7 +66,9 @@ static void __attribute__((noreturn, format(printf, 1, 2))) bail(const char *fmt
 		n = sizeof(msg) - 1;
 	if (sync_fd >= 0) {
 		send_sync(SYNC_ERROR, n);
-		write_all(sync_fd, msg, (size_t)n);
+		if (write_all(sync_fd, msg, (size_t)n) < 0) {
+			/* The runtime is gone; so are we. */
+		}
 	} else {
 		fprintf(stderr, "corral bootstrap: %s\n", msg);
 	}
@@ -161,7 +101,7 @@ static const char *ns_name(uint32_t type)
 static void set_non_dumpable(void)
 {
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		bail("prctl(PR_SET_DUMPABLE): %m");
+		bail("make the process non-dumpable: prctl(PR_SET_DUMPABLE): %m");
 }
 
 static void read_bootstrap(struct bootstrap *b)
@@ -204,24 +144,56 @@ static void join_cgroups(const struct bootstrap *b)
 	}
 }
 
-static void join_namespaces(const struct bootstrap *b)
+/* owned_by reports whether the namespace fd belongs to the user namespace
+ * userns. A namespace whose owner we may not even name (NS_GET_USERNS
+ * says EPERM: an ancestor of ours) is not. */
+static int owned_by(int fd, int userns, uint32_t type)
 {
-	for (int i = 0; i < b->njoin; i++) {
-		if (setns(b->join[i].fd, (int)b->join[i].type) < 0)
-			bail("join %s namespace: %m", ns_name(b->join[i].type));
-		close(b->join[i].fd);
-	}
+	struct stat a, b;
+	int owner = ioctl(fd, NS_GET_USERNS);
+	int same;
+
+	if (owner < 0)
+		return 0;
+	if (fstat(owner, &a) < 0 || fstat(userns, &b) < 0)
+		bail("join %s namespace: find its owner: %m", ns_name(type));
+	same = a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+	close(owner);
+	return same;
 }
 
-static void write_timens_offsets(const char *offsets)
+static void join(const struct bootstrap *b, int i)
 {
-	int fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (setns(b->join[i].fd, (int)b->join[i].type) < 0)
+		bail("join %s namespace (fd %d): %m", ns_name(b->join[i].type), b->join[i].fd);
+	close(b->join[i].fd);
+}
 
-	if (fd < 0)
-		bail("open /proc/self/timens_offsets: %m");
-	if (write(fd, offsets, strlen(offsets)) < 0)
-		bail("write time namespace offsets %s: %m", offsets);
-	close(fd);
+/* join_namespaces joins as runc does: with a user namespace to join, first
+ * the namespaces that it does not own (a host network namespace, say), on
+ * the runtime's privileges, which setns(2) into the user namespace takes
+ * away; then the user namespace; then the rest, which its root may join. */
+static void join_namespaces(const struct bootstrap *b)
+{
+	int done[BOOTSTRAP_MAX_JOIN] = { 0 };
+	int user = -1;
+
+	for (int i = 0; i < b->njoin; i++)
+		if (b->join[i].type == CLONE_NEWUSER)
+			user = i;
+	if (user >= 0) {
+		for (int i = 0; i < b->njoin; i++) {
+			if (i != user && !owned_by(b->join[i].fd, b->join[user].fd, b->join[i].type)) {
+				join(b, i);
+				done[i] = 1;
+			}
+		}
+		join(b, user);
+		done[user] = 1;
+	}
+	for (int i = 0; i < b->njoin; i++)
+		if (!done[i])
+			join(b, i);
 }
 
 #ifdef CORRAL_MUSL
@@ -262,10 +234,10 @@ static int *libc_tid(void)
 static void fork_into_namespaces(void)
 {
 	int *tid = libc_tid();
-	long pid = syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	long pid = clone_parent();
 
 	if (pid < 0)
-		bail("fork into the new namespaces: %m");
+		bail("fork into the new namespaces: clone: %m");
 	if (pid > 0) {
 		send_sync(SYNC_PID, (int32_t)pid);
 		_exit(0);
@@ -337,71 +309,131 @@ static void hold_user_namespace(void)
 	_exit(0);
 }
 
-void corral_nsenter(void)
+/* create_user_namespace makes the new user namespace and has the runtime
+ * map it: until then the process has no ids in it. */
+static void create_user_namespace(void)
+{
+	uint32_t ack[2];
+
+	if (unshare(CLONE_NEWUSER) < 0)
+		bail("create user namespace: unshare: %m");
+	send_sync(SYNC_USERMAP, 0);
+	if (read_all(sync_fd, ack, sizeof(ack)) < 0 || ack[0] != SYNC_USERMAP_ACK)
+		bail("create user namespace: the runtime did not write the id mappings");
+}
+
+/* become_root makes the process uid and gid 0 of its user namespace. The
+ * change of ids clears the parent-death signal, which is set again: with
+ * no fork to come, this process is the container's init or the exec'd
+ * process's setup, and must die with the runtime until it is ready. */
+static void become_root(pid_t parent)
+{
+	if (setresgid(0, 0, 0) < 0)
+		bail("become gid 0 of the user namespace: setresgid: %m");
+	if (setresuid(0, 0, 0) < 0)
+		bail("become uid 0 of the user namespace: setresuid: %m");
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		bail("restore the parent-death signal: prctl(PR_SET_PDEATHSIG): %m");
+	/* The runtime may have died before the signal was set again. */
+	if (getppid() != parent)
+		_exit(1);
+}
+
+/* time_offsets has the runtime write the offsets of the new time
+ * namespace, before any process is in it: the file belongs to the
+ * runtime's root, which a process in a new user namespace is not. */
+static void time_offsets(void)
+{
+	uint32_t ack[2];
+
+	send_sync(SYNC_TIMENS, 0);
+	if (read_all(sync_fd, ack, sizeof(ack)) < 0 || ack[0] != SYNC_TIMENS_ACK)
+		bail("set time namespace offsets: the runtime did not write them");
+}
+
+/* close_inherited closes every fd from the runtime's count on: fds that
+ * whoever started the runtime had open without close-on-exec, which
+ * os/exec passes on. The container's processes could reach them through
+ * /proc/<pid>/fd until init execs, so they go before anything is joined. */
+static void close_inherited(void)
+{
+	const char *env = getenv(CORRAL_ENV_FDS);
+	char *end;
+	long n;
+
+	errno = 0;
+	n = env != NULL ? strtol(env, &end, 10) : -1;
+	if (env == NULL || errno != 0 || *end != '\0' || end == env || n <= sync_fd || n > 1 << 20)
+		bail("%s=%s is not a count of the runtime's fds", CORRAL_ENV_FDS, env != NULL ? env : "(unset)");
+	if (close_from((int)n) < 0)
+		bail("close the fds inherited from the runtime's caller (from fd %ld): %m", n);
+}
+
+static void bootstrap(const char *env)
 {
 	struct bootstrap b;
-	const char *env = getenv(CORRAL_ENV_BOOTSTRAP);
+	const char *phases = getenv("CORRAL_PHASES");
 	char *end;
 	long fd;
 	uint32_t rest;
+	pid_t parent = getppid();
 
-	if (env == NULL || !started_as(CORRAL_MARK_BOOTSTRAP)) {
-		if (getenv(CORRAL_ENV_USERNS_HOLDER) != NULL && started_as(CORRAL_MARK_USERNS_HOLDER))
-			hold_user_namespace();
-		return;
-	}
 	errno = 0;
 	fd = strtol(env, &end, 10);
 	if (errno != 0 || *end != '\0' || end == env || fd < 3 || fd > 1 << 20)
 		bail("_CORRAL_BOOTSTRAP=%s is not a file descriptor", env);
 	sync_fd = (int)fd;
-	open_phase_file();
-	mark("start");
-
+	close_inherited();
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		bail("prctl(PR_SET_PDEATHSIG): %m");
+		bail("set the parent-death signal: prctl(PR_SET_PDEATHSIG): %m");
+	if (phases != NULL && phases[0] != '\0')
+		phase_fd = open(phases, O_WRONLY | O_APPEND | O_CLOEXEC);
+	mark("boot:start");
 
 	read_bootstrap(&b);
-	mark("read");
+	mark("boot:read");
 	/* Until it execs, this process holds the runtime's memory and fds:
 	 * nothing in the container may ptrace it or open its /proc files.
 	 * A process creating a user namespace stays dumpable until its id
-	 * maps are written, so that a runtime without root may write them;
-	 * nothing else is in that namespace yet. */
+	 * maps and time offsets are written, so that a runtime without root
+	 * may write them; nothing else is in that namespace yet. */
 	if (!(b.unshare & CLONE_NEWUSER))
 		set_non_dumpable();
 	join_cgroups(&b);
-	mark("cgroups-joined");
+	mark("boot:cgroups-joined");
 	join_namespaces(&b);
-
-	if (b.unshare & CLONE_NEWUSER) {
-		uint32_t ack[2];
-
-		if (unshare(CLONE_NEWUSER) < 0)
-			bail("create user namespace: %m");
-		send_sync(SYNC_USERMAP, 0);
-		if (read_all(sync_fd, ack, sizeof(ack)) < 0 || ack[0] != SYNC_USERMAP_ACK)
-			bail("runtime did not write the id mappings");
-		set_non_dumpable();
-	}
-	if (b.root) {
-		if (setresgid(0, 0, 0) < 0)
-			bail("become gid 0 of the user namespace: %m");
-		if (setresuid(0, 0, 0) < 0)
-			bail("become uid 0 of the user namespace: %m");
-	}
+	if (b.unshare & CLONE_NEWUSER)
+		create_user_namespace();
+	if (b.root)
+		become_root(parent);
 	rest = b.unshare & ~(uint32_t)CLONE_NEWUSER;
 	if (rest != 0 && unshare((int)rest) < 0)
-		bail("create namespaces %#x: %m", rest);
-	if (b.timens[0] != '\0')
-		write_timens_offsets(b.timens);
-	mark("unshared");
+		bail("create namespaces %#x: unshare: %m", rest);
+	if (b.timens)
+		time_offsets();
+	if (b.unshare & CLONE_NEWUSER)
+		set_non_dumpable();
+	mark("boot:unshared");
 
 	if (b.fork) {
 		fork_into_namespaces();
-		mark("forked");
+		mark("boot:forked");
 	} else {
 		send_sync(SYNC_PID, (int32_t)getpid());
 	}
-	close_phase_file();
+	if (phase_fd >= 0)
+		close(phase_fd);
+	phase_fd = -1;
+}
+
+void corral_nsenter(void)
+{
+	const char *env;
+
+	if ((env = getenv(CORRAL_ENV_BOOTSTRAP)) != NULL && started_as(CORRAL_MARK_BOOTSTRAP)) {
+		bootstrap(env);
+		return;
+	}
+	if (getenv(CORRAL_ENV_USERNS_HOLDER) != NULL && started_as(CORRAL_MARK_USERNS_HOLDER))
+		hold_user_namespace();
 }

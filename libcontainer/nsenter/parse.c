@@ -54,14 +54,6 @@ static int parse_record(uint16_t type, const uint8_t *val, uint16_t vlen, struct
 			FAIL("bootstrap: negative namespace fd %d", b->join[b->njoin].fd);
 		b->njoin++;
 		return 0;
-	case REC_TIMENS:
-		if (vlen > BOOTSTRAP_MAX_OFFSETS)
-			FAIL("bootstrap: time offsets of %u bytes, at most %d", vlen, BOOTSTRAP_MAX_OFFSETS);
-		memcpy(b->timens, val, vlen);
-		b->timens[vlen] = '\0';
-		if (strlen(b->timens) != vlen)
-			FAIL("bootstrap: NUL byte in time offsets");
-		return 0;
 	case REC_CGROUP:
 		if (vlen == 0 || vlen > BOOTSTRAP_MAX_PATH)
 			FAIL("bootstrap: cgroup path of %u bytes, 1 to %d", vlen, BOOTSTRAP_MAX_PATH);
@@ -73,11 +65,14 @@ static int parse_record(uint16_t type, const uint8_t *val, uint16_t vlen, struct
 		b->cgroup[b->ncgroup].len = vlen;
 		b->ncgroup++;
 		return 0;
+	case REC_TIMENS:
 	case REC_FORK:
 	case REC_ROOT:
 		if (vlen != 1 || val[0] > 1)
 			FAIL("bootstrap: flag record %u must be one byte 0 or 1", type);
-		if (type == REC_FORK)
+		if (type == REC_TIMENS)
+			b->timens = val[0];
+		else if (type == REC_FORK)
 			b->fork = val[0];
 		else
 			b->root = val[0];
@@ -89,7 +84,7 @@ static int parse_record(uint16_t type, const uint8_t *val, uint16_t vlen, struct
 /* A process that enters a new or joined pid or time namespace must fork:
  * the namespace only applies to its children, and a process whose
  * children would land in another pid namespace cannot make threads. */
-static int check_fork(const struct bootstrap *b, char *err, size_t errlen)
+static int check_records(const struct bootstrap *b, char *err, size_t errlen)
 {
 	const uint32_t need = CLONE_NEWPID | CLONE_NEWTIME_FLAG;
 	int needs = (b->unshare & need) != 0;
@@ -98,6 +93,8 @@ static int check_fork(const struct bootstrap *b, char *err, size_t errlen)
 		needs |= (b->join[i].type & need) != 0;
 	if (needs && !b->fork)
 		FAIL("bootstrap: a pid or time namespace needs the fork record");
+	if (b->timens && !(b->unshare & CLONE_NEWTIME_FLAG))
+		FAIL("bootstrap: time namespace offsets without a new time namespace");
 	return 0;
 }
 
@@ -129,5 +126,5 @@ int bootstrap_parse(const uint8_t *buf, size_t len, struct bootstrap *b, char *e
 			return -1;
 		off += vlen;
 	}
-	return check_fork(b, err, errlen);
+	return check_records(b, err, errlen);
 }

@@ -21,7 +21,7 @@ import (
 type parsed struct {
 	Unshare uint32
 	Join    [][2]int32
-	Timens  string
+	Timens  bool
 	Fork    bool
 	Root    bool
 	Cgroups []string
@@ -39,7 +39,7 @@ func parse(msg []byte) (*parsed, error) {
 	}
 	out := &parsed{
 		Unshare: uint32(b.unshare),
-		Timens:  C.GoString(&b.timens[0]),
+		Timens:  b.timens != 0,
 		Fork:    b.fork != 0,
 		Root:    b.root != 0,
 	}

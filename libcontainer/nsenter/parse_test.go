@@ -13,8 +13,8 @@ import (
 func validMessage(t testing.TB) []byte {
 	m := &bootstrap.Message{
 		Join:        []bootstrap.Join{{Type: unix.CLONE_NEWUSER, FD: 5}, {Type: unix.CLONE_NEWNET, FD: 6}},
-		Unshare:     unix.CLONE_NEWNS | unix.CLONE_NEWPID,
-		TimeOffsets: "monotonic 1 0\n",
+		Unshare:     unix.CLONE_NEWNS | unix.CLONE_NEWPID | unix.CLONE_NEWTIME,
+		TimeOffsets: true,
 		Fork:        true,
 		Root:        true,
 		Cgroups:     []string{"/sys/fs/cgroup/pids/c1/tasks", "/sys/fs/cgroup/memory/c1/tasks"},
@@ -31,7 +31,7 @@ func TestParseRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if p.Unshare != unix.CLONE_NEWNS|unix.CLONE_NEWPID || !p.Fork || !p.Root || p.Timens != "monotonic 1 0\n" ||
+	if p.Unshare != unix.CLONE_NEWNS|unix.CLONE_NEWPID|unix.CLONE_NEWTIME || !p.Fork || !p.Root || !p.Timens ||
 		len(p.Join) != 2 || p.Join[0] != [2]int32{unix.CLONE_NEWUSER, 5} || p.Join[1] != [2]int32{unix.CLONE_NEWNET, 6} ||
 		len(p.Cgroups) != 2 || p.Cgroups[1] != "/sys/fs/cgroup/memory/c1/tasks" {
 		t.Fatalf("parsed %+v", p)
@@ -87,19 +87,19 @@ func TestParseBadRecords(t *testing.T) {
 		msg  []byte
 		want string
 	}{
-		"bad magic":         {append([]byte{1, 2, 3, 4}, msg()[4:]...), "bad magic"},
-		"unknown record":    {msg(rec(99, 0)), "unknown record type 99"},
-		"short unshare":     {msg(rec(1, 2, 0, 0)), "unshare record of 2 bytes"},
-		"long join":         {msg(rec(2, 9, make([]byte, 9)...)), "join record of 9 bytes"},
-		"negative fd":       {msg(join(-1)), "negative namespace fd"},
-		"too many joins":    {msg(tooMany...), "more than 16 namespaces"},
-		"record past end":   {msg(rec(3, 10, 'a')), "runs past the end"},
-		"half a header":     {msg([]byte{3, 0}), "truncated record header"},
-		"NUL in offsets":    {msg(rec(3, 3, 'a', 0, 'b')), "NUL byte"},
-		"offsets too long":  {msg(rec(3, 300, make([]byte, 300)...)), "time offsets of 300 bytes"},
-		"flag out of range": {msg(rec(4, 1, 2)), "must be one byte 0 or 1"},
-		"flag of two bytes": {msg(rec(5, 2, 1, 1)), "must be one byte 0 or 1"},
-		"oversized message": {func() []byte { b := msg(rec(3, 0)); binary.NativeEndian.PutUint32(b[4:], 1<<20); return b }(), "header says"},
+		"bad magic":          {append([]byte{1, 2, 3, 4}, msg()[4:]...), "bad magic"},
+		"unknown record":     {msg(rec(99, 0)), "unknown record type 99"},
+		"short unshare":      {msg(rec(1, 2, 0, 0)), "unshare record of 2 bytes"},
+		"long join":          {msg(rec(2, 9, make([]byte, 9)...)), "join record of 9 bytes"},
+		"negative fd":        {msg(join(-1)), "negative namespace fd"},
+		"too many joins":     {msg(tooMany...), "more than 16 namespaces"},
+		"record past end":    {msg(rec(3, 10, 'a')), "runs past the end"},
+		"half a header":      {msg([]byte{3, 0}), "truncated record header"},
+		"offsets as text":    {msg(rec(3, 3, 'a', 0, 'b')), "must be one byte 0 or 1"},
+		"offsets, no timens": {msg(rec(3, 1, 1)), "without a new time namespace"},
+		"flag out of range":  {msg(rec(4, 1, 2)), "must be one byte 0 or 1"},
+		"flag of two bytes":  {msg(rec(5, 2, 1, 1)), "must be one byte 0 or 1"},
+		"oversized message":  {func() []byte { b := msg(rec(3, 0)); binary.NativeEndian.PutUint32(b[4:], 1<<20); return b }(), "header says"},
 	} {
 		_, err := parse(tt.msg)
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -122,7 +122,7 @@ func FuzzParse(f *testing.F) {
 		if len(b) < 8 || int(binary.NativeEndian.Uint32(b[4:])) != len(b) {
 			t.Fatalf("accepted a message whose header does not match its %d bytes", len(b))
 		}
-		if len(p.Join) > bootstrap.MaxJoin || len(p.Timens) > bootstrap.MaxTimeOffsets {
+		if len(p.Join) > bootstrap.MaxJoin || len(p.Cgroups) > bootstrap.MaxCgroups {
 			t.Fatalf("accepted out-of-bounds content: %+v", p)
 		}
 	})

@@ -15,6 +15,11 @@ import (
 // runtime's socket in the child.
 const EnvFD = "_CORRAL_BOOTSTRAP"
 
+// EnvFDs names the variable that carries how many fds the runtime passes
+// its child: the bootstrap closes every one above, inherited from
+// whoever started the runtime, before it joins anything.
+const EnvFDs = "_CORRAL_BOOTSTRAP_FDS"
+
 // EnvUsernsHolder names the variable of the user namespace holder.
 const EnvUsernsHolder = "_CORRAL_USERNS_HOLDER"
 
@@ -64,8 +69,6 @@ const (
 	MaxLen = 65536
 	// MaxJoin is the most namespaces one message can join.
 	MaxJoin = 16
-	// MaxTimeOffsets is the longest time offsets text.
-	MaxTimeOffsets = 256
 	// MaxCgroups is the most cgroup files one message can name.
 	MaxCgroups = 32
 	// MaxPath is the longest cgroup file path.
@@ -85,6 +88,8 @@ const (
 	SyncUsermapAck = 2
 	SyncPid        = 3
 	SyncError      = 4
+	SyncTimens     = 5
+	SyncTimensAck  = 6
 )
 
 // Join is a namespace to enter: fd is the child's descriptor of it.
@@ -95,11 +100,16 @@ type Join struct {
 
 // Message is what the child does before Go starts.
 type Message struct {
-	Join        []Join // in this order, user namespace first
-	Unshare     uint32 // CLONE_NEW* flags of namespaces to create
-	TimeOffsets string // "monotonic 1 0\nboottime 2 0\n"
-	Fork        bool   // fork so the process enters the new pid/time namespace
-	Root        bool   // become uid/gid 0 once in the user namespace
+	// Join are the namespaces to join: the C code orders them (those
+	// a joined user namespace does not own first, then it, then the
+	// rest).
+	Join    []Join
+	Unshare uint32 // CLONE_NEW* flags of namespaces to create
+	// TimeOffsets asks to stop once a new time namespace is made, for
+	// the runtime to write its offsets (SyncTimens).
+	TimeOffsets bool
+	Fork        bool // fork so the process enters the new pid/time namespace
+	Root        bool // become uid/gid 0 once in the user namespace
 	// Cgroups are cgroup v1 "tasks" files the child writes "0" to
 	// before anything else, moving itself into the container's cgroups.
 	Cgroups []string
@@ -118,9 +128,6 @@ func (m *Message) Encode() ([]byte, error) {
 			return nil, fmt.Errorf("bootstrap: cgroup path %q is empty, relative or too long", p)
 		}
 	}
-	if len(m.TimeOffsets) > MaxTimeOffsets {
-		return nil, fmt.Errorf("bootstrap: time offsets of %d bytes, at most %d", len(m.TimeOffsets), MaxTimeOffsets)
-	}
 	b := make([]byte, headerLen, 128)
 	ne := binary.NativeEndian
 	rec := func(typ uint16, val []byte) {
@@ -138,15 +145,14 @@ func (m *Message) Encode() ([]byte, error) {
 	if m.Unshare != 0 {
 		rec(recUnshare, ne.AppendUint32(nil, m.Unshare))
 	}
-	if m.TimeOffsets != "" {
-		rec(recTimens, []byte(m.TimeOffsets))
+	flag := func(typ uint16, on bool) {
+		if on {
+			rec(typ, []byte{1})
+		}
 	}
-	if m.Fork {
-		rec(recFork, []byte{1})
-	}
-	if m.Root {
-		rec(recRoot, []byte{1})
-	}
+	flag(recTimens, m.TimeOffsets)
+	flag(recFork, m.Fork)
+	flag(recRoot, m.Root)
 	if len(b) > MaxLen {
 		return nil, fmt.Errorf("bootstrap: message of %d bytes, at most %d", len(b), MaxLen)
 	}
