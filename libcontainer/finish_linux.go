@@ -24,7 +24,7 @@ import (
 // finishProcess is the end of every setup, for init and exec'd processes
 // alike: the process's attributes, its user and capabilities, seccomp,
 // fds and cwd, then (for init) the wait for start, and exec.
-func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
+func finishProcess(sock *os.File, s *setup, procfs *os.File) error {
 	ps := &s.Process
 	// The runtime wrote oom_score_adj before the bootstrap joined a user
 	// namespace, where a negative one is refused.
@@ -125,7 +125,7 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 		return step("fds", err)
 	}
 	if s.Mode == modeInit {
-		return awaitStartAndExec(sock, s, fdDir, exe, env)
+		return awaitStartAndExec(sock, s, procfs, exe, env)
 	}
 	// The runtime that exec'd us may exit as soon as we run (exec
 	// --detach); the bootstrap's kill-on-parent-death must not outlive it.
@@ -138,7 +138,7 @@ func finishProcess(sock *os.File, s *setup, fdDir *os.File) error {
 // awaitStartAndExec tells the runtime init is ready, waits on the exec
 // fifo for start, and execs. From here on errors go through the fifo to
 // whoever started the container.
-func awaitStartAndExec(sock *os.File, s *setup, fdDir *os.File, exe string, env []string) error {
+func awaitStartAndExec(sock *os.File, s *setup, procfs *os.File, exe string, env []string) error {
 	// The runtime that created us may exit now that we are ready.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(s.Config.ParentDeathSignal), 0, 0, 0); err != nil {
 		return step("init", err)
@@ -146,13 +146,12 @@ func awaitStartAndExec(sock *os.File, s *setup, fdDir *os.File, exe string, env 
 	if err := initsync.Send(sock, initsync.Ready, nil); err != nil {
 		return step("init", err)
 	}
-	fd, err := unix.Openat(int(fdDir.Fd()), strconv.Itoa(s.FifoFD), unix.O_WRONLY|unix.O_CLOEXEC, 0)
+	fifo, err := openExecFifo(procfs, s.FifoFD)
+	procfs.Close()
 	if err != nil {
-		return step("init", fmt.Errorf("open exec fifo: %w", err))
+		return step("init", err)
 	}
 	phase.Mark("init:started")
-	fdDir.Close()
-	fifo := os.NewFile(uintptr(fd), "exec.fifo")
 	fail := func(step string, err error) error {
 		fmt.Fprintf(fifo, "%s: %v", step, err)
 		return initsync.NewError(step, err)

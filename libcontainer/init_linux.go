@@ -44,6 +44,7 @@ func Init() {
 	os.Unsetenv(bootstrap.EnvFDs)
 	os.Unsetenv("GOMAXPROCS")
 	os.Unsetenv("GOGC")
+	os.Unsetenv("GODEBUG")
 	sock := os.NewFile(uintptr(fd), "init-sync")
 	var s setup
 	if err := initsync.Expect(sock, initsync.Config, &s); err != nil {
@@ -51,6 +52,9 @@ func Init() {
 		os.Exit(1)
 	}
 	phase.Mark("init:setup-read")
+	// The runtime binary this process runs from: a read-only handle
+	// (selfexe) that nothing of init needs any more.
+	unix.Close(s.ExeFD)
 	switch s.Mode {
 	case modeInit:
 		if err = s.decodeConfig(); err == nil {
@@ -93,10 +97,10 @@ func initContainer(sock *os.File, s *setup) error {
 	// Device nodes and mount points get exactly the modes asked for; the
 	// process's own umask is set before exec.
 	unix.Umask(0)
-	// The exec fifo is reopened through our fd directory of the host's
-	// procfs: the container's /proc may be missing, and the fifo must open
-	// after this process gave up its privileges.
-	fdDir, err := os.OpenFile("/proc/self/fd", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	// The exec fifo is reopened through a procfs of our own: the
+	// container's /proc may be missing, and the fifo must open after this
+	// process gave up its privileges.
+	procfs, err := openInitProcfs(s.UserNS)
 	if err != nil {
 		return step("init", err)
 	}
@@ -130,7 +134,7 @@ func initContainer(sock *os.File, s *setup) error {
 		return step("keyring", err)
 	}
 	phase.Mark("init:namespaces-set")
-	return finishProcess(sock, s, fdDir)
+	return finishProcess(sock, s, procfs)
 }
 
 // enterCgroupNS makes the container's cgroup namespace, rooted at its

@@ -35,7 +35,9 @@ type setup struct {
 	OomScoreAdj *int
 
 	// FDs of the child, numbered as it sees them.
-	FifoFD          int
+	FifoFD int
+	// ExeFD is the runtime binary the child runs from (selfexe).
+	ExeFD           int
 	ConsoleSocketFD int
 	// PreservedFDs is how many fds from 3 up the process keeps.
 	PreservedFDs int

@@ -91,6 +91,7 @@ func newChild(p *Process, s *setup) (*child, error) {
 		return nil, err
 	}
 	ch.exeFD = ch.addFile(exe)
+	s.ExeFD = ch.exeFD
 	return ch, nil
 }
 
@@ -137,6 +138,10 @@ func (ch *child) command() *exec.Cmd {
 			// init lives only until it execs, and allocates little:
 			// no collector.
 			"GOGC=off",
+			// The Go runtime would keep the host's cgroup files of the
+			// CPU limit open to update GOMAXPROCS: init's fds are seen
+			// from the container.
+			"GODEBUG=containermaxprocs=0,updatemaxprocs=0",
 		},
 		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL},
 	}
