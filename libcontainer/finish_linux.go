@@ -153,8 +153,13 @@ func awaitStartAndExec(sock *os.File, s *setup, procfs *os.File, exe string, env
 	}
 	phase.Mark("init:started")
 	fail := func(step string, err error) error {
-		fmt.Fprintf(fifo, "%s: %v", step, err)
-		return initsync.NewError(step, err)
+		msg := err.Error()
+		if step != "exec" {
+			// execve's error names the step itself, as runc's does.
+			msg = step + ": " + msg
+		}
+		fmt.Fprint(fifo, msg)
+		return reportedError{initsync.NewError(step, err)}
 	}
 	if err := runHooks(configs.StartContainer, s.Hooks.StartContainer, s.HookState, env); err != nil {
 		return fail("hooks", err)
@@ -167,10 +172,20 @@ func awaitStartAndExec(sock *os.File, s *setup, procfs *os.File, exe string, env
 	return fail("exec", err)
 }
 
+// execve runs the program; its error reads as runc's does ("exec
+// /run.sh: no such file or directory").
 func execve(exe string, args, env []string) error {
 	err := unix.Exec(exe, args, env)
-	return fmt.Errorf("exec %q: %w", args[0], err)
+	return fmt.Errorf("exec %s: %w", args[0], err)
 }
+
+// reportedError is an error of init that the process starting the
+// container has already been told, through the exec fifo: init does not
+// print it again.
+type reportedError struct{ err *initsync.InitError }
+
+func (e reportedError) Error() string { return e.err.Error() }
+func (e reportedError) Unwrap() error { return e.err }
 
 // loadSeccomp installs the filter, and hands a notify listener fd to the
 // runtime, which passes it to the listener the config names.

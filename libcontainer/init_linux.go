@@ -69,7 +69,7 @@ func Init() {
 	if !errors.As(err, &ie) {
 		ie = initsync.NewError("init", err)
 	}
-	if serr := initsync.Send(sock, initsync.Error, ie); serr != nil {
+	if serr := initsync.Send(sock, initsync.Error, ie); serr != nil && !errors.As(err, new(reportedError)) {
 		fmt.Fprintln(os.Stderr, "init:", ie.Message)
 	}
 	os.Exit(1)

@@ -176,3 +176,29 @@ func TestSingleDashFlags(t *testing.T) {
 	}
 	e.Must("delete", "-force", id)
 }
+
+// TestExecErrorPrintedOnce (issue 18): a program that execve(2) refuses
+// after start (here a script whose interpreter is missing, which the
+// path lookup cannot see) was reported twice, by init on its stderr
+// ("init: exec ...") and by the CLI from the exec fifo. Once now, in
+// runc's words: "exec /mnt/run.sh: no such file or directory".
+func TestExecErrorPrintedOnce(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.ID()
+	script := filepath.Join(t.TempDir(), "run.sh")
+	if err := os.WriteFile(script, []byte("#!/no/such/interpreter\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	bundle := e.Bundle(id, []string{"/mnt/run.sh"}, func(s *specs.Spec) {
+		s.Mounts = append(s.Mounts,
+			specs.Mount{Destination: "/mnt", Type: "tmpfs", Source: "tmpfs"},
+			specs.Mount{Destination: "/mnt/run.sh", Type: "bind", Source: script, Options: []string{"bind"}})
+	})
+	defer e.Corral("delete", "--force", id)
+	const want = "exec /mnt/run.sh: no such file or directory"
+	stderr := e.fails([]string{want}, "run", "--bundle", bundle, id)
+	if n := strings.Count(stderr, "no such file or directory"); n != 1 {
+		t.Errorf("the exec error is printed %d times, want once:\n%s", n, stderr)
+	}
+}
