@@ -125,6 +125,10 @@ func finishProcess(sock *os.File, s *setup, procfs *os.File) error {
 		return step("fds", err)
 	}
 	if s.Mode == modeInit {
+		if len(s.Hooks.StartContainer) == 0 {
+			return execWaiter(sock, s, procfs, exe, env)
+		}
+		unix.Close(s.ExeFD)
 		return awaitStartAndExec(sock, s, procfs, exe, env)
 	}
 	// The runtime that exec'd us may exit as soon as we run (exec

@@ -52,9 +52,14 @@ func Init() {
 		os.Exit(1)
 	}
 	phase.Mark("init:setup-read")
-	// The runtime binary this process runs from: a read-only handle
-	// (selfexe) that nothing of init needs any more.
-	unix.Close(s.ExeFD)
+	// The runtime binary this process runs from, a read-only handle
+	// (selfexe): init execs it once more, into its wait mode, which
+	// closes it; an exec'd process needs it no more.
+	if s.Mode == modeInit {
+		unix.CloseOnExec(s.ExeFD)
+	} else {
+		unix.Close(s.ExeFD)
+	}
 	switch s.Mode {
 	case modeInit:
 		if err = s.decodeConfig(); err == nil {

@@ -198,7 +198,8 @@ func initExeced(pid int) bool {
 // that of this binary run as a container's init (bootstrap.Args).
 func runsInit(cmdline []byte) bool {
 	args := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
-	return bootstrap.Marker(args) == bootstrap.MarkBootstrap
+	m := bootstrap.Marker(args)
+	return m == bootstrap.MarkBootstrap || m == bootstrap.MarkWait
 }
 
 // initAlive reports whether the process recorded as init is still it.

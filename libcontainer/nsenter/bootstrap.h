@@ -45,6 +45,10 @@
 #define CORRAL_MARK_USERNS_HOLDER "--corral-userns-holder"
 #define CORRAL_ENV_BOOTSTRAP "_CORRAL_BOOTSTRAP"
 #define CORRAL_ENV_FDS "_CORRAL_BOOTSTRAP_FDS" /* fds 0 to n-1 are the runtime's */
+#define CORRAL_MARK_WAIT "--corral-wait"
+#define CORRAL_ENV_WAIT "_CORRAL_WAIT" /* "sock,fifo,procfs,program" fds of init's wait mode */
+/* initsync's Ready kind (libcontainer/internal/initsync). */
+#define CORRAL_INITSYNC_READY 4
 #define CORRAL_ENV_USERNS_HOLDER "_CORRAL_USERNS_HOLDER"
 
 struct bootstrap {
@@ -69,6 +73,9 @@ struct bootstrap {
  * bootstrap_parse decodes buf[0:len] into b. It returns 0, or -1 with a
  * message in err; it never reads outside buf.
  */
+/* corral_wait is init's wait mode (wait.c): it does not return. */
+void corral_wait(const char *env);
+
 int bootstrap_parse(const uint8_t *buf, size_t len, struct bootstrap *b, char *err, size_t errlen);
 
 #endif

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
+	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 )
 
 // childEnv makes this test binary, started again, say that the
@@ -28,9 +29,15 @@ func TestMain(m *testing.M) {
 
 func TestConstructorNamesAreGos(t *testing.T) {
 	want := []string{bootstrap.ArgInit, bootstrap.MarkBootstrap, bootstrap.MarkUsernsHolder,
-		bootstrap.EnvFD, bootstrap.EnvUsernsHolder}
+		bootstrap.EnvFD, bootstrap.EnvUsernsHolder, bootstrap.MarkWait, bootstrap.EnvWait, bootstrap.EnvFDs}
 	if got := cNames(); !slices.Equal(got, want) {
 		t.Errorf("bootstrap.h has %q, internal/bootstrap %q", got, want)
+	}
+}
+
+func TestWaitReadyIsInitsyncs(t *testing.T) {
+	if cReady() != int(initsync.Ready) {
+		t.Errorf("bootstrap.h's CORRAL_INITSYNC_READY is %d, initsync.Ready %d", cReady(), initsync.Ready)
 	}
 }
 

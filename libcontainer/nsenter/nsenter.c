@@ -254,7 +254,7 @@ static void fork_into_namespaces(void)
  * binary is built with musl. Only a process that has one of the variables
  * pays for the read. Without a readable /proc the answer is no: the
  * runtime itself starts its children through /proc/self/fd. */
-static int started_as(const char *marker)
+static int started_as_at(int dir, const char *cmdline, const char *marker)
 {
 	/* The end of the name, then the two arguments: "\0init\0marker\0". */
 	char want[64], tail[sizeof(want)], buf[512];
@@ -270,7 +270,7 @@ static int started_as(const char *marker)
 	memcpy(want + 1 + sizeof(CORRAL_ARG_INIT), marker, mlen + 1);
 	memset(tail, 'x', sizeof(tail));
 
-	fd = open("/proc/self/cmdline", O_RDONLY | O_CLOEXEC);
+	fd = openat(dir, cmdline, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0;
 	/* Keep the last wlen bytes and count the NULs: three, one after
@@ -295,6 +295,11 @@ static int started_as(const char *marker)
 	}
 	close(fd);
 	return n == 0 && nuls == 3 && total >= wlen && memcmp(tail, want, wlen) == 0;
+}
+
+static int started_as(const char *marker)
+{
+	return started_as_at(AT_FDCWD, "/proc/self/cmdline", marker);
 }
 
 /* hold_user_namespace keeps a process in a user namespace the runtime
@@ -436,4 +441,13 @@ void corral_nsenter(void)
 	}
 	if (getenv(CORRAL_ENV_USERNS_HOLDER) != NULL && started_as(CORRAL_MARK_USERNS_HOLDER))
 		hold_user_namespace();
+	/* init's wait mode reads its arguments through the procfs it was
+	 * given: the container's /proc may be missing. */
+	if ((env = getenv(CORRAL_ENV_WAIT)) != NULL) {
+		const char *comma = strchr(env, ',');
+		long procfs = comma != NULL && (comma = strchr(comma + 1, ',')) != NULL ? strtol(comma + 1, NULL, 10) : -1;
+
+		if (procfs >= 3 && started_as_at((int)procfs, "self/cmdline", CORRAL_MARK_WAIT))
+			corral_wait(env);
+	}
 }

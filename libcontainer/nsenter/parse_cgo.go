@@ -9,6 +9,10 @@ static const char *mark_bootstrap(void) { return CORRAL_MARK_BOOTSTRAP; }
 static const char *mark_userns_holder(void) { return CORRAL_MARK_USERNS_HOLDER; }
 static const char *env_bootstrap(void) { return CORRAL_ENV_BOOTSTRAP; }
 static const char *env_userns_holder(void) { return CORRAL_ENV_USERNS_HOLDER; }
+static const char *mark_wait(void) { return CORRAL_MARK_WAIT; }
+static const char *env_wait(void) { return CORRAL_ENV_WAIT; }
+static const char *env_fds(void) { return CORRAL_ENV_FDS; }
+static int initsync_ready(void) { return CORRAL_INITSYNC_READY; }
 */
 import "C"
 
@@ -62,5 +66,11 @@ func cNames() []string {
 		C.GoString(C.mark_userns_holder()),
 		C.GoString(C.env_bootstrap()),
 		C.GoString(C.env_userns_holder()),
+		C.GoString(C.mark_wait()),
+		C.GoString(C.env_wait()),
+		C.GoString(C.env_fds()),
 	}
 }
+
+// cReady is the initsync Ready kind the wait mode sends.
+func cReady() int { return int(C.initsync_ready()) }

@@ -41,7 +41,14 @@ const (
 	MarkUsernsHolder = "--corral-userns-holder"
 	// MarkCriuRoot is the criu root helper of a restore, run by Init.
 	MarkCriuRoot = "--corral-criu-root"
+	// MarkWait is init once set up, exec'd again into the constructor's
+	// wait mode (EnvWait), which never reaches Go.
+	MarkWait = "--corral-wait"
 )
+
+// EnvWait names the variable of init's wait mode: its fds
+// "sock,fifo,procfs,program".
+const EnvWait = "_CORRAL_WAIT"
 
 // Args returns the argument vector of the runtime's child named name that
 // marker marks.
@@ -56,7 +63,7 @@ func Marker(args []string) string {
 		return ""
 	}
 	switch args[2] {
-	case MarkBootstrap, MarkUsernsHolder, MarkCriuRoot:
+	case MarkBootstrap, MarkUsernsHolder, MarkCriuRoot, MarkWait:
 		return args[2]
 	}
 	return ""

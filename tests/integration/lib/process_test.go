@@ -3,6 +3,7 @@ package lib
 import (
 	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -147,32 +148,61 @@ func TestCredentialsAllIDs(t *testing.T) {
 	}
 }
 
-// While a created container waits for start, no thread of its init is
-// still root: the Go runtime's threads of a process in the container take
-// the user's ids too, and with them lose root's capabilities. A thread
-// left as root with every capability would be there for a process of the
-// container allowed to ptrace (CAP_SYS_PTRACE) to take over.
+// TestInitThreadsDropRoot (issue 17 point 2): until start, no thread of
+// a created container's init may hold more than the program will: a
+// process of the container allowed to ptrace init could make such a
+// thread act for it. Every thread's ids, groups, five capability sets,
+// no_new_privs and seccomp mode are compared with the program's own
+// (cat, reading its status), as root and as a user, with no_new_privs
+// and a seccomp filter. Go's other threads kept the runtime's
+// capabilities, bounding set, no filter and no no_new_privs.
 func TestInitThreadsDropRoot(t *testing.T) {
-	cfg := newConfig(t, busybox)
-	c, err := libcontainer.Create(t.TempDir(), "threads", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Destroy()
-	p := &libcontainer.Process{Args: []string{"true"}, Env: []string{"PATH=/bin"}, User: "1000:1000", Init: true}
-	if err := c.Start(p); err != nil {
-		t.Fatal(err)
-	}
-	st, err := c.OCIState()
-	if err != nil || st.Status != "created" {
-		t.Fatalf("state %+v, %v", st, err)
-	}
-	problems, err := itest.ThreadCredentials(st.Pid, "1000", "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range problems {
-		t.Error("init: " + p)
+	errno := uint(13)
+	for _, user := range []string{"0:0", "1000:1000"} {
+		t.Run("uid"+strings.Split(user, ":")[0], func(t *testing.T) {
+			// This test binary is init; it runs in the container again
+			// as its wait mode, and is linked dynamically.
+			rootfs := newRootfs(t)
+			installSharedLibs(t, rootfs)
+			cfg := newConfig(t, rootfs)
+			cfg.NoNewPrivileges = true
+			cfg.Seccomp = &configs.Seccomp{
+				DefaultAction: configs.Allow,
+				Syscalls:      []*configs.Syscall{{Name: "mkdirat", Action: configs.Errno, ErrnoRet: &errno}},
+			}
+			c, err := libcontainer.Create(t.TempDir(), randomID(t), cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Destroy()
+			var out syncBuffer
+			p := &libcontainer.Process{Args: []string{"cat", "/proc/self/status"}, Env: []string{"PATH=/bin"}, User: user,
+				Stdout: &out, Stderr: &out, Init: true}
+			if err := c.Start(p); err != nil {
+				t.Fatal(err)
+			}
+			st, err := c.OCIState()
+			if err != nil || st.Status != "created" {
+				t.Fatalf("state %+v, %v", st, err)
+			}
+			threads, err := itest.ThreadStatuses(st.Pid)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Exec(); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.Wait(); err != nil {
+				t.Fatal(err)
+			}
+			final := itest.StatusFields(out.String())
+			if final["Seccomp"] != "2" || final["NoNewPrivs"] != "1" {
+				t.Fatalf("the program runs without its filter or no_new_privs: %v", final)
+			}
+			for _, p := range itest.ThreadCredentials(threads, out.String()) {
+				t.Error("init before start: " + p)
+			}
+		})
 	}
 }
 
@@ -475,6 +505,38 @@ func TestSeccompFilterCache(t *testing.T) {
 		}
 		if i == 1 {
 			os.WriteFile(entries[0], []byte("damaged"), 0o600)
+		}
+	}
+}
+
+// installSharedLibs copies into rootfs the dynamic loader and the
+// libraries this (cgo) test binary needs to run there.
+func installSharedLibs(t *testing.T, rootfs string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ldd", exe).Output()
+	if err != nil {
+		t.Fatalf("ldd %s: %v", exe, err)
+	}
+	for _, l := range strings.Split(string(out), "\n") {
+		for _, f := range strings.Fields(l) {
+			if !strings.HasPrefix(f, "/") {
+				continue
+			}
+			b, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dst := filepath.Join(rootfs, f)
+			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dst, b, 0o755); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 }

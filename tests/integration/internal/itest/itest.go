@@ -12,7 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"slices"
 	"strings"
 
 	"github.com/cyphar/filepath-securejoin/pathrs-lite/procfs"
@@ -105,40 +105,57 @@ func Fail(err error) int {
 	return 1
 }
 
-// ThreadCredentials checks every thread of process pid: each must have
-// uid and gid id in all four of their slots and the supplementary groups
-// groups (as /proc shows them, space separated), and every thread but the
-// main one no capability, permitted or effective. It returns what is
-// wrong, one line a problem.
-func ThreadCredentials(pid int, id, groups string) ([]string, error) {
+// credentialFields are the lines of /proc/<pid>/status that say what a
+// thread may do.
+var credentialFields = []string{"Uid", "Gid", "Groups", "CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs", "Seccomp"}
+
+// StatusFields returns the credential lines of a status file's text,
+// by field.
+func StatusFields(status string) map[string]string {
+	out := map[string]string{}
+	for _, line := range strings.Split(status, "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && slices.Contains(credentialFields, k) {
+			out[k] = strings.Join(strings.Fields(v), " ")
+		}
+	}
+	return out
+}
+
+// ThreadStatuses reads the status file of every thread of pid, by tid.
+func ThreadStatuses(pid int) (map[string]string, error) {
 	tasks, err := os.ReadDir(fmt.Sprintf("/proc/%d/task", pid))
 	if err != nil {
 		return nil, err
 	}
-	ids := strings.Repeat(id+" ", 3) + id
-	var problems []string
+	out := map[string]string{}
 	for _, task := range tasks {
 		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/task/%s/status", pid, task.Name()))
 		if err != nil {
 			return nil, err
 		}
-		for _, line := range strings.Split(string(b), "\n") {
-			f := strings.Fields(line)
-			if len(f) == 0 {
-				continue
-			}
-			value := strings.Join(f[1:], " ")
-			switch {
-			case (f[0] == "Uid:" || f[0] == "Gid:") && value != ids,
-				f[0] == "Groups:" && value != groups:
-				problems = append(problems, fmt.Sprintf("thread %s: %s", task.Name(), line))
-			case (f[0] == "CapEff:" || f[0] == "CapPrm:") && task.Name() != strconv.Itoa(pid) && value != "0000000000000000":
-				problems = append(problems, fmt.Sprintf("thread %s keeps capabilities: %s", task.Name(), line))
+		out[task.Name()] = string(b)
+	}
+	return out, nil
+}
+
+// ThreadCredentials compares the threads' statuses (ThreadStatuses)
+// with final, the status of the process the container runs: uid, gid,
+// groups, the five capability sets, no_new_privs and seccomp. It
+// returns one line per difference.
+func ThreadCredentials(threads map[string]string, final string) []string {
+	want := StatusFields(final)
+	if len(want) != len(credentialFields) {
+		return []string{fmt.Sprintf("the program's status has %d of the %d credential fields: %q", len(want), len(credentialFields), final)}
+	}
+	var problems []string
+	for tid, status := range threads {
+		got := StatusFields(status)
+		for _, k := range credentialFields {
+			if got[k] != want[k] {
+				problems = append(problems, fmt.Sprintf("thread %s of %d: %s %q, the program has %q", tid, len(threads), k, got[k], want[k]))
 			}
 		}
 	}
-	if len(tasks) < 2 {
-		problems = append(problems, fmt.Sprintf("has %d thread(s) only: nothing to check", len(tasks)))
-	}
-	return problems, nil
+	return problems
 }

@@ -1,0 +1,110 @@
+package libcontainer
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"strconv"
+	"syscall"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/internal/phase"
+	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
+)
+
+// execWaiter ends init's Go setup: it execs this binary again, into the
+// nsenter constructor's wait mode (nsenter/wait.c), which tells the
+// runtime init is ready, waits for start and execs the program. The Go
+// runtime's other threads kept the runtime's capabilities, bounding set,
+// no seccomp filter and no no_new_privs, which only this thread gave up:
+// a process of the container allowed to ptrace init could have taken one
+// (issue 17). The exec ends them, and the kernel gives the waiter the
+// credentials the program's exec will give it, on one thread.
+//
+// startContainer hooks run in init after start and need Go: with any,
+// init waits in Go as before (awaitStartAndExec), and so does a binary
+// that cannot exec itself (see below).
+func execWaiter(sock *os.File, s *setup, procfs *os.File, exe string, env []string) error {
+	// The runtime that created us may exit once we are ready. The signal
+	// survives the exec: the binary is not set-user-ID.
+	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(s.Config.ParentDeathSignal), 0, 0, 0); err != nil {
+		return step("init", fmt.Errorf("set the parent-death signal: %w", err))
+	}
+	prog, err := programFile(exe, s.Process.Args, env)
+	if err != nil {
+		return step("init", err)
+	}
+	fds := []int{int(sock.Fd()), s.FifoFD, int(procfs.Fd()), prog}
+	for _, fd := range fds {
+		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
+			return step("init", fmt.Errorf("pass fd %d to the wait mode: %w", fd, err))
+		}
+	}
+	argv := bootstrap.Args(os.Args[0], bootstrap.MarkWait)
+	envv := []string{fmt.Sprintf("%s=%d,%d,%d,%d", bootstrap.EnvWait, fds[0], fds[1], fds[2], fds[3])}
+	// init's last exec as far as the phases go: the waiter marks none.
+	phase.Mark("init:exec")
+	err = execveat(s.ExeFD, argv, envv)
+	if err != nil {
+		// A failed exec leaves the process as it was. A dynamically
+		// linked program that embeds libcontainer (a test binary)
+		// finds no loader in the container's root (ENOENT); a seccomp
+		// profile that does not list execveat, loaded already when
+		// no_new_privs is off, denies it. init then
+		// waits in Go, as before. The shipped binary is static.
+		slog.Debug("init cannot exec its binary into its wait mode: waiting in Go", "error", err)
+		unix.Close(prog)
+		unix.Close(s.ExeFD)
+		for _, fd := range fds[:3] {
+			unix.CloseOnExec(fd)
+		}
+		return awaitStartAndExec(sock, s, procfs, exe, env)
+	}
+	return nil // not reached: the exec succeeded
+}
+
+// programFile writes what the waiter execs to a memfd:
+// "path\0argc\0args...\0env...\0".
+func programFile(exe string, args, env []string) (int, error) {
+	fd, err := unix.MemfdCreate("corral-program", unix.MFD_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("memfd for the program to exec: %w", err)
+	}
+	b := make([]byte, 0, 256)
+	add := func(s string) { b = append(append(b, s...), 0) }
+	add(exe)
+	add(strconv.Itoa(len(args)))
+	for _, a := range args {
+		add(a)
+	}
+	for _, e := range env {
+		add(e)
+	}
+	for len(b) > 0 {
+		n, err := unix.Write(fd, b)
+		if err != nil {
+			unix.Close(fd)
+			return -1, fmt.Errorf("write the program to exec: %w", err)
+		}
+		b = b[n:]
+	}
+	return fd, nil
+}
+
+// execveat execs the file fd refers to. x/sys/unix has no wrapper.
+func execveat(fd int, argv, envv []string) error {
+	argvp, err := syscall.SlicePtrFromStrings(argv)
+	if err != nil {
+		return err
+	}
+	envvp, err := syscall.SlicePtrFromStrings(envv)
+	if err != nil {
+		return err
+	}
+	empty := []byte{0}
+	_, _, errno := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(fd), uintptr(unsafe.Pointer(&empty[0])),
+		uintptr(unsafe.Pointer(&argvp[0])), uintptr(unsafe.Pointer(&envvp[0])), unix.AT_EMPTY_PATH, 0)
+	return errno
+}
