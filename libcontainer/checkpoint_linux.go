@@ -28,9 +28,10 @@ import (
 //     that key;
 //   - mounts whose source is outside the container (bind mounts, masked
 //     files behind the host's /dev/null, device nodes bound from the
-//     host, the pty bound on /dev/console): "mnt[<mount point>]" with the
-//     mount point as key; restore maps each key to the host path the
-//     container's config names;
+//     host, the pty bound on /dev/console, the cgroup directories bound
+//     from the host): "mnt[<mount point>]" with the mount point as key;
+//     restore maps each key to the host path the container's config
+//     names, or to the restored container's cgroup directory;
 //   - init's stdio when it is outside the container: pipes by their
 //     "pipe:[inode]", host files by "file[<mnt_id>:<inode>]", terminals by
 //     "tty[<rdev>:<dev>]"; restore hands the restored process its new
@@ -54,6 +55,9 @@ type checkpointRecord struct {
 	ExternalMounts []string `json:"external_mounts,omitempty"`
 	// NetNS is the network namespace the container joined by path.
 	NetNS string `json:"netns,omitempty"`
+	// CgroupMounts are the mount points of the cgroup directories bound
+	// from the host, saved as external.
+	CgroupMounts []string `json:"cgroup_mounts,omitempty"`
 }
 
 // The kinds of a stdio fd of init.
@@ -198,6 +202,7 @@ func declareExternals(ro *rpc.CriuOpts, cfg *configs.Config, pid int) (*checkpoi
 			rec.ExternalMounts = append(rec.ExternalMounts, m.Mountpoint)
 		}
 	}
+	declareCgroupMounts(ro, rec, cfg, mounts)
 	if rec.Stdio, err = initStdio(pid, mounts); err != nil {
 		return nil, err
 	}

@@ -152,6 +152,9 @@ func (c *Container) restore(cr *criu.Criu, st *State, p *Process, opts *CriuOpts
 			}
 		}()
 	}
+	if err := r.cgroupMounts(cfg, rec, cg); err != nil {
+		return err
+	}
 	if cfg.Namespaces.Contains(configs.NEWNS) {
 		if err := c.privateCriuMounts(r, cfg); err != nil {
 			return err

@@ -1,0 +1,87 @@
+package criu
+
+import (
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/opencontainers/runtime-spec/specs-go"
+)
+
+// TestCgroupMounts checkpoints containers whose /sys/fs/cgroup shows
+// their cgroups, as `corral spec` has it and without a cgroup namespace:
+// binds of the host's cgroup directories (on a v1 or hybrid host always:
+// criu dumped none with a cgroup2 bind, "doesn't have a proper root
+// mount"), or a cgroup2 of their own namespace. The restored container
+// has the same cgroup mounts, of its own cgroup.
+func TestCgroupMounts(t *testing.T) {
+	noCgroupNS := func(s *specs.Spec) {
+		s.Linux.Namespaces = slices.DeleteFunc(s.Linux.Namespaces, func(n specs.LinuxNamespace) bool {
+			return n.Type == specs.CgroupNamespace
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		mods []func(*specs.Spec)
+	}{
+		{"spec", nil},
+		{"no cgroup namespace", []func(*specs.Spec){noCgroupNS}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			id := e.id()
+			bundle := e.bundle(id, counter, tc.mods...)
+			out := e.startCounter(id, bundle)
+			for out.next() < 3 {
+			}
+			before := cgroupMounts(t, e.state(id).Pid, id)
+			images := t.TempDir()
+			e.must("checkpoint", "--image-path", images, id)
+			last := out.last()
+
+			out = e.restoreCounter(id, bundle, images)
+			if n := out.next(); n != last+1 {
+				t.Errorf("the restored counter printed %d after %d", n, last)
+			}
+			if after := cgroupMounts(t, e.state(id).Pid, id); !slices.Equal(before, after) {
+				t.Errorf("cgroup mounts before the checkpoint:\n%s\nafter the restore:\n%s", strings.Join(before, "\n"), strings.Join(after, "\n"))
+			}
+			// The unified hierarchy's directory is the container's:
+			// init, pid 1 there, is in it.
+			script := `for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do [ -f $d/cgroup.procs ] && cat $d/cgroup.procs; done; true`
+			if got := strings.Fields(e.must("exec", id, "sh", "-c", script)); !slices.Contains(got, "1") {
+				t.Errorf("the restored container's cgroup2 directory holds %q, not its init", got)
+			}
+			e.must("delete", "--force", id)
+		})
+	}
+}
+
+// cgroupMounts lists the cgroup mounts of process pid, "mount point
+// type", and fails the test if one is not of container id's cgroup (as
+// the host sees its root), or there is none.
+func cgroupMounts(t *testing.T, pid int, id string) []string {
+	t.Helper()
+	mounts, err := os.ReadFile(fmt.Sprintf("/proc/%d/mountinfo", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(mounts), "\n") {
+		before, after, ok := strings.Cut(l, " - ")
+		f, g := strings.Fields(before), strings.Fields(after)
+		if !ok || len(f) < 5 || len(g) < 1 || (g[0] != "cgroup" && g[0] != "cgroup2") {
+			continue
+		}
+		if !strings.HasSuffix(f[3], "/"+cgroupParent+"/"+id) {
+			t.Errorf("cgroup mount %s of the container is of cgroup %s", f[4], f[3])
+		}
+		out = append(out, f[4]+" "+g[0])
+	}
+	if len(out) == 0 {
+		t.Fatalf("the container has no cgroup mount:\n%s", mounts)
+	}
+	return out
+}
