@@ -23,9 +23,11 @@ import (
 // What a checkpoint declares to criu as external, and how restore finds
 // it again:
 //
-//   - a network namespace given by path: "net[<inode>]:extRootNetNS" on
-//     dump; on restore the namespace at the same path is inherited under
-//     that key;
+//   - a network or pid namespace given by path: "net[<inode>]:extRootNetNS",
+//     "pid[<inode>]:extRootPidNS" on dump; on restore the namespace at
+//     the same path is inherited under that key (ipc and uts namespaces
+//     given by path are saved with the container and joined on restore:
+//     criu_external_linux.go);
 //   - mounts whose source is outside the container (bind mounts, masked
 //     files behind the host's /dev/null, device nodes bound from the
 //     host, the pty bound on /dev/console, the cgroup directories bound
@@ -55,6 +57,9 @@ type checkpointRecord struct {
 	ExternalMounts []string `json:"external_mounts,omitempty"`
 	// NetNS is the network namespace the container joined by path.
 	NetNS string `json:"netns,omitempty"`
+	// JoinedNS are the other namespaces joined by path, by their names
+	// in /proc/<pid>/ns ("pid", "ipc", "uts").
+	JoinedNS map[string]string `json:"joined_namespaces,omitempty"`
 	// CgroupMounts are the mount points of the cgroup directories bound
 	// from the host, saved as external.
 	CgroupMounts []string `json:"cgroup_mounts,omitempty"`
@@ -83,9 +88,9 @@ type stdioRecord struct {
 // the processes are gone afterwards and the container is stopped: Destroy
 // it, or Restore it in place.
 //
-// The container must be running or paused, and its namespaces its own,
-// except a network namespace given by path, which the checkpoint records
-// as external.
+// The container must be running or paused, and its namespaces its own
+// or, given by path, network, pid, ipc or uts ones, which restore puts the
+// container back into.
 func (c *Container) Checkpoint(opts *CriuOpts) error {
 	if opts == nil || opts.ImagesDirectory == "" {
 		return opError("checkpoint", c.id, errors.New("no images directory"))
@@ -184,13 +189,8 @@ func (c *Container) checkpoint(cr *criu.Criu, st *State, status Status, opts *Cr
 // the record says how restore finds them again.
 func declareExternals(ro *rpc.CriuOpts, cfg *configs.Config, pid int) (*checkpointRecord, error) {
 	rec := &checkpointRecord{}
-	if path := cfg.Namespaces.PathOf(configs.NEWNET); path != "" {
-		var ns unix.Stat_t
-		if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/net", pid), &ns); err != nil {
-			return nil, fmt.Errorf("network namespace of init: %w", err)
-		}
-		ro.External = append(ro.External, fmt.Sprintf("net[%d]:%s", ns.Ino, extNetNSKey))
-		rec.NetNS = path
+	if err := declareJoinedNamespaces(ro, rec, cfg, pid); err != nil {
+		return nil, err
 	}
 	mounts, err := initMounts(pid)
 	if err != nil {
@@ -270,18 +270,6 @@ func statusNotify(opts *CriuOpts) func(*criu.Notification) error {
 		}
 		return nil
 	}
-}
-
-// checkJoinedNamespaces refuses namespaces joined by path, other than the
-// network namespace: criu would save them as the container's own and
-// restore new ones.
-func checkJoinedNamespaces(cfg *configs.Config) error {
-	for _, ns := range cfg.Namespaces {
-		if ns.Path != "" && ns.Type != configs.NEWNET {
-			return fmt.Errorf("the %s namespace is joined by path (%s): only a network namespace given by path can be checkpointed and restored", ns.Type.File(), ns.Path)
-		}
-	}
-	return nil
 }
 
 // checkMemTracking tells why a pre-dump cannot run before criu fails.

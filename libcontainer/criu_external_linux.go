@@ -3,18 +3,136 @@ package libcontainer
 import (
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/checkpoint-restore/go-criu/v8/rpc"
 	"github.com/moby/sys/mountinfo"
 	"github.com/opencontainers/cgroups"
+	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 )
 
-// The container's cgroup directories bound into it, which a checkpoint
-// declares to criu as external mounts beyond checkpoint_linux.go's.
+// What of a container's surroundings a checkpoint declares to criu beyond
+// checkpoint_linux.go's mounts and stdio: the namespaces it joined by
+// path (a pod's containers join those of its sandbox), and the cgroup
+// directories bound into it.
+
+// extNSKeys are the keys under which criu saves a namespace joined by
+// path as external ("net[<inode>]:<key>") and finds the namespace to
+// restore into among the inherited fds. criu can do this for network and
+// pid namespaces only.
+var extNSKeys = map[configs.NamespaceType]string{
+	configs.NEWNET: extNetNSKey,
+	configs.NEWPID: "extRootPidNS",
+}
+
+// joinNSNames are the namespaces criu saves with the container's
+// processes and, on restore, joins by path instead of creating them
+// (criu's join_ns), under criu's names.
+var joinNSNames = map[configs.NamespaceType]string{
+	configs.NEWIPC: "ipc",
+	configs.NEWUTS: "uts",
+}
+
+// checkJoinedNamespaces refuses the namespaces joined by path that criu
+// can neither declare external nor join on restore: it would save them as
+// the container's own and restore new ones.
+func checkJoinedNamespaces(cfg *configs.Config) error {
+	for _, ns := range cfg.Namespaces {
+		if ns.Path == "" {
+			continue
+		}
+		if _, ok := extNSKeys[ns.Type]; ok {
+			continue
+		}
+		if _, ok := joinNSNames[ns.Type]; ok {
+			continue
+		}
+		why := "criu cannot restore into an existing one"
+		if ns.Type == configs.NEWCGROUP {
+			why = "criu cannot restore into an existing cgroup namespace"
+		}
+		return fmt.Errorf("the %s namespace is joined by path (%s): %s; only network, pid, ipc and uts namespaces given by path can be checkpointed and restored", ns.Type.File(), ns.Path, why)
+	}
+	return nil
+}
+
+// declareJoinedNamespaces records the namespaces the container joined by
+// path, and declares the network and pid ones external by their inode.
+func declareJoinedNamespaces(ro *rpc.CriuOpts, rec *checkpointRecord, cfg *configs.Config, pid int) error {
+	for _, ns := range cfg.Namespaces {
+		if ns.Path == "" {
+			continue
+		}
+		if key, ok := extNSKeys[ns.Type]; ok {
+			var st unix.Stat_t
+			if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, ns.Type.File()), &st); err != nil {
+				return fmt.Errorf("%s namespace of init: %w", ns.Type.File(), err)
+			}
+			ro.External = append(ro.External, fmt.Sprintf("%s[%d]:%s", ns.Type.File(), st.Ino, key))
+		}
+		if ns.Type == configs.NEWNET {
+			// Kept where checkpoints made before the other namespaces
+			// were recorded have it.
+			rec.NetNS = ns.Path
+			continue
+		}
+		if rec.JoinedNS == nil {
+			rec.JoinedNS = map[string]string{}
+		}
+		rec.JoinedNS[ns.Type.File()] = ns.Path
+	}
+	return nil
+}
+
+// joinNamespaces has criu restore the container into the namespaces its
+// config joins by path, which must be those of the checkpoint: network
+// and pid ones inherited under their keys, ipc and uts ones joined.
+func (r *restoring) joinNamespaces(cfg *configs.Config, rec *checkpointRecord) error {
+	for _, t := range []configs.NamespaceType{configs.NEWNET, configs.NEWPID, configs.NEWIPC, configs.NEWUTS} {
+		path := cfg.Namespaces.PathOf(t)
+		saved := rec.JoinedNS[t.File()]
+		if t == configs.NEWNET {
+			saved = rec.NetNS
+		}
+		switch {
+		case path == "" && saved == "":
+			continue
+		case path == "":
+			return fmt.Errorf("the checkpoint was taken in the %s namespace %s, the container's config has none given by path", t.File(), saved)
+		case saved == "":
+			return fmt.Errorf("the container's config joins the %s namespace %s, the checkpoint had a %s namespace of its own", t.File(), path, t.File())
+		}
+		f, err := openNamespace(path, t)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("%s namespace %s no longer exists: %w", namespaceName(t), path, err)
+			}
+			return err
+		}
+		if key, ok := extNSKeys[t]; ok {
+			r.closeFile(f)
+			r.req.Opts.InheritFd = append(r.req.Opts.InheritFd, &rpc.InheritFd{Key: new(key), Fd: new(r.req.AddFile(f))})
+			continue
+		}
+		// criu opens the path itself; opening it here checked that it
+		// is a namespace of that type.
+		f.Close()
+		r.req.Opts.JoinNs = append(r.req.Opts.JoinNs, &rpc.JoinNamespace{Ns: new(joinNSNames[t]), NsFile: new(path)})
+	}
+	return nil
+}
+
+// namespaceName is how errors name a namespace type: "network", "pid".
+func namespaceName(t configs.NamespaceType) string {
+	if t == configs.NEWNET {
+		return "network"
+	}
+	return t.File()
+}
 
 // cgroupBindMounts returns the mount points, as the container sees them,
 // of the container's cgroup mounts that are binds of the host's cgroup

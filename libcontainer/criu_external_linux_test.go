@@ -92,3 +92,27 @@ func TestCgroupMountSource(t *testing.T) {
 		}
 	}
 }
+
+// Namespaces joined by path: network and pid ones are external to criu,
+// ipc and uts ones joined on restore; the others are refused, saying
+// why.
+func TestCheckJoinedNamespaces(t *testing.T) {
+	for _, tc := range []struct {
+		t    configs.NamespaceType
+		want string
+	}{
+		{configs.NEWNET, ""},
+		{configs.NEWPID, ""},
+		{configs.NEWIPC, ""},
+		{configs.NEWUTS, ""},
+		{configs.NEWCGROUP, "criu cannot restore into an existing cgroup namespace"},
+		{configs.NEWNS, "the mnt namespace is joined by path (/proc/1/ns/x)"},
+		{configs.NEWUSER, "only network, pid, ipc and uts namespaces"},
+	} {
+		cfg := &configs.Config{Namespaces: configs.Namespaces{{Type: configs.NEWNS}, {Type: tc.t, Path: "/proc/1/ns/x"}}}
+		err := checkJoinedNamespaces(cfg)
+		if tc.want == "" && err != nil || tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)) {
+			t.Errorf("%s joined by path: %v, want %q", tc.t.File(), err, tc.want)
+		}
+	}
+}

@@ -38,8 +38,9 @@ const criuYardDir = "criu-cgyard"
 // to p.ConsoleSocket; without one, p's stdio must be a terminal. A stdio
 // fd that was a host file must be replaced by a file of the same kind
 // (criu checks type and mode, and the size of a regular file not opened
-// for appending); pipes are replaced by anything. A network namespace
-// given by path in the config must still exist.
+// for appending); pipes are replaced by anything. The namespaces the
+// config joins by path must be those the checkpoint was taken in, and
+// still exist.
 func (c *Container) Restore(p *Process, opts *CriuOpts) error {
 	if p == nil {
 		return opError("restore", c.id, errors.New("no process"))
@@ -120,7 +121,7 @@ func (c *Container) restore(cr *criu.Criu, st *State, p *Process, opts *CriuOpts
 	}
 	r := newRestoring(opts, imgDir, workDir)
 	defer r.close()
-	if err := r.joinNetNS(cfg, rec); err != nil {
+	if err := r.joinNamespaces(cfg, rec); err != nil {
 		return err
 	}
 	io, err := newStdio(p)
@@ -244,30 +245,6 @@ func (r *restoring) cgroup(cfg *configs.Config) (*cgroup, error) {
 		return nil
 	}
 	return cg, nil
-}
-
-// joinNetNS inherits the network namespace the container joined by path
-// to criu, which restores the container into it.
-func (r *restoring) joinNetNS(cfg *configs.Config, rec *checkpointRecord) error {
-	path := cfg.Namespaces.PathOf(configs.NEWNET)
-	switch {
-	case path == "" && rec.NetNS == "":
-		return nil
-	case path == "":
-		return fmt.Errorf("the checkpoint was taken in the network namespace %s, the container's config has none given by path", rec.NetNS)
-	case rec.NetNS == "":
-		return fmt.Errorf("the container's config joins the network namespace %s, the checkpoint had a network namespace of its own", path)
-	}
-	f, err := openNamespace(path, configs.NEWNET)
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("network namespace %s no longer exists: %w", path, err)
-		}
-		return err
-	}
-	r.closeFile(f)
-	r.req.Opts.InheritFd = append(r.req.Opts.InheritFd, &rpc.InheritFd{Key: new(extNetNSKey), Fd: new(r.req.AddFile(f))})
-	return nil
 }
 
 // inheritStdio gives the restored process its new stdio in place of the

@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 )
 
 // TestCgroupMounts checkpoints containers whose /sys/fs/cgroup shows
@@ -84,4 +85,71 @@ func cgroupMounts(t *testing.T, pid int, id string) []string {
 		t.Fatalf("the container has no cgroup mount:\n%s", mounts)
 	}
 	return out
+}
+
+// TestPodNamespaces checkpoints a container that joined the ipc, uts and
+// pid namespaces of another by path, as the containers of a pod join
+// those of its sandbox: the restored container is in them again (the pid
+// namespace as criu's external one, the others joined), and its restore
+// fails, naming it, once they are gone.
+func TestPodNamespaces(t *testing.T) {
+	e := newEnv(t)
+	sandbox := e.id()
+	// Its init reaps the orphans of its pid namespace, as a pod's pause
+	// does: the checkpoint kills the counter's children, whose pids the
+	// restore needs again.
+	reaper := []string{"sh", "-c", "while true; do sleep 1; done"}
+	e.must("run", "--detach", "--bundle", e.bundle(sandbox, reaper, func(s *specs.Spec) { s.Hostname = "pod" }), sandbox)
+	t.Cleanup(func() { e.run(nil, "delete", "--force", sandbox) })
+	sandboxPid := e.state(sandbox).Pid
+	joined := map[specs.LinuxNamespaceType]string{specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.PIDNamespace: "pid"}
+	join := func(s *specs.Spec) {
+		for i, n := range s.Linux.Namespaces {
+			if name, ok := joined[n.Type]; ok {
+				s.Linux.Namespaces[i].Path = fmt.Sprintf("/proc/%d/ns/%s", sandboxPid, name)
+			}
+		}
+		s.Hostname = ""
+	}
+	id := e.id()
+	bundle := e.bundle(id, counter, join)
+	out := e.startCounter(id, bundle)
+	for out.next() < 3 {
+	}
+	images := t.TempDir()
+	e.must("checkpoint", "--image-path", images, id)
+	last := out.last()
+	e.gone(id)
+
+	out = e.restoreCounter(id, bundle, images)
+	if n := out.next(); n != last+1 {
+		t.Errorf("the restored counter printed %d after %d", n, last)
+	}
+	pid := e.state(id).Pid
+	for _, name := range joined {
+		var want, got unix.Stat_t
+		if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", sandboxPid, name), &want); err != nil {
+			t.Fatal(err)
+		}
+		if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, name), &got); err != nil {
+			t.Fatal(err)
+		}
+		if got.Ino != want.Ino {
+			t.Errorf("the restored init is in %s namespace %d, not the sandbox's (%d)", name, got.Ino, want.Ino)
+		}
+	}
+	if got := strings.TrimSpace(e.must("exec", id, "hostname")); got != "pod" {
+		t.Errorf("hostname in the restored container: %q, want the sandbox's", got)
+	}
+	// The sandbox sees the restored counter among its processes.
+	if ps := e.must("exec", sandbox, "ps", "-o", "args"); !strings.Contains(ps, "echo $i") {
+		t.Errorf("the sandbox does not see the restored counter:\n%s", ps)
+	}
+
+	images = t.TempDir()
+	e.must("checkpoint", "--image-path", images, id)
+	e.must("delete", "--force", sandbox)
+	e.fails([]string{"restore container", "/proc/", "namespace"},
+		"restore", "--detach", "--image-path", images, "--bundle", bundle, id)
+	e.gone(id)
 }
