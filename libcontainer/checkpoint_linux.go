@@ -90,7 +90,9 @@ type stdioRecord struct {
 //
 // The container must be running or paused, and its namespaces its own
 // or, given by path, network, pid, ipc or uts ones, which restore puts the
-// container back into.
+// container back into. criu reads the configuration file the
+// "org.criu.config" annotation names (CriuConfigAnnotation) after the
+// options corral sends.
 func (c *Container) Checkpoint(opts *CriuOpts) error {
 	if opts == nil || opts.ImagesDirectory == "" {
 		return opError("checkpoint", c.id, errors.New("no images directory"))
@@ -138,8 +140,13 @@ func (c *Container) checkpoint(cr *criu.Criu, st *State, status Status, opts *Cr
 		}
 		defer workDir.Close()
 	}
+	configFile, err := criuConfigFile(cfg.Labels)
+	if err != nil {
+		return err
+	}
 	pid := st.InitProcessPid
 	ro := &rpc.CriuOpts{
+		ConfigFile:    ifSet(configFile),
 		ImagesDirFd:   new(int32(imgDir.Fd())),
 		WorkDirFd:     new(int32(workDir.Fd())),
 		LogLevel:      new(int32(criuLogLevel)),

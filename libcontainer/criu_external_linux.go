@@ -17,8 +17,9 @@ import (
 
 // What of a container's surroundings a checkpoint declares to criu beyond
 // checkpoint_linux.go's mounts and stdio: the namespaces it joined by
-// path (a pod's containers join those of its sandbox), and the cgroup
-// directories bound into it.
+// path (a pod's containers join those of its sandbox), the cgroup
+// directories bound into it, and the criu configuration file its
+// annotation names.
 
 // extNSKeys are the keys under which criu saves a namespace joined by
 // path as external ("net[<inode>]:<key>") and finds the namespace to
@@ -232,4 +233,48 @@ func declareCgroupMounts(ro *rpc.CriuOpts, rec *checkpointRecord, cfg *configs.C
 		ro.ExtMnt = append(ro.ExtMnt, &rpc.ExtMountMap{Key: new(mp), Val: new(mp)})
 		rec.CgroupMounts = append(rec.CgroupMounts, mp)
 	}
+}
+
+// CriuConfigAnnotation names, in a container's config, a criu
+// configuration file for its checkpoints and restores, as runc reads it:
+// criu reads the file after the options the runtime sends, so that what
+// it sets wins. Set to "", no file is passed.
+const CriuConfigAnnotation = "org.criu.config"
+
+// defaultCriuConfigs are the files passed to criu when the annotation is
+// not set: the first that exists. corral's own first; then runc's, so that
+// a host set up for runc checkpoints the same with corral.
+var defaultCriuConfigs = []string{"/etc/criu/corral.conf", "/etc/criu/runc.conf"}
+
+// criuConfigFile returns the criu configuration file for a container
+// with labels (its annotations, "key=value"), "" for none. A file the
+// annotation names must exist: runc passes it on and criu ignores a
+// missing one, so a typo would change what a checkpoint saves unnoticed.
+func criuConfigFile(labels []string) (string, error) {
+	for _, l := range labels {
+		v, ok := strings.CutPrefix(l, CriuConfigAnnotation+"=")
+		if !ok {
+			continue
+		}
+		if v == "" {
+			return "", nil
+		}
+		if !filepath.IsAbs(v) {
+			return "", fmt.Errorf("annotation %s: %q is not an absolute path", CriuConfigAnnotation, v)
+		}
+		fi, err := os.Stat(v)
+		if err == nil && fi.IsDir() {
+			err = errors.New("is a directory")
+		}
+		if err != nil {
+			return "", fmt.Errorf("annotation %s: criu configuration file %s: %w", CriuConfigAnnotation, v, err)
+		}
+		return v, nil
+	}
+	for _, p := range defaultCriuConfigs {
+		if fi, err := os.Stat(p); err == nil && !fi.IsDir() {
+			return p, nil
+		}
+	}
+	return "", nil
 }

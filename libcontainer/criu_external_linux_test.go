@@ -1,6 +1,8 @@
 package libcontainer
 
 import (
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -115,4 +117,39 @@ func TestCheckJoinedNamespaces(t *testing.T) {
 			t.Errorf("%s joined by path: %v, want %q", tc.t.File(), err, tc.want)
 		}
 	}
+}
+
+// The criu configuration file: the annotation's, none when it is "", else
+// corral's default, then runc's; an annotation naming no file is refused.
+func TestCriuConfigFile(t *testing.T) {
+	dir := t.TempDir()
+	corralConf, runcConf, given := filepath.Join(dir, "corral.conf"), filepath.Join(dir, "runc.conf"), filepath.Join(dir, "given.conf")
+	defer func(saved []string) { defaultCriuConfigs = saved }(defaultCriuConfigs)
+	defaultCriuConfigs = []string{corralConf, runcConf}
+	write := func(p string) {
+		if err := os.WriteFile(p, []byte("tcp-established\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check := func(labels []string, want, wantErr string) {
+		t.Helper()
+		got, err := criuConfigFile(labels)
+		switch {
+		case wantErr == "" && (err != nil || got != want):
+			t.Errorf("%q: %q, %v; want %q", labels, got, err, want)
+		case wantErr != "" && (err == nil || !strings.Contains(err.Error(), wantErr)):
+			t.Errorf("%q: %q, %v; want an error with %q", labels, got, err, wantErr)
+		}
+	}
+	check([]string{"bundle=/b"}, "", "")
+	write(runcConf)
+	check([]string{"bundle=/b"}, runcConf, "")
+	write(corralConf)
+	check(nil, corralConf, "")
+	check([]string{"org.criu.config="}, "", "")
+	check([]string{"org.criu.config=" + given}, "", "org.criu.config: criu configuration file "+given+": ")
+	write(given)
+	check([]string{"bundle=/b", "org.criu.config=" + given}, given, "")
+	check([]string{"org.criu.config=given.conf"}, "", `"given.conf" is not an absolute path`)
+	check([]string{"org.criu.config=" + dir}, "", "is a directory")
 }

@@ -119,7 +119,12 @@ func (c *Container) restore(cr *criu.Criu, st *State, p *Process, opts *CriuOpts
 		}
 		defer workDir.Close()
 	}
+	configFile, err := criuConfigFile(cfg.Labels)
+	if err != nil {
+		return err
+	}
 	r := newRestoring(opts, imgDir, workDir)
+	r.req.Opts.ConfigFile = ifSet(configFile)
 	defer r.close()
 	if err := r.joinNamespaces(cfg, rec); err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go/features"
 	"github.com/spf13/cobra"
 
+	"github.com/corral-oci/corral/libcontainer"
 	"github.com/corral-oci/corral/libcontainer/apparmor"
 	"github.com/corral-oci/corral/libcontainer/capabilities"
 	"github.com/corral-oci/corral/libcontainer/configs"
@@ -57,9 +58,10 @@ var memoryPolicyModes, memoryPolicyFlags = specconv.MemoryPolicyModes(), speccon
 // potentiallyUnsafeAnnotations are the config annotations that change
 // what corral does: "bundle" is the name of the label the runtime keeps
 // the bundle's path under (exec reads the process defaults there, hooks
-// get it in the state), so an engine should not pass one from its users.
-// Prefixes end with a dot.
-var potentiallyUnsafeAnnotations = []string{"bundle"}
+// get it in the state), so an engine should not pass one from its users;
+// "org.criu.config" names a file criu reads as root on checkpoint and
+// restore, whose options win over corral's. Prefixes end with a dot.
+var potentiallyUnsafeAnnotations = []string{"bundle", libcontainer.CriuConfigAnnotation}
 
 func intelRdtFeatures() *features.IntelRdt {
 	return &features.IntelRdt{Enabled: ptr(intelRdtBuilt), Schemata: ptr(intelRdtBuilt), Monitoring: ptr(intelRdtBuilt)}

@@ -3,6 +3,7 @@ package criu
 import (
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -152,4 +153,79 @@ func TestPodNamespaces(t *testing.T) {
 	e.fails([]string{"restore container", "/proc/", "namespace"},
 		"restore", "--detach", "--image-path", images, "--bundle", bundle, id)
 	e.gone(id)
+}
+
+// TestCriuConfigAnnotation passes criu the configuration file the
+// org.criu.config annotation names, which criu reads after corral's
+// options (here its log-file wins over corral's dump.log and
+// restore.log); "" passes none; a file that does not exist is refused,
+// on checkpoint and restore, and the container left as it was.
+func TestCriuConfigAnnotation(t *testing.T) {
+	e := newEnv(t)
+	conf := filepath.Join(t.TempDir(), "criu.conf")
+	if err := os.WriteFile(conf, []byte("# from the org.criu.config annotation\nlog-file custom.log\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	annotate := func(v string) func(*specs.Spec) {
+		return func(s *specs.Spec) {
+			if s.Annotations == nil {
+				s.Annotations = map[string]string{}
+			}
+			s.Annotations["org.criu.config"] = v
+		}
+	}
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+
+	id := e.id()
+	bundle := e.bundle(id, counter, annotate(conf))
+	out := e.startCounter(id, bundle)
+	for out.next() < 3 {
+	}
+	images := t.TempDir()
+	e.must("checkpoint", "--image-path", images, id)
+	last := out.last()
+	if !exists(filepath.Join(images, "custom.log")) || exists(filepath.Join(images, "dump.log")) {
+		t.Errorf("criu did not log where the configuration file says: %s", ls(images))
+	}
+	out = e.restoreCounter(id, bundle, images)
+	if n := out.next(); n != last+1 {
+		t.Errorf("the restored counter printed %d after %d", n, last)
+	}
+	if exists(filepath.Join(images, "restore.log")) {
+		t.Errorf("the restore did not read the configuration file: %s", ls(images))
+	}
+	e.must("delete", "--force", id)
+
+	id = e.id()
+	out = e.startCounter(id, e.bundle(id, counter, annotate("")))
+	out.next()
+	images = t.TempDir()
+	e.must("checkpoint", "--image-path", images, id)
+	if !exists(filepath.Join(images, "dump.log")) {
+		t.Errorf("with the annotation empty, no dump.log: %s", ls(images))
+	}
+
+	missing := filepath.Join(t.TempDir(), "missing.conf")
+	id = e.id()
+	bundle = e.bundle(id, counter, annotate(missing))
+	e.fails([]string{"restore container", "org.criu.config", missing},
+		"restore", "--detach", "--image-path", images, "--bundle", bundle, id)
+	e.gone(id)
+	out = e.startCounter(id, bundle)
+	out.next()
+	e.fails([]string{"checkpoint container", "org.criu.config", missing}, "checkpoint", "--image-path", t.TempDir(), id)
+	if st := e.state(id); st.Status != "running" {
+		t.Errorf("after the refused checkpoint: %+v", st)
+	}
+	e.must("delete", "--force", id)
+}
+
+// ls lists a directory's names, for failure messages.
+func ls(dir string) string {
+	ents, _ := os.ReadDir(dir)
+	var names []string
+	for _, e := range ents {
+		names = append(names, e.Name())
+	}
+	return dir + ": " + strings.Join(names, " ")
 }
