@@ -24,13 +24,13 @@ import (
 // mounts of its config, kill and delete work on it.
 func TestCounterContinues(t *testing.T) {
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, counter)
+	id := e.ID()
+	bundle := e.Bundle(id, counter)
 	out := e.startCounter(id, bundle)
 	for out.next() < 3 {
 	}
 	images := t.TempDir()
-	e.must("checkpoint", "--image-path", images, id)
+	e.Must("checkpoint", "--image-path", images, id)
 	last := out.last()
 	e.gone(id)
 
@@ -45,7 +45,7 @@ func TestCounterContinues(t *testing.T) {
 	if cg := pidsCgroup(t, st.Pid); !strings.HasSuffix(cg, "/"+cgroupParent+"/"+id) {
 		t.Errorf("the restored init is in cgroup %q, not the container's", cg)
 	}
-	if got := strings.TrimSpace(e.must("exec", id, "hostname")); got != "corral" {
+	if got := strings.TrimSpace(e.Must("exec", id, "hostname")); got != "corral" {
 		t.Errorf("exec hostname in the restored container: %q", got)
 	}
 	// What the config's mounts and paths make of the container holds
@@ -59,12 +59,12 @@ func TestCounterContinues(t *testing.T) {
 		[ -c /dev/null ] || echo "/dev/null is not a device"
 		echo x >/dev/null || echo "/dev/null does not work"
 		true`
-	if got := strings.TrimSpace(e.must("exec", id, "sh", "-c", script)); got != "" {
+	if got := strings.TrimSpace(e.Must("exec", id, "sh", "-c", script)); got != "" {
 		t.Errorf("the restored container's mounts:\n%s", got)
 	}
-	e.must("kill", id, "KILL")
+	e.Must("kill", id, "KILL")
 	waitStatus(t, e, id, "stopped")
-	e.must("delete", id)
+	e.Must("delete", id)
 	e.gone(id)
 }
 
@@ -72,12 +72,12 @@ func TestCounterContinues(t *testing.T) {
 // on counting, and the checkpoint restores as a second container.
 func TestLeaveRunning(t *testing.T) {
 	e := newEnv(t)
-	id := e.id()
-	out := e.startCounter(id, e.bundle(id, counter))
+	id := e.ID()
+	out := e.startCounter(id, e.Bundle(id, counter))
 	for out.next() < 3 {
 	}
 	images := t.TempDir()
-	e.must("checkpoint", "--leave-running", "--image-path", images, id)
+	e.Must("checkpoint", "--leave-running", "--image-path", images, id)
 	if st := e.state(id); st.Status != "running" {
 		t.Fatalf("after checkpoint --leave-running: %+v", st)
 	}
@@ -85,8 +85,8 @@ func TestLeaveRunning(t *testing.T) {
 	if n := out.next(); n != before+1 {
 		t.Errorf("the original counter printed %d after %d", n, before)
 	}
-	copyID := e.id()
-	copyOut := e.restoreCounter(copyID, e.bundle(copyID, counter), images)
+	copyID := e.ID()
+	copyOut := e.restoreCounter(copyID, e.Bundle(copyID, counter), images)
 	// The copy goes on from the checkpoint, which the original has
 	// passed by now.
 	if n := copyOut.next(); n <= 3 || n > out.latest()+1 {
@@ -100,29 +100,29 @@ func TestLeaveRunning(t *testing.T) {
 	if e.state(id).Pid == e.state(copyID).Pid {
 		t.Error("the original and the restored copy have the same init")
 	}
-	e.must("delete", "--force", id)
-	e.must("delete", "--force", copyID)
+	e.Must("delete", "--force", id)
+	e.Must("delete", "--force", copyID)
 }
 
 // TestRestoreTwice checkpoints a restored container and restores it
 // again.
 func TestRestoreTwice(t *testing.T) {
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, counter)
+	id := e.ID()
+	bundle := e.Bundle(id, counter)
 	out := e.startCounter(id, bundle)
 	for out.next() < 3 {
 	}
 	for round := 1; round <= 2; round++ {
 		images := t.TempDir()
-		e.must("checkpoint", "--image-path", images, id)
+		e.Must("checkpoint", "--image-path", images, id)
 		last := out.last()
 		out = e.restoreCounter(id, bundle, images)
 		if n := out.next(); n != last+1 {
 			t.Errorf("round %d: the restored counter printed %d after %d", round, n, last)
 		}
 	}
-	e.must("delete", "--force", id)
+	e.Must("delete", "--force", id)
 }
 
 // TestExternalNetworkNamespace runs a container in a network namespace
@@ -144,13 +144,13 @@ func TestExternalNetworkNamespace(t *testing.T) {
 			}
 		}
 	}
-	id := e.id()
-	bundle := e.bundle(id, counter, joinNS)
+	id := e.ID()
+	bundle := e.Bundle(id, counter, joinNS)
 	out := e.startCounter(id, bundle)
 	for out.next() < 3 {
 	}
 	images := t.TempDir()
-	e.must("checkpoint", "--image-path", images, id)
+	e.Must("checkpoint", "--image-path", images, id)
 	last := out.last()
 
 	out = e.restoreCounter(id, bundle, images)
@@ -166,9 +166,9 @@ func TestExternalNetworkNamespace(t *testing.T) {
 	}
 
 	images = t.TempDir()
-	e.must("checkpoint", "--image-path", images, id)
+	e.Must("checkpoint", "--image-path", images, id)
 	deleteNS()
-	e.fails([]string{"restore container", nsPath, "does not exist"},
+	e.Fails([]string{"restore container", nsPath, "does not exist"},
 		"restore", "--detach", "--image-path", images, "--bundle", bundle, id)
 	e.gone(id)
 }
@@ -203,24 +203,24 @@ func addNetNS(t *testing.T) (string, func()) {
 // writing to it.
 func TestTerminal(t *testing.T) {
 	e := newEnv(t)
-	id := e.id()
+	id := e.ID()
 	tty := func(s *specs.Spec) { s.Process.Terminal = true }
-	bundle := e.bundle(id, counter, tty)
+	bundle := e.Bundle(id, counter, tty)
 	sock := itest.ListenUnix(t)
-	res := e.run(nil, "run", "--detach", "--console-socket", sock.Addr().String(), "--bundle", bundle, id)
-	if res.code != 0 {
-		t.Fatalf("run: exit %d: %s", res.code, res.stderr)
+	res := e.Corral("run", "--detach", "--console-socket", sock.Addr().String(), "--bundle", bundle, id)
+	if res.Code != 0 {
+		t.Fatalf("run: exit %d: %s", res.Code, res.Stderr)
 	}
-	t.Cleanup(func() { e.run(nil, "delete", "--force", id) })
+	t.Cleanup(func() { e.Corral("delete", "--force", id) })
 	out := newLineReader(t, recvFD(t, sock))
 	for out.next() < 3 {
 	}
 	images := t.TempDir()
-	e.must("checkpoint", "--image-path", images, id)
+	e.Must("checkpoint", "--image-path", images, id)
 	last := out.last()
 
 	sock = itest.ListenUnix(t)
-	e.must("restore", "--detach", "--console-socket", sock.Addr().String(), "--image-path", images, "--bundle", bundle, id)
+	e.Must("restore", "--detach", "--console-socket", sock.Addr().String(), "--image-path", images, "--bundle", bundle, id)
 	master := recvFD(t, sock)
 	out = newLineReader(t, master)
 	if n := out.next(); n != last+1 {
@@ -236,18 +236,18 @@ func TestTerminal(t *testing.T) {
 	if f := procStatFields(t, pid); len(f) < 7 || f[6] == "0" {
 		t.Errorf("the restored init has no controlling terminal: %v", f)
 	}
-	if got := e.must("exec", id, "sh", "-c", "[ -c /dev/console ] && echo ok"); strings.TrimSpace(got) != "ok" {
+	if got := e.Must("exec", id, "sh", "-c", "[ -c /dev/console ] && echo ok"); strings.TrimSpace(got) != "ok" {
 		t.Errorf("/dev/console of the restored container: %q", got)
 	}
-	e.must("delete", "--force", id)
+	e.Must("delete", "--force", id)
 
 	// A terminal must go somewhere.
 	sock = itest.ListenUnix(t)
-	e.must("run", "--detach", "--console-socket", sock.Addr().String(), "--bundle", bundle, id)
+	e.Must("run", "--detach", "--console-socket", sock.Addr().String(), "--bundle", bundle, id)
 	recvFD(t, sock)
 	images = t.TempDir()
-	e.must("checkpoint", "--image-path", images, id)
-	e.fails([]string{"cannot allocate a tty"}, "restore", "--detach", "--image-path", images, "--bundle", bundle, id)
+	e.Must("checkpoint", "--image-path", images, id)
+	e.Fails([]string{"cannot allocate a tty"}, "restore", "--detach", "--image-path", images, "--bundle", bundle, id)
 	e.gone(id)
 }
 
@@ -259,14 +259,14 @@ func TestBindMount(t *testing.T) {
 	bind := func(s *specs.Spec) {
 		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/data", Type: "bind", Source: data, Options: []string{"rbind", "rw"}})
 	}
-	id := e.id()
+	id := e.ID()
 	script := "i=0; while true; do i=$((i+1)); echo $i > /data/n; echo $i; sleep 0.1; done"
-	bundle := e.bundle(id, []string{"/bin/sh", "-c", script}, bind)
+	bundle := e.Bundle(id, []string{"/bin/sh", "-c", script}, bind)
 	out := e.startCounter(id, bundle)
 	for out.next() < 3 {
 	}
 	images := t.TempDir()
-	e.must("checkpoint", "--image-path", images, id)
+	e.Must("checkpoint", "--image-path", images, id)
 	last := out.last()
 
 	out = e.restoreCounter(id, bundle, images)
@@ -282,33 +282,33 @@ func TestBindMount(t *testing.T) {
 	if got, _ := strconv.Atoi(strings.TrimSpace(string(b))); got <= n {
 		t.Errorf("the host directory holds %d; the restored counter is past %d", got, n)
 	}
-	e.must("delete", "--force", id)
+	e.Must("delete", "--force", id)
 }
 
 // TestNoCriu checks the error when the criu binary is missing: it says
 // what to do, and the container is left as it was.
 func TestNoCriu(t *testing.T) {
 	e := newEnv(t)
-	id := e.id()
-	bundle := e.bundle(id, counter)
+	id := e.ID()
+	bundle := e.Bundle(id, counter)
 	out := e.startCounter(id, bundle)
 	out.next()
-	r := e.run(nil, "--criu", "/nonexistent/criu", "checkpoint", "--image-path", t.TempDir(), id)
-	if r.code == 0 {
+	r := e.Corral("--criu", "/nonexistent/criu", "checkpoint", "--image-path", t.TempDir(), id)
+	if r.Code == 0 {
 		t.Fatal("checkpoint with a missing criu succeeded")
 	}
 	for _, want := range []string{"criu not found", "install criu", "--criu", "/nonexistent/criu"} {
-		if !strings.Contains(r.stderr, want) {
-			t.Errorf("error %q lacks %q", r.stderr, want)
+		if !strings.Contains(r.Stderr, want) {
+			t.Errorf("error %q lacks %q", r.Stderr, want)
 		}
 	}
 	if st := e.state(id); st.Status != "running" {
 		t.Errorf("after the failed checkpoint: %+v", st)
 	}
-	e.must("delete", "--force", id)
-	r = e.run(nil, "--criu", "/nonexistent/criu", "restore", "--detach", "--image-path", t.TempDir(), "--bundle", bundle, id)
-	if r.code == 0 || !strings.Contains(r.stderr, "criu not found") {
-		t.Errorf("restore with a missing criu: exit %d: %s", r.code, r.stderr)
+	e.Must("delete", "--force", id)
+	r = e.Corral("--criu", "/nonexistent/criu", "restore", "--detach", "--image-path", t.TempDir(), "--bundle", bundle, id)
+	if r.Code == 0 || !strings.Contains(r.Stderr, "criu not found") {
+		t.Errorf("restore with a missing criu: exit %d: %s", r.Code, r.Stderr)
 	}
 	e.gone(id)
 }
@@ -319,31 +319,31 @@ func TestPreDump(t *testing.T) {
 	e := newEnv(t)
 	if ok, why := memTracking(); !ok {
 		// Without it, corral says why.
-		id := e.id()
-		out := e.startCounter(id, e.bundle(id, counter))
+		id := e.ID()
+		out := e.startCounter(id, e.Bundle(id, counter))
 		out.next()
-		e.fails([]string{"pre-dump", "soft-dirty"}, "checkpoint", "--pre-dump", "--image-path", t.TempDir(), id)
-		e.must("delete", "--force", id)
+		e.Fails([]string{"pre-dump", "soft-dirty"}, "checkpoint", "--pre-dump", "--image-path", t.TempDir(), id)
+		e.Must("delete", "--force", id)
 		t.Skip("pre-dump cannot run here: " + why)
 	}
-	id := e.id()
-	bundle := e.bundle(id, counter)
+	id := e.ID()
+	bundle := e.Bundle(id, counter)
 	out := e.startCounter(id, bundle)
 	for out.next() < 3 {
 	}
 	dir := t.TempDir()
 	parent, images := filepath.Join(dir, "parent"), filepath.Join(dir, "final")
-	e.must("checkpoint", "--pre-dump", "--image-path", parent, id)
+	e.Must("checkpoint", "--pre-dump", "--image-path", parent, id)
 	if st := e.state(id); st.Status != "running" {
 		t.Fatalf("after the pre-dump: %+v", st)
 	}
-	e.must("checkpoint", "--parent-path", "../parent", "--image-path", images, id)
+	e.Must("checkpoint", "--parent-path", "../parent", "--image-path", images, id)
 	last := out.last()
 	out = e.restoreCounter(id, bundle, images)
 	if n := out.next(); n != last+1 {
 		t.Errorf("the restored counter printed %d after %d", n, last)
 	}
-	e.must("delete", "--force", id)
+	e.Must("delete", "--force", id)
 }
 
 // pidsCgroup returns the cgroup of pid in the pids hierarchy, or in the

@@ -33,14 +33,14 @@ func TestCgroupMounts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			e := newEnv(t)
-			id := e.id()
-			bundle := e.bundle(id, counter, tc.mods...)
+			id := e.ID()
+			bundle := e.Bundle(id, counter, tc.mods...)
 			out := e.startCounter(id, bundle)
 			for out.next() < 3 {
 			}
 			before := cgroupMounts(t, e.state(id).Pid, id)
 			images := t.TempDir()
-			e.must("checkpoint", "--image-path", images, id)
+			e.Must("checkpoint", "--image-path", images, id)
 			last := out.last()
 
 			out = e.restoreCounter(id, bundle, images)
@@ -53,10 +53,10 @@ func TestCgroupMounts(t *testing.T) {
 			// The unified hierarchy's directory is the container's:
 			// init, pid 1 there, is in it.
 			script := `for d in /sys/fs/cgroup /sys/fs/cgroup/unified; do [ -f $d/cgroup.procs ] && cat $d/cgroup.procs; done; true`
-			if got := strings.Fields(e.must("exec", id, "sh", "-c", script)); !slices.Contains(got, "1") {
+			if got := strings.Fields(e.Must("exec", id, "sh", "-c", script)); !slices.Contains(got, "1") {
 				t.Errorf("the restored container's cgroup2 directory holds %q, not its init", got)
 			}
-			e.must("delete", "--force", id)
+			e.Must("delete", "--force", id)
 		})
 	}
 }
@@ -95,13 +95,13 @@ func cgroupMounts(t *testing.T, pid int, id string) []string {
 // fails, naming it, once they are gone.
 func TestPodNamespaces(t *testing.T) {
 	e := newEnv(t)
-	sandbox := e.id()
+	sandbox := e.ID()
 	// Its init reaps the orphans of its pid namespace, as a pod's pause
 	// does: the checkpoint kills the counter's children, whose pids the
 	// restore needs again.
 	reaper := []string{"sh", "-c", "while true; do sleep 1; done"}
-	e.must("run", "--detach", "--bundle", e.bundle(sandbox, reaper, func(s *specs.Spec) { s.Hostname = "pod" }), sandbox)
-	t.Cleanup(func() { e.run(nil, "delete", "--force", sandbox) })
+	e.Must("run", "--detach", "--bundle", e.Bundle(sandbox, reaper, func(s *specs.Spec) { s.Hostname = "pod" }), sandbox)
+	t.Cleanup(func() { e.Corral("delete", "--force", sandbox) })
 	sandboxPid := e.state(sandbox).Pid
 	joined := map[specs.LinuxNamespaceType]string{specs.IPCNamespace: "ipc", specs.UTSNamespace: "uts", specs.PIDNamespace: "pid"}
 	join := func(s *specs.Spec) {
@@ -112,13 +112,13 @@ func TestPodNamespaces(t *testing.T) {
 		}
 		s.Hostname = ""
 	}
-	id := e.id()
-	bundle := e.bundle(id, counter, join)
+	id := e.ID()
+	bundle := e.Bundle(id, counter, join)
 	out := e.startCounter(id, bundle)
 	for out.next() < 3 {
 	}
 	images := t.TempDir()
-	e.must("checkpoint", "--image-path", images, id)
+	e.Must("checkpoint", "--image-path", images, id)
 	last := out.last()
 	e.gone(id)
 
@@ -139,18 +139,18 @@ func TestPodNamespaces(t *testing.T) {
 			t.Errorf("the restored init is in %s namespace %d, not the sandbox's (%d)", name, got.Ino, want.Ino)
 		}
 	}
-	if got := strings.TrimSpace(e.must("exec", id, "hostname")); got != "pod" {
+	if got := strings.TrimSpace(e.Must("exec", id, "hostname")); got != "pod" {
 		t.Errorf("hostname in the restored container: %q, want the sandbox's", got)
 	}
 	// The sandbox sees the restored counter among its processes.
-	if ps := e.must("exec", sandbox, "ps", "-o", "args"); !strings.Contains(ps, "echo $i") {
+	if ps := e.Must("exec", sandbox, "ps", "-o", "args"); !strings.Contains(ps, "echo $i") {
 		t.Errorf("the sandbox does not see the restored counter:\n%s", ps)
 	}
 
 	images = t.TempDir()
-	e.must("checkpoint", "--image-path", images, id)
-	e.must("delete", "--force", sandbox)
-	e.fails([]string{"restore container", "/proc/", "namespace"},
+	e.Must("checkpoint", "--image-path", images, id)
+	e.Must("delete", "--force", sandbox)
+	e.Fails([]string{"restore container", "/proc/", "namespace"},
 		"restore", "--detach", "--image-path", images, "--bundle", bundle, id)
 	e.gone(id)
 }
@@ -176,13 +176,13 @@ func TestCriuConfigAnnotation(t *testing.T) {
 	}
 	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
 
-	id := e.id()
-	bundle := e.bundle(id, counter, annotate(conf))
+	id := e.ID()
+	bundle := e.Bundle(id, counter, annotate(conf))
 	out := e.startCounter(id, bundle)
 	for out.next() < 3 {
 	}
 	images := t.TempDir()
-	e.must("checkpoint", "--image-path", images, id)
+	e.Must("checkpoint", "--image-path", images, id)
 	last := out.last()
 	if !exists(filepath.Join(images, "custom.log")) || exists(filepath.Join(images, "dump.log")) {
 		t.Errorf("criu did not log where the configuration file says: %s", ls(images))
@@ -194,30 +194,30 @@ func TestCriuConfigAnnotation(t *testing.T) {
 	if exists(filepath.Join(images, "restore.log")) {
 		t.Errorf("the restore did not read the configuration file: %s", ls(images))
 	}
-	e.must("delete", "--force", id)
+	e.Must("delete", "--force", id)
 
-	id = e.id()
-	out = e.startCounter(id, e.bundle(id, counter, annotate("")))
+	id = e.ID()
+	out = e.startCounter(id, e.Bundle(id, counter, annotate("")))
 	out.next()
 	images = t.TempDir()
-	e.must("checkpoint", "--image-path", images, id)
+	e.Must("checkpoint", "--image-path", images, id)
 	if !exists(filepath.Join(images, "dump.log")) {
 		t.Errorf("with the annotation empty, no dump.log: %s", ls(images))
 	}
 
 	missing := filepath.Join(t.TempDir(), "missing.conf")
-	id = e.id()
-	bundle = e.bundle(id, counter, annotate(missing))
-	e.fails([]string{"restore container", "org.criu.config", missing},
+	id = e.ID()
+	bundle = e.Bundle(id, counter, annotate(missing))
+	e.Fails([]string{"restore container", "org.criu.config", missing},
 		"restore", "--detach", "--image-path", images, "--bundle", bundle, id)
 	e.gone(id)
 	out = e.startCounter(id, bundle)
 	out.next()
-	e.fails([]string{"checkpoint container", "org.criu.config", missing}, "checkpoint", "--image-path", t.TempDir(), id)
+	e.Fails([]string{"checkpoint container", "org.criu.config", missing}, "checkpoint", "--image-path", t.TempDir(), id)
 	if st := e.state(id); st.Status != "running" {
 		t.Errorf("after the refused checkpoint: %+v", st)
 	}
-	e.must("delete", "--force", id)
+	e.Must("delete", "--force", id)
 }
 
 // ls lists a directory's names, for failure messages.

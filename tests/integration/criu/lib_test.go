@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -176,8 +175,8 @@ func pipe(t *testing.T) (*os.File, *os.File) {
 type libEnv struct {
 	t    *testing.T
 	root string
-	// tmp holds the test's temporary directories.
-	tmp    string
+	// keep accepts the host mount points the test could leave.
+	keep   func(string) bool
 	mounts []string
 	fds    []string
 }
@@ -187,9 +186,9 @@ type libEnv struct {
 func newLibEnv(t *testing.T, cfgs ...*configs.Config) *libEnv {
 	t.Helper()
 	requireCriu(t)
-	e := &libEnv{t: t, root: t.TempDir(), fds: openFDs(t)}
-	e.tmp = filepath.Dir(e.root) + "/"
-	e.mounts = mountPoints(t, e.tmp)
+	e := &libEnv{t: t, root: t.TempDir(), fds: itest.OpenFDs(t)}
+	e.keep = testMounts(filepath.Dir(e.root) + "/")
+	e.mounts = itest.MountPoints(t, e.keep)
 	t.Cleanup(func() { e.checkNoLeaks(cfgs...) })
 	return e
 }
@@ -198,10 +197,10 @@ func newLibEnv(t *testing.T, cfgs ...*configs.Config) *libEnv {
 // directory or a cgroup behind.
 func (e *libEnv) checkNoLeaks(cfgs ...*configs.Config) {
 	t := e.t
-	if d := itest.Diff(e.mounts, mountPoints(t, e.tmp)); d != "" {
+	if d := itest.Diff(e.mounts, itest.MountPoints(t, e.keep)); d != "" {
 		t.Errorf("leaked mounts: %s", d)
 	}
-	if d := itest.Diff(e.fds, openFDs(t)); d != "" {
+	if d := itest.Diff(e.fds, itest.OpenFDs(t)); d != "" {
 		t.Errorf("leaked fds: %s", d)
 	}
 	if ents, _ := os.ReadDir(e.root); len(ents) > 0 {
@@ -322,47 +321,6 @@ func TestLibCheckpointRestore(t *testing.T) {
 	if err := c.Destroy(); err != nil {
 		t.Fatal(err)
 	}
-}
-
-// mountPoints lists the host's mount points that the test could leave:
-// under its temporary directories (state root, images, bundles) and its
-// network namespaces. Tests of other packages, run meanwhile, mount
-// elsewhere.
-func mountPoints(t *testing.T, tmp string) []string {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, l := range strings.Split(strings.TrimSpace(string(b)), "\n") {
-		f := strings.Fields(l)
-		if len(f) <= 4 {
-			continue
-		}
-		mp := f[4]
-		if strings.HasPrefix(mp, tmp) || strings.HasPrefix(mp, busybox+"/") || strings.HasPrefix(mp, "/run/netns/corral-criu-") {
-			out = append(out, mp)
-		}
-	}
-	sort.Strings(out)
-	return out
-}
-
-func openFDs(t *testing.T) []string {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range ents {
-		l, err := os.Readlink("/proc/self/fd/" + e.Name())
-		if err != nil {
-			continue // the directory's own fd, closed by now
-		}
-		out = append(out, e.Name()+"->"+l)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // TestLibNetworkNamespaceGone restores a container into the network

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"os"
 	"os/exec"
 	"strings"
 	"sync"
@@ -28,6 +29,9 @@ type Suite struct {
 	// CgroupParent holds the cgroups of the package's containers, so
 	// that a leak is easy to find.
 	CgroupParent string
+	// Flags are global flags corral gets before every command, after
+	// --root (the criu suite's --criu).
+	Flags []string
 }
 
 // Env is one test's corral: a state root of its own, and the ids of the
@@ -96,16 +100,26 @@ func (e *Env) Bundle(id string, args []string, mods ...func(*specs.Spec)) string
 	return dir
 }
 
-// Command is corral with the test's state root and args, its stdin
-// /dev/null. Run it with RunCmd.
+// Command is corral with the test's state root, the suite's flags and
+// args, its stdin /dev/null. Run it with RunCmd.
 func (e *Env) Command(ctx context.Context, args ...string) *exec.Cmd {
-	return exec.CommandContext(ctx, e.Bin, append([]string{"--root", e.Root}, args...)...)
+	full := append(append([]string{"--root", e.Root}, e.Flags...), args...)
+	return exec.CommandContext(ctx, e.Bin, full...)
 }
 
 // Corral runs corral with args to its end, or CmdTimeout.
 func (e *Env) Corral(args ...string) Result {
 	e.T.Helper()
 	return e.RunCmd(e.Command(context.Background(), args...))
+}
+
+// CorralTo runs corral with args, its stdout and stderr to out (a pipe a
+// detached container inherits, say), to its end or CmdTimeout.
+func (e *Env) CorralTo(out *os.File, args ...string) Result {
+	e.T.Helper()
+	cmd := e.Command(context.Background(), args...)
+	cmd.Stdout, cmd.Stderr = out, out
+	return e.RunCmd(cmd)
 }
 
 // RunCmd runs cmd, a Command, with Run. A command that cannot be run
@@ -129,4 +143,22 @@ func (e *Env) Must(args ...string) string {
 		e.T.Fatalf("%v", r)
 	}
 	return r.Stdout
+}
+
+// Fails runs corral, expects it to fail (a non-zero exit status, not a
+// hang) with an error on stderr that contains every one of wants, and
+// returns stderr. Suites that hold corral to one exit status check it
+// themselves.
+func (e *Env) Fails(wants []string, args ...string) string {
+	e.T.Helper()
+	r := e.Corral(args...)
+	if r.Code <= 0 {
+		e.T.Fatalf("want a failure: %v", r)
+	}
+	for _, w := range wants {
+		if !strings.Contains(r.Stderr, w) {
+			e.T.Errorf("corral %q: stderr %q lacks %q", args, r.Stderr, w)
+		}
+	}
+	return r.Stderr
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -125,4 +126,23 @@ func EditSpec(t testing.TB, dir string, edit func(*specs.Spec)) {
 	if err := os.WriteFile(path, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// OpenFDs lists the open fds of this process, "fd->target", sorted: what
+// a test compares before and after to find the fds it left open.
+func OpenFDs(t testing.TB) []string {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		// The directory ReadDir read is closed by now: no target.
+		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil {
+			out = append(out, e.Name()+"->"+l)
+		}
+	}
+	sort.Strings(out)
+	return out
 }
