@@ -25,6 +25,10 @@ var (
 // leak is easy to find and the parent is removed at the end.
 const cgroupParent = "corral-cli-test"
 
+// suiteTmp holds what the suite builds for its tests; it is removed
+// after the last one.
+var suiteTmp string
+
 func TestMain(m *testing.M) {
 	if os.Geteuid() != 0 {
 		fmt.Println("skipping the corral CLI integration tests: they need root to make containers")
@@ -39,6 +43,7 @@ func run(m *testing.M) int {
 		return itest.Fail(err)
 	}
 	defer os.RemoveAll(tmp)
+	suiteTmp = tmp
 	if corralBin, err = itest.BuildCorral(tmp); err != nil {
 		return itest.Fail(err)
 	}

@@ -27,7 +27,7 @@ var (
 func sdnotifyBin(t *testing.T) string {
 	t.Helper()
 	sdnotifyOnce.Do(func() {
-		sdnotifyDir, sdnotifyErr = os.MkdirTemp("", "corral-sdnotify-")
+		sdnotifyDir, sdnotifyErr = os.MkdirTemp(suiteTmp, "sdnotify-")
 		if sdnotifyErr != nil {
 			return
 		}
