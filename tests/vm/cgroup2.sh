@@ -7,18 +7,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-vm=${CORRAL_VM:-}
-for candidate in "$PWD/../shared/vm/run-in-vm.sh" /work/shared/vm/run-in-vm.sh; do
-	[ -n "$vm" ] || ! [ -x "$candidate" ] || vm=$candidate
-done
-if ! [ -x "$vm" ]; then
-	echo "skipping the cgroup v2 lane: no VM runner at $vm (set CORRAL_VM)"
-	exit 0
-fi
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	echo "skipping the cgroup v2 lane: qemu-system-x86 is not installed"
-	exit 0
-fi
+. tests/vm/lib.sh
+need_vm "cgroup v2"
 
 run='CgroupV2|Memory|Pids|CPU|Pause|Destroy|SetRaises|Stats|BadResources|CgroupInUse|ExecJoins|ExecConcurrent|Cgroup|MountTypes|Readme|Status|Exec|RootlessDelegated|Seccomp'
 if [ "${1:-}" = "-test.run" ]; then

@@ -20,18 +20,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-vm=${CORRAL_VM:-}
-for candidate in "$PWD/../shared/vm/run-in-vm.sh" /work/shared/vm/run-in-vm.sh; do
-	[ -n "$vm" ] || ! [ -x "$candidate" ] || vm=$candidate
-done
-if ! [ -x "$vm" ]; then
-	echo "skipping the criu lane: no VM runner at $vm (set CORRAL_VM)"
-	exit 0
-fi
-if ! command -v qemu-system-x86_64 >/dev/null; then
-	echo "skipping the criu lane: qemu-system-x86 is not installed"
-	exit 0
-fi
+. tests/vm/lib.sh
+need_vm "criu"
 if ! command -v criu >/dev/null; then
 	echo "criu lane: criu is not installed (tests/setup.sh installs Debian's)" >&2
 	exit 1

@@ -14,13 +14,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
-vm=${CORRAL_VM:-}
-for candidate in "$PWD/../shared/vm/run-in-vm.sh" /work/shared/vm/run-in-vm.sh; do
-	[ -n "$vm" ] || ! [ -x "$candidate" ] || vm=$candidate
-done
+. tests/vm/lib.sh
+need_vm systemd
 skip() { echo "skipping the systemd lane: $*"; exit 0; }
-[ -x "$vm" ] || skip "no VM runner at $vm (set CORRAL_VM)"
-command -v qemu-system-x86_64 >/dev/null || skip "qemu-system-x86 is not installed"
 command -v mmdebstrap >/dev/null || skip "mmdebstrap is not installed (the systemd guest's image needs it)"
 command -v jq >/dev/null || skip "jq is not installed"
 examples=$(dirname "$vm")/examples

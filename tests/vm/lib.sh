@@ -1,0 +1,19 @@
+# Sourced by the VM lanes (tests/vm/*.sh) from the repository's root.
+
+# need_vm LANE sets vm to the runner of ../shared/vm (or $CORRAL_VM), or
+# says why LANE cannot run on this machine and exits 0: a lane is skipped,
+# with its reason, only for what the machine lacks.
+need_vm() {
+	vm=${CORRAL_VM:-}
+	for candidate in "$PWD/../shared/vm/run-in-vm.sh" /work/shared/vm/run-in-vm.sh; do
+		[ -n "$vm" ] || ! [ -x "$candidate" ] || vm=$candidate
+	done
+	if ! [ -x "$vm" ]; then
+		echo "skipping the $1 lane: no VM runner at $vm (set CORRAL_VM)"
+		exit 0
+	fi
+	if ! command -v qemu-system-x86_64 >/dev/null; then
+		echo "skipping the $1 lane: qemu-system-x86 is not installed"
+		exit 0
+	fi
+}
