@@ -47,11 +47,15 @@ func setupConsole(s *setup, isInit bool) error {
 	if err := sendConsole(s.ConsoleSocketFD, master); err != nil {
 		return err
 	}
-	if _, err := unix.Setsid(); err != nil {
-		return fmt.Errorf("setsid: %w", err)
-	}
-	if err := unix.IoctlSetInt(int(peer.Fd()), unix.TIOCSCTTY, 0); err != nil {
-		return fmt.Errorf("set controlling terminal: %w", err)
+	if isInit {
+		// An exec'd process's session is made by the program's own
+		// process (nsenter.Start), which the setup is not.
+		if _, err := unix.Setsid(); err != nil {
+			return fmt.Errorf("setsid: %w", err)
+		}
+		if err := unix.IoctlSetInt(int(peer.Fd()), unix.TIOCSCTTY, 0); err != nil {
+			return fmt.Errorf("set controlling terminal: %w", err)
+		}
 	}
 	for fd := 0; fd < 3; fd++ {
 		if err := unix.Dup3(int(peer.Fd()), fd, 0); err != nil {

@@ -19,6 +19,7 @@ import (
 	"github.com/corral-oci/corral/libcontainer/intelrdt"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
+	"github.com/corral-oci/corral/libcontainer/internal/posenc"
 	"github.com/corral-oci/corral/libcontainer/internal/procstat"
 )
 
@@ -106,6 +107,13 @@ func (c *Container) joinInit(ch *child, st *State, paused bool) error {
 			f.Close()
 			continue
 		}
+		if t == configs.NEWPID {
+			// Joined by the setup's locked thread, for the program's
+			// process alone (initExec): a process whose children
+			// would be in another pid namespace cannot make threads.
+			ch.setup.PidNSFD = ch.addFile(f)
+			continue
+		}
 		ch.msg.Join = append(ch.msg.Join, bootstrap.Join{Type: t.CloneFlag(), FD: int32(ch.addFile(f))})
 	}
 	// The namespaces are init's only if init is still the process that
@@ -114,7 +122,12 @@ func (c *Container) joinInit(ch *child, st *State, paused bool) error {
 		return ErrStopped
 	}
 	ch.msg.Root = cfg.Namespaces.Contains(configs.NEWUSER)
-	ch.msg.Fork = cfg.Namespaces.Contains(configs.NEWPID) || cfg.Namespaces.Contains(configs.NEWTIME)
+	// No fork into the pid namespace: the setup, which holds the
+	// runtime's privileges on every thread, stays out of the
+	// container's sight. The program's process is cloned into it when
+	// setup is done (spawnProgram). A joined time namespace applies at
+	// once.
+	ch.msg.Fork = false
 	if st.Config.Cgroups == nil || len(st.CgroupPaths) == 0 {
 		return nil
 	}
@@ -259,8 +272,9 @@ func cgroupDirs(paths, sub map[string]string) (map[string]string, error) {
 	return dirs, nil
 }
 
-// runExec starts the child and waits until it has exec'd the program:
-// its end of the socket closes on exec, or an error comes first.
+// runExec starts the child and waits until the program runs: the setup
+// sends the pid of the program's process, which it cloned, and exits
+// once that has exec'd, or an error comes first. Both are our children.
 func (c *Container) runExec(ch *child, st *State) error {
 	err := ch.start()
 	if ch.cgroupFD >= 0 {
@@ -297,10 +311,21 @@ func (c *Container) runExec(ch *child, st *State) error {
 			}
 			continue
 		}
+		if m.Kind == initsync.Pid && ch.os == ch.cmd.Process {
+			if err := ch.programStarted(m); err != nil {
+				ch.kill()
+				return err
+			}
+			continue
+		}
 		ch.kill()
 		return fmt.Errorf("exec: unexpected %s message", m.Kind)
 	}
 	ch.sock.Close()
+	if err := ch.reapSetup(); err != nil {
+		ch.kill()
+		return err
+	}
 	if ch.joinAfterExec != nil {
 		if err := ch.joinAfterExec(ch.pid); err != nil {
 			ch.kill()
@@ -311,6 +336,37 @@ func (c *Container) runExec(ch *child, st *State) error {
 		if err := sendPidfd(ch.proc.PidfdSocket, ch.pid); err != nil {
 			return err
 		}
+	}
+	return nil
+}
+
+// programStarted takes the pid of the program's process from the setup:
+// from here on it is the process the caller waits for and signals.
+func (ch *child) programStarted(m *initsync.Message) error {
+	var pid int
+	if err := posenc.Unmarshal(m.Data, &pid); err != nil {
+		return fmt.Errorf("exec: pid of the program's process: %w", err)
+	}
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return fmt.Errorf("exec: find the program's process %d: %w", pid, err)
+	}
+	ch.pid, ch.os = pid, p
+	return nil
+}
+
+// reapSetup collects the setup process once its end of the socket
+// closed: it exits 0 once the program runs.
+func (ch *child) reapSetup() error {
+	if ch.os == ch.cmd.Process {
+		return ch.exitError("exec", io.EOF)
+	}
+	st, err := ch.cmd.Process.Wait()
+	if err != nil {
+		return fmt.Errorf("exec: wait for the setup: %w", err)
+	}
+	if !st.Success() {
+		return fmt.Errorf("exec: setup %s", describeExit(st))
 	}
 	return nil
 }

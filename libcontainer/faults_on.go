@@ -8,3 +8,7 @@ import "github.com/corral-oci/corral/internal/faults"
 // it: built only with the corral_testhooks tag, which the reliability
 // tests' binary has (see faults_off.go for the shipped one).
 func faultPoint(phase string) { faults.Point(phase) }
+
+// faultEnv passes the pause variables on to the runtime's children,
+// whose setup has fault points too.
+func faultEnv() []string { return faults.Env() }

@@ -18,6 +18,7 @@ import (
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 	"github.com/corral-oci/corral/libcontainer/label"
+	"github.com/corral-oci/corral/libcontainer/nsenter"
 	"github.com/corral-oci/corral/libcontainer/seccomp"
 )
 
@@ -26,6 +27,14 @@ import (
 // fds and cwd, then (for init) the wait for start, and exec.
 func finishProcess(sock *os.File, s *setup, procfs *os.File) error {
 	ps := &s.Process
+	// An exec'd process's report pipe (spawnProgram) is made before the
+	// seccomp filter, which may not allow pipe2.
+	var report [2]int
+	if s.Mode == modeExec {
+		if err := unix.Pipe2(report[:], unix.O_CLOEXEC); err != nil {
+			return step("exec", fmt.Errorf("pipe: %w", err))
+		}
+	}
 	// The runtime wrote oom_score_adj before the bootstrap joined a user
 	// namespace, where a negative one is refused.
 	if err := setProcessAttrs(nil, ps); err != nil {
@@ -120,9 +129,12 @@ func finishProcess(sock *os.File, s *setup, procfs *os.File) error {
 		}
 	}
 	phase.Mark("init:credentials-set")
-	// Only stdio and the fds the caller asked to pass reach the program.
-	if err := closeOnExecFrom(3 + s.PreservedFDs); err != nil {
-		return step("fds", err)
+	// Only stdio and the fds the caller asked to pass reach the program
+	// (an exec'd program's process closes the others itself).
+	if s.Mode == modeInit {
+		if err := closeOnExecFrom(3 + s.PreservedFDs); err != nil {
+			return step("fds", err)
+		}
 	}
 	if s.Mode == modeInit {
 		if len(s.Hooks.StartContainer) == 0 {
@@ -131,12 +143,49 @@ func finishProcess(sock *os.File, s *setup, procfs *os.File) error {
 		unix.Close(s.ExeFD)
 		return awaitStartAndExec(sock, s, procfs, exe, env)
 	}
-	// The runtime that exec'd us may exit as soon as we run (exec
-	// --detach); the bootstrap's kill-on-parent-death must not outlive it.
-	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, 0, 0, 0, 0); err != nil {
-		return step("exec", err)
+	return step("exec", spawnProgram(sock, s, exe, env, report))
+}
+
+// spawnProgram clones, from this thread, the exec'd program's process
+// into the container's pid namespace, tells the runtime its pid, and
+// exits once it runs. The child reports a failure on the report pipe,
+// which closes on its exec.
+func spawnProgram(sock *os.File, s *setup, exe string, env []string, report [2]int) error {
+	// In its pid namespace the child sees its parent, the runtime,
+	// outside: as pid 0.
+	parent := os.Getppid()
+	if s.PidNSFD > 0 {
+		parent = 0
 	}
-	return step("exec", execve(exe, ps.Args, env))
+	pid, err := nsenter.Start(&nsenter.Spawn{
+		Path: exe, Args: s.Process.Args, Env: env,
+		FirstFD: 3 + s.PreservedFDs, ErrFD: report[1],
+		Terminal: s.Process.Terminal, Parent: parent,
+	})
+	unix.Close(report[1])
+	if err != nil {
+		return fmt.Errorf("clone the program's process: %w", err)
+	}
+	if err := initsync.Send(sock, initsync.Pid, pid); err != nil {
+		return err
+	}
+	var b [16]byte
+	n, err := unix.Read(report[0], b[:])
+	for errors.Is(err, unix.EINTR) {
+		n, err = unix.Read(report[0], b[:])
+	}
+	if err != nil {
+		return fmt.Errorf("read the program's report: %w", err)
+	}
+	if n == 0 {
+		os.Exit(0)
+	}
+	err = nsenter.SpawnError(b[:n])
+	var errno syscall.Errno
+	if errors.As(err, &errno) && err == error(errno) {
+		return fmt.Errorf("exec %s: %w", s.Process.Args[0], err)
+	}
+	return err
 }
 
 // awaitStartAndExec tells the runtime init is ready, waits on the exec

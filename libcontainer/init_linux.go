@@ -158,13 +158,29 @@ func enterCgroupNS(s *setup) error {
 
 // initExec is an extra process in a running container: the bootstrap
 // joined its namespaces; what is left is the process's own setup.
+//
+// This process is not in the container's pid namespace (the bootstrap
+// did not fork into it): nothing in the container can see it, or ptrace
+// one of its threads while they hold the runtime's privileges. Its
+// locked thread alone takes the program's credentials, and clones the
+// program's process into the pid namespace (spawnProgram), which also
+// makes the process's session.
 func initExec(sock *os.File, s *setup) error {
+	if s.PidNSFD > 0 {
+		// For this thread only, while it may: the program's process,
+		// which it clones, is born in the namespace. Go makes the
+		// threads a locked thread asks for from another one.
+		err := unix.Setns(s.PidNSFD, unix.CLONE_NEWPID)
+		unix.Close(s.PidNSFD)
+		if err != nil {
+			return step("exec", fmt.Errorf("join pid namespace (fd %d): %w", s.PidNSFD, err))
+		}
+	}
+	faultPoint("exec:setup")
 	if s.Process.Terminal {
 		if err := setupConsole(s, false); err != nil {
 			return step("console", err)
 		}
-	} else if err := newSession(); err != nil {
-		return step("exec", err)
 	}
 	return finishProcess(sock, s, nil)
 }

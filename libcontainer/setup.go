@@ -39,6 +39,10 @@ type setup struct {
 	// ExeFD is the runtime binary the child runs from (selfexe).
 	ExeFD           int
 	ConsoleSocketFD int
+	// PidNSFD, for an exec'd process in a pid namespace, is that
+	// namespace, which the setup's locked thread joins for the
+	// program's process alone (initExec); 0 for none.
+	PidNSFD int
 	// PreservedFDs is how many fds from 3 up the process keeps.
 	PreservedFDs int
 

@@ -61,7 +61,8 @@ type child struct {
 	timeOffsets string
 
 	cmd *exec.Cmd
-	// pid runs Go's init; os is its handle.
+	// pid runs Go's init, or, once an exec'd process's setup cloned
+	// it, the program; os is its handle.
 	pid int
 	os  *os.Process
 }
@@ -158,6 +159,7 @@ func (ch *child) command() *exec.Cmd {
 	if phase.Enabled() {
 		cmd.Env = append(cmd.Env, phase.Env+"="+phase.Path())
 	}
+	cmd.Env = append(cmd.Env, faultEnv()...)
 	cmd.ExtraFiles = make([]*os.File, 0, len(ch.proc.ExtraFiles)+len(ch.files))
 	cmd.ExtraFiles = append(cmd.ExtraFiles, ch.proc.ExtraFiles...)
 	cmd.ExtraFiles = append(cmd.ExtraFiles, ch.files...)

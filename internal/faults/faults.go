@@ -23,6 +23,18 @@ import (
 
 var pauseAt = sync.OnceValue(func() string { return os.Getenv("CORRAL_TEST_PAUSE_AT") })
 
+// Env returns the pause variables this process has, for a child whose
+// own phases may be paused at.
+func Env() []string {
+	var env []string
+	for _, k := range []string{"CORRAL_TEST_PAUSE_AT", "CORRAL_TEST_PAUSE_FILE"} {
+		if v, ok := os.LookupEnv(k); ok {
+			env = append(env, k+"="+v)
+		}
+	}
+	return env
+}
+
 // Point marks a phase. Phases are named "<operation>:<step>", e.g.
 // "create:state-saved" or "start:cgroup-joined".
 func Point(phase string) {

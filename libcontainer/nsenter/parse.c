@@ -81,16 +81,18 @@ static int parse_record(uint16_t type, const uint8_t *val, uint16_t vlen, struct
 	FAIL("bootstrap: unknown record type %u", type);
 }
 
-/* A process that enters a new or joined pid or time namespace must fork:
- * the namespace only applies to its children, and a process whose
- * children would land in another pid namespace cannot make threads. */
+/* A process that enters a new or joined pid namespace, or a new time
+ * namespace, must fork: the namespace only applies to its children, and
+ * a process whose children would land in another pid or time namespace
+ * cannot make threads. A joined time namespace applies at once (setns(2)
+ * switches both the process's and its children's). */
 static int check_records(const struct bootstrap *b, char *err, size_t errlen)
 {
 	const uint32_t need = CLONE_NEWPID | CLONE_NEWTIME_FLAG;
 	int needs = (b->unshare & need) != 0;
 
 	for (int i = 0; i < b->njoin; i++)
-		needs |= (b->join[i].type & need) != 0;
+		needs |= (b->join[i].type & CLONE_NEWPID) != 0;
 	if (needs && !b->fork)
 		FAIL("bootstrap: a pid or time namespace needs the fork record");
 	if (b->timens && !(b->unshare & CLONE_NEWTIME_FLAG))

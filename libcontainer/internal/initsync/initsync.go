@@ -50,6 +50,10 @@ const (
 	// (see SendFD). A source the runtime cannot open either gets an
 	// Error instead.
 	BindSourceFD
+	// Pid: child -> runtime, an exec'd process's setup cloned the
+	// program's process, whose pid (an int) this is; the setup exits
+	// once the program runs, or sends an Error.
+	Pid
 )
 
 var kindNames = [...]string{
@@ -62,6 +66,7 @@ var kindNames = [...]string{
 	SeccompDone:  "seccomp-done",
 	BindSource:   "bind-source",
 	BindSourceFD: "bind-source-fd",
+	Pid:          "pid",
 }
 
 func (k Kind) String() string {

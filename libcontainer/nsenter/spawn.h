@@ -1,0 +1,35 @@
+/*
+ * corral_spawn (spawn.c): the exec'd program's process, cloned by the
+ * setup's thread with the final credentials.
+ */
+#ifndef CORRAL_SPAWN_H
+#define CORRAL_SPAWN_H
+
+#include <sys/types.h>
+
+/* The step that failed in the child, written with its errno to err_fd. */
+enum {
+	SPAWN_PDEATHSIG = 1,
+	SPAWN_CLOSE,
+	SPAWN_SETSID,
+	SPAWN_CTTY,
+	SPAWN_EXEC,
+};
+
+struct corral_spawn {
+	const char *path;
+	char *const *argv;
+	char *const *envp;
+	/* Every fd from first_fd on is closed, but err_fd (close-on-exec). */
+	int first_fd;
+	int err_fd;
+	/* Make fd 0 the controlling terminal of the new session. */
+	int terminal;
+	/* The runtime: the child dies if it is gone already. */
+	pid_t parent;
+};
+
+/* corral_spawn returns the child's pid, or -errno. */
+long corral_spawn(const struct corral_spawn *s);
+
+#endif
