@@ -52,11 +52,8 @@ func (r *rootfs) bind(m *configs.Mount) error {
 			return err
 		}
 	}
-	for _, pf := range m.PropagationFlags {
-		attr := &unix.MountAttr{Propagation: uint64(pf &^ unix.MS_REC)}
-		if err := mountfd.SetAttr(tree, attr, pf&unix.MS_REC != 0); err != nil {
-			return err
-		}
+	if err := setPropagation(tree, m); err != nil {
+		return err
 	}
 	return mountfd.Attach(tree, target)
 }
@@ -137,6 +134,25 @@ func (r *rootfs) bindPeer(m *configs.Mount) error {
 	if err := r.setBindAttrs(mounted, m); err != nil {
 		return err
 	}
+	return propagateInPlace(mounted, m)
+}
+
+// setPropagation gives a mount handle (detached, or attached in place)
+// the propagation m asks for, to its whole tree where the flag is
+// recursive.
+func setPropagation(mnt *os.File, m *configs.Mount) error {
+	for _, pf := range m.PropagationFlags {
+		attr := &unix.MountAttr{Propagation: uint64(pf &^ unix.MS_REC)}
+		if err := mountfd.SetAttr(mnt, attr, pf&unix.MS_REC != 0); err != nil {
+			return fmt.Errorf("set propagation %#x: %w", pf, err)
+		}
+	}
+	return nil
+}
+
+// propagateInPlace sets the propagation and the recursive attributes m
+// asks for on a mount in the rootfs, through the handle of its root.
+func propagateInPlace(mounted *os.File, m *configs.Mount) error {
 	for _, pf := range m.PropagationFlags {
 		if err := unix.Mount("", mountfd.Path(mounted), "", uintptr(pf), ""); err != nil {
 			return fmt.Errorf("set propagation %#x: %w", pf, err)

@@ -84,11 +84,8 @@ func (r *rootfs) mountFS(m *configs.Mount) error {
 	}
 	// Once attached, the handle is of the mount in place: its
 	// propagation is set there, and masks find it there.
-	for _, pf := range m.PropagationFlags {
-		attr := &unix.MountAttr{Propagation: uint64(pf &^ unix.MS_REC)}
-		if err := mountfd.SetAttr(mnt, attr, pf&unix.MS_REC != 0); err != nil {
-			return fmt.Errorf("set propagation %#x: %w", pf, err)
-		}
+	if err := setPropagation(mnt, m); err != nil {
+		return err
 	}
 	if readonlyLater {
 		r.readonlyLater = append(r.readonlyLater, mnt)
@@ -188,15 +185,7 @@ func (r *rootfs) remount(m *configs.Mount) error {
 			return err
 		}
 	}
-	for _, pf := range m.PropagationFlags {
-		if err := unix.Mount("", mountfd.Path(target), "", uintptr(pf), ""); err != nil {
-			return fmt.Errorf("set propagation %#x: %w", pf, err)
-		}
-	}
-	if m.RecAttr != nil {
-		return mountfd.SetAttr(target, m.RecAttr, true)
-	}
-	return nil
+	return propagateInPlace(target, m)
 }
 
 // kernelFS are the filesystems that are the kernel's interfaces: their
