@@ -118,11 +118,17 @@ func finishProcess(sock *os.File, s *setup, procfs *os.File) error {
 	if err != nil {
 		return step("exec", err)
 	}
+	// With no_new_privs the filter is the last step before execve: the C
+	// code that execs loads it (lastFilter), so that nothing the profile
+	// may deny runs after it (issue 18).
+	var last *seccomp.Filter
 	if ps.NoNewPrivileges {
 		if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 			return step("no_new_privileges", err)
 		}
-		if filter != nil {
+		if filter != nil && lastFilter(s, filter) {
+			last = filter
+		} else if filter != nil {
 			if err := loadSeccomp(sock, filter); err != nil {
 				return err
 			}
@@ -138,19 +144,32 @@ func finishProcess(sock *os.File, s *setup, procfs *os.File) error {
 	}
 	if s.Mode == modeInit {
 		if len(s.Hooks.StartContainer) == 0 {
-			return execWaiter(sock, s, procfs, exe, env)
+			return execWaiter(sock, s, procfs, exe, env, last)
 		}
 		unix.Close(s.ExeFD)
 		return awaitStartAndExec(sock, s, procfs, exe, env)
 	}
-	return step("exec", spawnProgram(sock, s, exe, env, report))
+	return step("exec", spawnProgram(sock, s, exe, env, report, last))
+}
+
+// lastFilter reports whether the C code that execs the program loads
+// the filter: init's wait mode (nsenter/wait.c), or an exec'd program's
+// process (nsenter/spawn.c) unless the filter has a notify listener,
+// which that process, a child of the runtime that shares no socket with
+// it in a known state, cannot hand over. startContainer hooks run in Go
+// after start, under the filter as with runc: init loads it in Go then.
+func lastFilter(s *setup, f *seccomp.Filter) bool {
+	if s.Mode == modeInit {
+		return len(s.Hooks.StartContainer) == 0
+	}
+	return f.Flags()&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER == 0
 }
 
 // spawnProgram clones, from this thread, the exec'd program's process
 // into the container's pid namespace, tells the runtime its pid, and
 // exits once it runs. The child reports a failure on the report pipe,
 // which closes on its exec.
-func spawnProgram(sock *os.File, s *setup, exe string, env []string, report [2]int) error {
+func spawnProgram(sock *os.File, s *setup, exe string, env []string, report [2]int, filter *seccomp.Filter) error {
 	// In its pid namespace the child sees its parent, the runtime,
 	// outside: as pid 0.
 	parent := os.Getppid()
@@ -161,6 +180,7 @@ func spawnProgram(sock *os.File, s *setup, exe string, env []string, report [2]i
 		Path: exe, Args: s.Process.Args, Env: env,
 		FirstFD: 3 + s.PreservedFDs, ErrFD: report[1],
 		Terminal: s.Process.Terminal, Parent: parent,
+		Filter: filter,
 	})
 	unix.Close(report[1])
 	if err != nil {

@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"encoding/binary"
 	"fmt"
 	"log/slog"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/corral-oci/corral/internal/phase"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
+	"github.com/corral-oci/corral/libcontainer/seccomp"
 )
 
 // execWaiter ends init's Go setup: it execs this binary again, into the
@@ -26,7 +28,10 @@ import (
 // startContainer hooks run in init after start and need Go: with any,
 // init waits in Go as before (awaitStartAndExec), and so does a binary
 // that cannot exec itself (see below).
-func execWaiter(sock *os.File, s *setup, procfs *os.File, exe string, env []string) error {
+//
+// The waiter loads filter, if not nil, before it tells the runtime init
+// is ready.
+func execWaiter(sock *os.File, s *setup, procfs *os.File, exe string, env []string, filter *seccomp.Filter) error {
 	// The runtime that created us may exit once we are ready. The signal
 	// survives the exec: the binary is not set-user-ID.
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(s.Config.ParentDeathSignal), 0, 0, 0); err != nil {
@@ -36,14 +41,24 @@ func execWaiter(sock *os.File, s *setup, procfs *os.File, exe string, env []stri
 	if err != nil {
 		return step("init", err)
 	}
-	fds := []int{int(sock.Fd()), s.FifoFD, int(procfs.Fd()), prog}
+	filterFD := -1
+	if filter != nil {
+		if filterFD, err = filterFile(filter); err != nil {
+			unix.Close(prog)
+			return step("seccomp", err)
+		}
+	}
+	fds := []int{int(sock.Fd()), s.FifoFD, int(procfs.Fd()), prog, filterFD}
 	for _, fd := range fds {
+		if fd < 0 {
+			continue
+		}
 		if _, err := unix.FcntlInt(uintptr(fd), unix.F_SETFD, 0); err != nil {
 			return step("init", fmt.Errorf("pass fd %d to the wait mode: %w", fd, err))
 		}
 	}
 	argv := bootstrap.Args(os.Args[0], bootstrap.MarkWait)
-	envv := []string{fmt.Sprintf("%s=%d,%d,%d,%d", bootstrap.EnvWait, fds[0], fds[1], fds[2], fds[3])}
+	envv := []string{fmt.Sprintf("%s=%d,%d,%d,%d,%d", bootstrap.EnvWait, fds[0], fds[1], fds[2], fds[3], fds[4])}
 	// init's last exec as far as the phases go: the waiter marks none.
 	phase.Mark("init:exec")
 	err = execveat(s.ExeFD, argv, envv)
@@ -59,6 +74,12 @@ func execWaiter(sock *os.File, s *setup, procfs *os.File, exe string, env []stri
 		unix.Close(s.ExeFD)
 		for _, fd := range fds[:3] {
 			unix.CloseOnExec(fd)
+		}
+		if filter != nil {
+			unix.Close(filterFD)
+			if err := loadSeccomp(sock, filter); err != nil {
+				return err
+			}
 		}
 		return awaitStartAndExec(sock, s, procfs, exe, env)
 	}
@@ -82,15 +103,43 @@ func programFile(exe string, args, env []string) (int, error) {
 	for _, e := range env {
 		add(e)
 	}
+	if err := writeAll(fd, b); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("write the program to exec: %w", err)
+	}
+	return fd, nil
+}
+
+// filterFile writes the seccomp filter the waiter loads to a memfd: its
+// seccomp(2) flags as a native u32, then its classic-BPF instructions.
+func filterFile(f *seccomp.Filter) (int, error) {
+	prog := f.BPF()
+	b := binary.NativeEndian.AppendUint32(make([]byte, 0, 4+8*len(prog)), f.Flags())
+	for _, in := range prog {
+		b = binary.NativeEndian.AppendUint16(b, in.Code)
+		b = append(b, in.Jt, in.Jf)
+		b = binary.NativeEndian.AppendUint32(b, in.K)
+	}
+	fd, err := unix.MemfdCreate("corral-seccomp", unix.MFD_CLOEXEC)
+	if err != nil {
+		return -1, fmt.Errorf("memfd for the seccomp filter: %w", err)
+	}
+	if err := writeAll(fd, b); err != nil {
+		unix.Close(fd)
+		return -1, fmt.Errorf("write the seccomp filter: %w", err)
+	}
+	return fd, nil
+}
+
+func writeAll(fd int, b []byte) error {
 	for len(b) > 0 {
 		n, err := unix.Write(fd, b)
 		if err != nil {
-			unix.Close(fd)
-			return -1, fmt.Errorf("write the program to exec: %w", err)
+			return err
 		}
 		b = b[n:]
 	}
-	return fd, nil
+	return nil
 }
 
 // execveat execs the file fd refers to. x/sys/unix has no wrapper.

@@ -46,9 +46,12 @@
 #define CORRAL_ENV_BOOTSTRAP "_CORRAL_BOOTSTRAP"
 #define CORRAL_ENV_FDS "_CORRAL_BOOTSTRAP_FDS" /* fds 0 to n-1 are the runtime's */
 #define CORRAL_MARK_WAIT "--corral-wait"
-#define CORRAL_ENV_WAIT "_CORRAL_WAIT" /* "sock,fifo,procfs,program" fds of init's wait mode */
-/* initsync's Ready kind (libcontainer/internal/initsync). */
+#define CORRAL_ENV_WAIT "_CORRAL_WAIT" /* "sock,fifo,procfs,program,filter" fds of init's wait mode */
+/* initsync's kinds the wait mode sends or reads (libcontainer/internal/initsync). */
 #define CORRAL_INITSYNC_READY 4
+#define CORRAL_INITSYNC_ERROR 5
+#define CORRAL_INITSYNC_SECCOMP_FD 6
+#define CORRAL_INITSYNC_SECCOMP_DONE 7
 #define CORRAL_ENV_USERNS_HOLDER "_CORRAL_USERNS_HOLDER"
 
 struct bootstrap {
@@ -75,6 +78,8 @@ struct bootstrap {
  */
 /* corral_wait is init's wait mode (wait.c): it does not return. */
 void corral_wait(const char *env);
+/* wait_send_error sends initsync's Error message on sock (wait.c). */
+void wait_send_error(int sock, const char *step, const char *msg, int err);
 
 int bootstrap_parse(const uint8_t *buf, size_t len, struct bootstrap *b, char *err, size_t errlen);
 

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <sys/syscall.h>
 #include <time.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <unistd.h>
 
 #include "common.h"
@@ -114,4 +116,11 @@ int close_from(int first)
 	}
 	closedir(d);
 	return 0;
+}
+
+long load_filter(unsigned int flags, const struct sock_filter *prog, unsigned short len)
+{
+	struct sock_fprog fprog = { .len = len, .filter = (struct sock_filter *)prog };
+
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, flags, &fprog);
 }

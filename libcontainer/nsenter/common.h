@@ -26,4 +26,10 @@ long clone_parent(void);
  * through /proc/self/fd where the kernel lacks it. Returns 0 or -1. */
 int close_from(int first);
 
+/* load_filter installs a classic-BPF seccomp filter of len instructions
+ * with seccomp(SECCOMP_SET_MODE_FILTER, flags): it returns the notify
+ * listener fd when flags ask for one, else 0, or -1 with errno. */
+struct sock_filter;
+long load_filter(unsigned int flags, const struct sock_filter *prog, unsigned short len);
+
 #endif

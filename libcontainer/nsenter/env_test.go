@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 )
@@ -35,9 +37,32 @@ func TestConstructorNamesAreGos(t *testing.T) {
 	}
 }
 
-func TestWaitReadyIsInitsyncs(t *testing.T) {
-	if cReady() != int(initsync.Ready) {
-		t.Errorf("bootstrap.h's CORRAL_INITSYNC_READY is %d, initsync.Ready %d", cReady(), initsync.Ready)
+func TestWaitKindsAreInitsyncs(t *testing.T) {
+	want := []int{int(initsync.Ready), int(initsync.Error), int(initsync.SeccompFD), int(initsync.SeccompDone)}
+	if got := cKinds(); !slices.Equal(got, want) {
+		t.Errorf("bootstrap.h's CORRAL_INITSYNC_* kinds are %v, initsync's %v", got, want)
+	}
+}
+
+// TestWaitErrorIsInitsyncs reads the wait mode's Error message with
+// initsync, as the runtime does.
+func TestWaitErrorIsInitsyncs(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := os.NewFile(uintptr(fds[0]), "runtime")
+	defer r.Close()
+	defer unix.Close(fds[1])
+	cSendError(fds[1], "seccomp", "load seccomp filter: invalid argument", int(unix.EINVAL))
+	_, err = initsync.Recv(r)
+	var ie *initsync.InitError
+	if !errors.As(err, &ie) {
+		t.Fatalf("got %v, want an InitError", err)
+	}
+	want := initsync.InitError{Step: "seccomp", Message: "load seccomp filter: invalid argument", Errno: unix.EINVAL}
+	if *ie != want {
+		t.Errorf("got %+v, want %+v", *ie, want)
 	}
 }
 

@@ -13,6 +13,9 @@ static const char *mark_wait(void) { return CORRAL_MARK_WAIT; }
 static const char *env_wait(void) { return CORRAL_ENV_WAIT; }
 static const char *env_fds(void) { return CORRAL_ENV_FDS; }
 static int initsync_ready(void) { return CORRAL_INITSYNC_READY; }
+static int initsync_error(void) { return CORRAL_INITSYNC_ERROR; }
+static int initsync_seccomp_fd(void) { return CORRAL_INITSYNC_SECCOMP_FD; }
+static int initsync_seccomp_done(void) { return CORRAL_INITSYNC_SECCOMP_DONE; }
 */
 import "C"
 
@@ -72,5 +75,16 @@ func cNames() []string {
 	}
 }
 
-// cReady is the initsync Ready kind the wait mode sends.
-func cReady() int { return int(C.initsync_ready()) }
+// cKinds are the initsync kinds the wait mode sends or reads: Ready,
+// Error, SeccompFD, SeccompDone.
+func cKinds() []int {
+	return []int{int(C.initsync_ready()), int(C.initsync_error()), int(C.initsync_seccomp_fd()), int(C.initsync_seccomp_done())}
+}
+
+// cSendError sends the wait mode's Error message on fd.
+func cSendError(fd int, step, msg string, errno int) {
+	cs, cm := C.CString(step), C.CString(msg)
+	defer C.free(unsafe.Pointer(cs))
+	defer C.free(unsafe.Pointer(cm))
+	C.wait_send_error(C.int(fd), cs, cm, C.int(errno))
+}

@@ -4,9 +4,9 @@
  * (setns(2) only set its pid_for_children), so nothing in the container
  * could see it, let alone ptrace one of its threads while they held the
  * runtime's privileges. Here the setup's locked thread, which alone holds
- * the program's final credentials, bounding set, no_new_privs and seccomp
- * filter, clones the program's process into the pid namespace: a copy of
- * that thread only, which makes raw system calls and execs. It is the
+ * the program's final credentials, bounding set and no_new_privs, clones the program's process into the pid namespace: a copy of
+ * that thread only, which makes raw system calls, loads the seccomp
+ * filter and execs. It is the
  * runtime's child (CLONE_PARENT), as the setup process is.
  */
 #define _GNU_SOURCE
@@ -113,6 +113,9 @@ long corral_spawn(const struct corral_spawn *s)
 	if (prctl(PR_SET_PDEATHSIG, 0, 0, 0, 0) < 0)
 		child_fail(s->err_fd, SPAWN_PDEATHSIG);
 	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &old, NULL, 8);
+	/* Last: after the filter, only execve (issue 18). */
+	if (s->filter != NULL && load_filter(s->filter_flags, s->filter, s->filter_len) < 0)
+		child_fail(s->err_fd, SPAWN_SECCOMP);
 	execve(s->path, s->argv, s->envp);
 	child_fail(s->err_fd, SPAWN_EXEC);
 }

@@ -2,6 +2,7 @@ package nsenter
 
 /*
 #include <stdlib.h>
+#include <linux/filter.h>
 #include "spawn.h"
 */
 import "C"
@@ -11,6 +12,10 @@ import (
 	"fmt"
 	"syscall"
 	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/corral-oci/corral/libcontainer/seccomp"
 )
 
 // Spawn describes the exec'd program's process (see Start).
@@ -31,6 +36,10 @@ type Spawn struct {
 	// Parent is the runtime's pid as the child sees it (0 from another
 	// pid namespace): the child dies if its parent is another already.
 	Parent int
+	// Filter, if not nil, is the seccomp filter the child loads right
+	// before execve. Its notify listener, if any, would be lost: load
+	// such a filter before Start.
+	Filter *seccomp.Filter
 }
 
 // Start clones, from the calling thread (locked, with the program's final
@@ -55,6 +64,16 @@ func Start(s *Spawn) (int, error) {
 	}
 	if s.Terminal {
 		cs.terminal = 1
+	}
+	if s.Filter != nil {
+		prog := s.Filter.BPF()
+		// C memory: cgo refuses a Go pointer inside the struct it gets.
+		p := C.calloc(C.size_t(len(prog)), C.size_t(unsafe.Sizeof(prog[0])))
+		defer C.free(p)
+		copy(unsafe.Slice((*unix.SockFilter)(p), len(prog)), prog)
+		cs.filter = (*C.struct_sock_filter)(p)
+		cs.filter_len = C.ushort(len(prog))
+		cs.filter_flags = C.uint(s.Filter.Flags())
 	}
 	pid := int(C.corral_spawn(&cs))
 	if pid < 0 {
@@ -101,6 +120,8 @@ func SpawnError(b []byte) error {
 		return fmt.Errorf("setsid: %w", errno)
 	case C.SPAWN_CTTY:
 		return fmt.Errorf("set controlling terminal: %w", errno)
+	case C.SPAWN_SECCOMP:
+		return fmt.Errorf("seccomp: load seccomp filter: %w", errno)
 	case C.SPAWN_EXEC:
 		return errno
 	}

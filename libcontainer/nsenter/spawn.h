@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+struct sock_filter;
+
 /* The step that failed in the child, written with its errno to err_fd. */
 enum {
 	SPAWN_PDEATHSIG = 1,
@@ -14,6 +16,7 @@ enum {
 	SPAWN_SETSID,
 	SPAWN_CTTY,
 	SPAWN_EXEC,
+	SPAWN_SECCOMP,
 };
 
 struct corral_spawn {
@@ -27,6 +30,11 @@ struct corral_spawn {
 	int terminal;
 	/* The runtime: the child dies if it is gone already. */
 	pid_t parent;
+	/* A seccomp filter of filter_len instructions the child loads with
+	 * filter_flags right before execve, or NULL. */
+	const struct sock_filter *filter;
+	unsigned short filter_len;
+	unsigned int filter_flags;
 };
 
 /* corral_spawn returns the child's pid, or -errno. */

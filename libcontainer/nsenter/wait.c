@@ -1,33 +1,84 @@
 /*
  * init's last stage, before the Go runtime starts: the "wait" mode. When
  * Go's init has set the container up (mounts, user, capabilities, bounding
- * set, no_new_privs, seccomp, on its one locked thread), it execs this
- * binary again with the arguments {name, "init", "--corral-wait"}. The
- * kernel's exec transformation of the credentials is the one the
- * program's exec will make, so this process, single-threaded, holds
- * exactly what the program will: none of Go's threads, which kept the
- * runtime's privileges, survives the exec (issue 17). It tells the
+ * set, no_new_privs, on its one locked thread), it execs this binary again
+ * with the arguments {name, "init", "--corral-wait"}. The kernel's exec
+ * transformation of the credentials is the one the program's exec will
+ * make, so this process, single-threaded, holds exactly what the program
+ * will: none of Go's threads, which kept the runtime's privileges,
+ * survives the exec (issue 17). It loads the seccomp filter, tells the
  * runtime init is ready, waits on the exec fifo for start, and execs the
- * program.
+ * program. After the filter it makes only the system calls any profile
+ * that lets a program start allows as runc's init makes them: write,
+ * openat, fstat, close and execve (sendmsg and read as well, to hand a
+ * notify listener to the runtime), so an old profile that lists no newer
+ * system call runs (issue 18).
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "bootstrap.h"
 #include "common.h"
 
-/* wait_fail reports on stderr, or on the fifo once start opened it, and
- * exits: before Ready the runtime sees the exit; after start `start`
- * reads the fifo. */
-static void __attribute__((noreturn)) wait_fail(int fifo, const char *what, const char *obj, int err)
+/* The runtime's socket until Ready, -1 after: where wait_fail reports. */
+static int wait_sock = -1;
+
+/* append_uvarint appends v as Go's binary.AppendUvarint does. */
+static size_t append_uvarint(unsigned char *p, uint64_t v)
+{
+	size_t n = 0;
+
+	while (v >= 0x80) {
+		p[n++] = (unsigned char)(v | 0x80);
+		v >>= 7;
+	}
+	p[n++] = (unsigned char)v;
+	return n;
+}
+
+/* wait_send_error sends initsync's Error message: a frame whose payload is
+ * posenc's encoding of InitError{Step, Message, Errno}, the strings as
+ * their length and bytes, the errno as a uvarint. */
+void wait_send_error(int sock, const char *step, const char *msg, int err)
+{
+	unsigned char buf[600];
+	size_t n = 5, len;
+
+	len = strlen(step);
+	n += append_uvarint(buf + n, len);
+	memcpy(buf + n, step, len);
+	n += len;
+	len = strlen(msg);
+	n += append_uvarint(buf + n, len);
+	memcpy(buf + n, msg, len);
+	n += len;
+	n += append_uvarint(buf + n, (uint64_t)err);
+	buf[0] = (unsigned char)((n - 4) >> 24);
+	buf[1] = (unsigned char)((n - 4) >> 16);
+	buf[2] = (unsigned char)((n - 4) >> 8);
+	buf[3] = (unsigned char)(n - 4);
+	buf[4] = CORRAL_INITSYNC_ERROR;
+	if (write_all(sock, buf, n) < 0) {
+		/* The runtime sees the exit. */
+	}
+}
+
+/* wait_fail reports "what obj: error" and exits: before Ready to the
+ * runtime, as an initsync Error of the step; once start opened the fifo,
+ * on the fifo, which `start` prints, as "step: what obj: error" (an
+ * execve error without the step, as runc says it); else on stderr. */
+static void __attribute__((noreturn)) wait_fail(int fifo, const char *step, const char *what, const char *obj, int err)
 {
 	char msg[512], why[128];
 	int n;
@@ -41,10 +92,17 @@ static void __attribute__((noreturn)) wait_fail(int fifo, const char *what, cons
 		_exit(1);
 	if ((size_t)n >= sizeof(msg))
 		n = sizeof(msg) - 1;
-	if (write_all(fifo >= 0 ? fifo : 2, msg, (size_t)n) < 0) {
-		/* Nobody to tell. */
+	msg[n] = '\0';
+	if (fifo < 0 && wait_sock >= 0) {
+		wait_send_error(wait_sock, step, msg, err);
+		_exit(1);
 	}
-	if (fifo < 0 && write_all(2, "\n", 1) < 0) {
+	fifo = fifo >= 0 ? fifo : 2;
+	if (strcmp(step, "exec") != 0 && (write_all(fifo, step, strlen(step)) < 0 || write_all(fifo, ": ", 2) < 0))
+		_exit(1);
+	if (write_all(fifo, msg, (size_t)n) < 0)
+		_exit(1);
+	if (fifo == 2 && write_all(2, "\n", 1) < 0) {
 	}
 	_exit(1);
 }
@@ -59,92 +117,161 @@ static void read_program(int fd, char **path, char ***argv, char ***envp)
 	long argc;
 
 	if (fstat(fd, &st) < 0 || st.st_size <= 0 || st.st_size > (64 << 20))
-		wait_fail(-1, "read the program to exec", NULL, EINVAL);
+		wait_fail(-1, "init", "read the program to exec", NULL, EINVAL);
 	buf = malloc((size_t)st.st_size + 1);
 	if (buf == NULL || pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
-		wait_fail(-1, "read the program to exec", NULL, errno ? errno : EIO);
+		wait_fail(-1, "init", "read the program to exec", NULL, errno ? errno : EIO);
 	close(fd);
 	end = buf + st.st_size;
 	*end = '\0';
 	for (p = buf; p < end; p += strlen(p) + 1)
 		n++;
 	if (n < 3)
-		wait_fail(-1, "read the program to exec", NULL, EINVAL);
+		wait_fail(-1, "init", "read the program to exec", NULL, EINVAL);
 	*path = buf;
 	p = buf + strlen(buf) + 1;
 	argc = strtol(p, NULL, 10);
 	if (argc < 1 || (size_t)argc > n - 2)
-		wait_fail(-1, "read the program to exec", NULL, EINVAL);
+		wait_fail(-1, "init", "read the program to exec", NULL, EINVAL);
 	p += strlen(p) + 1;
 	*argv = calloc((size_t)argc + 1, sizeof(char *));
 	*envp = calloc(n - 2 - (size_t)argc + 1, sizeof(char *));
 	if (*argv == NULL || *envp == NULL)
-		wait_fail(-1, "read the program to exec", NULL, ENOMEM);
+		wait_fail(-1, "init", "read the program to exec", NULL, ENOMEM);
 	for (i = 0; i < (size_t)argc; i++, p += strlen(p) + 1)
 		(*argv)[i] = p;
 	for (i = 0; p < end; i++, p += strlen(p) + 1)
 		(*envp)[i] = p;
 }
 
-/* parse_fds reads "sock,fifo,procfs,program" from the variable. */
-static int parse_fds(const char *env, int fds[4])
+/* parse_fds reads "sock,fifo,procfs,program,filter" from the variable;
+ * filter is -1 when Go loaded the filter itself, or there is none. */
+static int parse_fds(const char *env, int fds[5])
 {
 	const char *p = env;
 
-	for (int i = 0; i < 4; i++) {
+	for (int i = 0; i < 5; i++) {
 		char *end;
 		long v;
 
 		errno = 0;
 		v = strtol(p, &end, 10);
-		if (errno != 0 || end == p || v < 3 || v > 1 << 20)
+		if (errno != 0 || end == p || v > 1 << 20 || (v < 3 && !(i == 4 && v == -1)))
 			return -1;
 		fds[i] = (int)v;
-		if (i < 3 && *end != ',')
+		if (i < 4 && *end != ',')
 			return -1;
-		if (i == 3 && *end != '\0')
+		if (i == 4 && *end != '\0')
 			return -1;
 		p = end + 1;
 	}
 	return 0;
 }
 
+/* load_seccomp installs the filter that fd holds, as Go wrote it: its
+ * seccomp(2) flags as a native u32, then the classic-BPF instructions. A
+ * notify listener goes to the runtime as initsync's SeccompFD message
+ * (the frame, then one byte carrying the fd), which answers SeccompDone
+ * once the config's listener has it. */
+static void load_seccomp(int fd, int sock)
+{
+	const unsigned char seccomp_fd[5] = { 0, 0, 0, 1, CORRAL_INITSYNC_SECCOMP_FD };
+	unsigned char done[5];
+	struct stat st;
+	uint32_t flags;
+	char *buf;
+	size_t n;
+	long listener;
+
+	errno = 0;
+	if (fstat(fd, &st) < 0 || st.st_size < (off_t)(sizeof(flags) + sizeof(struct sock_filter)) ||
+	    (st.st_size - sizeof(flags)) % sizeof(struct sock_filter) != 0 ||
+	    (st.st_size - sizeof(flags)) / sizeof(struct sock_filter) > BPF_MAXINSNS)
+		wait_fail(-1, "seccomp", "read the seccomp filter", NULL, errno ? errno : EINVAL);
+	buf = malloc((size_t)st.st_size);
+	if (buf == NULL || pread(fd, buf, (size_t)st.st_size, 0) != st.st_size)
+		wait_fail(-1, "seccomp", "read the seccomp filter", NULL, errno ? errno : EIO);
+	close(fd);
+	memcpy(&flags, buf, sizeof(flags));
+	n = ((size_t)st.st_size - sizeof(flags)) / sizeof(struct sock_filter);
+	listener = load_filter(flags, (const struct sock_filter *)(buf + sizeof(flags)), (unsigned short)n);
+	if (listener < 0)
+		wait_fail(-1, "seccomp", "load seccomp filter", NULL, errno);
+	free(buf);
+	if (!(flags & SECCOMP_FILTER_FLAG_NEW_LISTENER))
+		return;
+
+	char one = 0;
+	char cbuf[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &one, .iov_len = 1 };
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = cbuf, .msg_controllen = sizeof(cbuf) };
+	struct cmsghdr *c;
+	int lfd = (int)listener;
+
+	memset(cbuf, 0, sizeof(cbuf));
+	c = CMSG_FIRSTHDR(&mh);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &lfd, sizeof(int));
+	if (write_all(sock, seccomp_fd, sizeof(seccomp_fd)) < 0)
+		wait_fail(-1, "seccomp", "send the notify listener to the runtime", NULL, errno);
+	while (sendmsg(sock, &mh, 0) < 0)
+		if (errno != EINTR)
+			wait_fail(-1, "seccomp", "send the notify listener to the runtime", NULL, errno);
+	close(lfd);
+	if (read_all(sock, done, sizeof(done)) < 0)
+		wait_fail(-1, "seccomp", "wait for the runtime to pass on the notify listener", NULL, errno);
+	if (done[0] != 0 || done[1] != 0 || done[2] != 0 || done[3] != 1 || done[4] != CORRAL_INITSYNC_SECCOMP_DONE)
+		wait_fail(-1, "seccomp", "wait for the runtime to pass on the notify listener: unexpected message", NULL,
+			  EPROTO);
+}
+
 void corral_wait(const char *env)
 {
-	int fds[4], sock, fifo_handle, procfs, fifo;
+	int fds[5], sock, fifo_handle, procfs, fifo;
 	char fdpath[32], *path, **argv, **envp;
 	/* initsync's frame of Ready: a big-endian length 1, the kind. */
 	const unsigned char ready[5] = { 0, 0, 0, 1, CORRAL_INITSYNC_READY };
 	struct stat want, got;
 
 	if (parse_fds(env, fds) < 0)
-		wait_fail(-1, CORRAL_ENV_WAIT " is not four file descriptors:", env, EINVAL);
+		wait_fail(-1, "init", CORRAL_ENV_WAIT " is not five file descriptors:", env, EINVAL);
 	sock = fds[0];
+	wait_sock = sock;
 	fifo_handle = fds[1];
 	procfs = fds[2];
 	/* The exec made the process dumpable again: nothing in the
 	 * container may read its memory or open its /proc files. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		wait_fail(-1, "make the process non-dumpable: prctl(PR_SET_DUMPABLE)", NULL, errno);
+		wait_fail(-1, "init", "make the process non-dumpable: prctl(PR_SET_DUMPABLE)", NULL, errno);
 	read_program(fds[3], &path, &argv, &envp);
+	/* What the fifo must be, checked once start opened it. */
+	if (fstat(fifo_handle, &want) < 0)
+		wait_fail(-1, "init", "stat exec fifo", NULL, errno);
+	/* Before Ready: the process waits, for as long as the container
+	 * stays created, under the filter its program will have. */
+	if (fds[4] >= 0)
+		load_seccomp(fds[4], sock);
 
 	if (write_all(sock, ready, sizeof(ready)) < 0)
-		wait_fail(-1, "tell the runtime init is ready", NULL, errno);
+		wait_fail(-1, "init", "tell the runtime init is ready", NULL, errno);
 	close(sock);
+	wait_sock = -1;
 	/* Blocks until start opens the fifo for reading. */
 	snprintf(fdpath, sizeof(fdpath), "self/fd/%d", fifo_handle);
 	fifo = openat(procfs, fdpath, O_WRONLY | O_CLOEXEC);
 	if (fifo < 0)
-		wait_fail(-1, "open exec fifo", NULL, errno);
-	if (fstat(fifo_handle, &want) < 0 || fstat(fifo, &got) < 0)
-		wait_fail(fifo, "stat exec fifo", NULL, errno);
+		wait_fail(-1, "init", "open exec fifo", NULL, errno);
+	if (fstat(fifo, &got) < 0)
+		wait_fail(fifo, "init", "stat exec fifo", NULL, errno);
 	if (got.st_dev != want.st_dev || got.st_ino != want.st_ino || !S_ISFIFO(got.st_mode))
-		wait_fail(fifo, "open exec fifo: procfs gave another file than the fifo", NULL, EXDEV);
+		wait_fail(fifo, "init", "open exec fifo: procfs gave another file than the fifo", NULL, EXDEV);
 	close(procfs);
 	close(fifo_handle);
 	if (write_all(fifo, "0", 1) < 0)
-		wait_fail(-1, "report the start on the exec fifo", NULL, errno);
+		wait_fail(-1, "init", "report the start on the exec fifo", NULL, errno);
 	execve(path, argv, envp);
 	/* As runc says it. */
-	wait_fail(fifo, "exec", argv[0], errno);
+	wait_fail(fifo, "exec", "exec", argv[0], errno);
 }

@@ -561,3 +561,45 @@ func TestSeccompProfileOf2017(t *testing.T) {
 		}
 	}
 }
+
+// lastStepSyscalls are what busybox's echo and sleep need, plus what
+// init's wait mode makes after it loads the filter (write, openat,
+// fstat, close, execve): a profile for one program, that denies
+// everything else with EPERM. Debian's runc 1.1.5 fails on it ("ensure
+// /proc/self/fd is on procfs": it calls fstatfs after the filter), and
+// so does crun 1.8.
+var lastStepSyscalls = strings.Fields(`execve write read openat fstat close exit exit_group
+	readlink brk mprotect rseq getrandom arch_prctl prlimit64 prctl getuid set_tid_address
+	set_robust_list clock_nanosleep nanosleep rt_sigaction rt_sigprocmask rt_sigreturn`)
+
+// TestSeccompLoadedLastBeforeExecve (issue 18): with no_new_privs, the
+// filter is the last step before execve, for init and for an exec'd
+// process: a profile that allows the program and no more than runc's
+// init needs after the filter runs. Before, init loaded it in Go, then
+// changed user, closed fds, made a memfd, exec'd itself (or, refused,
+// waited in Go: futex, mmap, ...), and an exec'd process's setup cloned
+// the program under it: every start failed with "operation not
+// permitted".
+func TestSeccompLoadedLastBeforeExecve(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.ID()
+	profile := func(s *specs.Spec) {
+		s.Process.NoNewPrivileges = true
+		s.Linux.Seccomp = &specs.LinuxSeccomp{
+			DefaultAction: specs.ActErrno,
+			Architectures: []specs.Arch{specs.ArchX86_64, specs.ArchX86, specs.ArchX32},
+			Syscalls:      []specs.LinuxSyscall{{Names: lastStepSyscalls, Action: specs.ActAllow}},
+		}
+	}
+	bundle := e.Bundle(id, []string{"echo", "ok"}, profile)
+	if r := e.Corral("run", "--bundle", bundle, id); r.Code != 0 || r.Stdout != "ok\n" {
+		t.Fatalf("run under a one-program profile: %v", r)
+	}
+
+	id = e.runDetached([]string{"sleep", "100"}, profile)
+	defer e.Must("delete", "-f", id)
+	if r := e.Corral("exec", id, "echo", "exec ok"); r.Code != 0 || r.Stdout != "exec ok\n" {
+		t.Fatalf("exec under a one-program profile: %v", r)
+	}
+}

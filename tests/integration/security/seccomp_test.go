@@ -199,11 +199,25 @@ func (a *notifyAgent) serve(l *net.UnixListener) error {
 // at linux.seccomp.listenerPath. The agent gets the listener fd with the
 // container's state and metadata, and its answers are what the container
 // sees: an errno, a success that did nothing, and "continue", which lets
-// the kernel do the call.
+// the kernel do the call. Without no_new_privs init loads the filter in
+// Go; with it, init's wait mode (nsenter/wait.c) loads it and hands the
+// listener over: the test binary, dynamically linked, can exec itself
+// into that mode only with its loader and libraries in the rootfs.
 func TestSeccompNotify(t *testing.T) {
+	for _, nnp := range []bool{false, true} {
+		t.Run(map[bool]string{false: "go", true: "wait-mode"}[nnp], func(t *testing.T) {
+			testSeccompNotify(t, nnp)
+		})
+	}
+}
+
+func testSeccompNotify(t *testing.T, nnp bool) {
 	guardMounts(t)
 	rootfs := newRootfs(t)
 	installSyscaller(t, rootfs)
+	if nnp {
+		installSharedLibs(t, rootfs)
+	}
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	agent := startAgent(t, sock, []libseccomp.ScmpNotifResp{
 		{Error: 42},
@@ -220,6 +234,7 @@ func TestSeccompNotify(t *testing.T) {
 			{Name: "mkdir", Action: configs.Notify},
 		},
 	}
+	cfg.NoNewPrivileges = nnp
 	out := sh(t, cfg, `for d in a b c; do echo "$d $(syscaller mkdir /tmp/notify-$d)"; done`)
 	for _, want := range []string{"a errno=42\n", "b errno=0\n", "c errno=0\n"} {
 		if !strings.Contains(out, want) {
