@@ -6,6 +6,8 @@
 //	syscaller raw NR            syscall NR with zero arguments
 //	syscaller mkdir PATH        mkdirat(AT_FDCWD, PATH, 0755)
 //	syscaller exeattack FILE    the CVE-2019-5736 attacker, until FILE exists
+//	syscaller ptraceinit NAME   make pid 1's threads call sethostname(NAME)
+//	                            through ptrace (amd64; issue 17 point 2)
 //
 // raw and mkdir print "errno=N" (0 on success) and exit 0, so that a test
 // reads what the kernel, or a seccomp filter, answered.
@@ -21,7 +23,7 @@ import (
 
 func main() {
 	if len(os.Args) < 3 {
-		fmt.Fprintln(os.Stderr, "usage: syscaller raw NR | mkdir PATH | exeattack FILE")
+		fmt.Fprintln(os.Stderr, "usage: syscaller raw NR | mkdir PATH | exeattack FILE | ptraceinit NAME")
 		os.Exit(2)
 	}
 	switch os.Args[1] {
@@ -45,6 +47,8 @@ func main() {
 		fmt.Printf("errno=%d\n", int(errno))
 	case "exeattack":
 		exeAttack(os.Args[2])
+	case "ptraceinit":
+		ptraceAttack(os.Args[2])
 	default:
 		fmt.Fprintln(os.Stderr, "unknown command", os.Args[1])
 		os.Exit(2)
