@@ -143,11 +143,7 @@ func finishProcess(sock *os.File, s *setup, procfs *os.File) error {
 		}
 	}
 	if s.Mode == modeInit {
-		if len(s.Hooks.StartContainer) == 0 {
-			return execWaiter(sock, s, procfs, exe, env, last)
-		}
-		unix.Close(s.ExeFD)
-		return awaitStartAndExec(sock, s, procfs, exe, env)
+		return execWaiter(sock, s, procfs, exe, env, last)
 	}
 	return step("exec", spawnProgram(sock, s, exe, env, report, last))
 }
@@ -156,11 +152,12 @@ func finishProcess(sock *os.File, s *setup, procfs *os.File) error {
 // the filter: init's wait mode (nsenter/wait.c), or an exec'd program's
 // process (nsenter/spawn.c) unless the filter has a notify listener,
 // which that process, a child of the runtime that shares no socket with
-// it in a known state, cannot hand over. startContainer hooks run in Go
-// after start, under the filter as with runc: init loads it in Go then.
+// it in a known state, cannot hand over. startContainer hooks run after
+// the filter, as with runc: the wait mode loads it before it execs the
+// hooks mode.
 func lastFilter(s *setup, f *seccomp.Filter) bool {
 	if s.Mode == modeInit {
-		return len(s.Hooks.StartContainer) == 0
+		return true
 	}
 	return f.Flags()&unix.SECCOMP_FILTER_FLAG_NEW_LISTENER == 0
 }

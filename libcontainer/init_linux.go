@@ -30,6 +30,9 @@ func Init() {
 		// A restore runs criu through this binary (restore_linux.go).
 		runCriuRoot(job)
 	}
+	if fds := os.Getenv(bootstrap.EnvHooks); fds != "" && marker == bootstrap.MarkHooks {
+		runStartHooks(fds)
+	}
 	fd, err := strconv.Atoi(os.Getenv(bootstrap.EnvFD))
 	if err != nil || marker != bootstrap.MarkBootstrap {
 		fmt.Fprintf(os.Stderr, "init: the runtime did not start this process (arguments %q, %s=%q)\n",

@@ -199,7 +199,7 @@ func initExeced(pid int) bool {
 func runsInit(cmdline []byte) bool {
 	args := strings.Split(strings.TrimSuffix(string(cmdline), "\x00"), "\x00")
 	m := bootstrap.Marker(args)
-	return m == bootstrap.MarkBootstrap || m == bootstrap.MarkWait
+	return m == bootstrap.MarkBootstrap || m == bootstrap.MarkWait || m == bootstrap.MarkHooks
 }
 
 // initAlive reports whether the process recorded as init is still it.

@@ -26,8 +26,9 @@ import (
 // credentials the program's exec will give it, on one thread.
 //
 // startContainer hooks run in init after start and need Go: with any,
-// init waits in Go as before (awaitStartAndExec), and so does a binary
-// that cannot exec itself (see below).
+// the waiter execs this binary once more, into its hooks mode
+// (runStartHooks), once start opened the fifo. A binary that cannot exec
+// itself waits in Go (see below).
 //
 // The waiter loads filter, if not nil, before it tells the runtime init
 // is ready.
@@ -48,7 +49,18 @@ func execWaiter(sock *os.File, s *setup, procfs *os.File, exe string, env []stri
 			return step("seccomp", err)
 		}
 	}
-	fds := []int{int(sock.Fd()), s.FifoFD, int(procfs.Fd()), prog, filterFD}
+	exeFD, hooksFD := -1, -1
+	if len(s.Hooks.StartContainer) > 0 {
+		job := hooksJob{Hooks: s.Hooks.StartContainer, State: s.HookState, Exe: exe, Args: s.Process.Args, Env: env,
+			PreservedFDs: s.PreservedFDs}
+		if hooksFD, err = job.file(); err != nil {
+			unix.Close(prog)
+			unix.Close(filterFD)
+			return step("hooks", err)
+		}
+		exeFD = s.ExeFD
+	}
+	fds := []int{int(sock.Fd()), s.FifoFD, int(procfs.Fd()), prog, filterFD, exeFD, hooksFD}
 	for _, fd := range fds {
 		if fd < 0 {
 			continue
@@ -58,7 +70,7 @@ func execWaiter(sock *os.File, s *setup, procfs *os.File, exe string, env []stri
 		}
 	}
 	argv := bootstrap.Args(os.Args[0], bootstrap.MarkWait)
-	envv := []string{fmt.Sprintf("%s=%d,%d,%d,%d,%d", bootstrap.EnvWait, fds[0], fds[1], fds[2], fds[3], fds[4])}
+	envv := []string{fmt.Sprintf("%s=%d,%d,%d,%d,%d,%d,%d", bootstrap.EnvWait, fds[0], fds[1], fds[2], fds[3], fds[4], fds[5], fds[6])}
 	// init's last exec as far as the phases go: the waiter marks none.
 	phase.Mark("init:exec")
 	err = execveat(s.ExeFD, argv, envv)
@@ -71,6 +83,7 @@ func execWaiter(sock *os.File, s *setup, procfs *os.File, exe string, env []stri
 		// waits in Go, as before. The shipped binary is static.
 		slog.Debug("init cannot exec its binary into its wait mode: waiting in Go", "error", err)
 		unix.Close(prog)
+		unix.Close(hooksFD)
 		unix.Close(s.ExeFD)
 		for _, fd := range fds[:3] {
 			unix.CloseOnExec(fd)

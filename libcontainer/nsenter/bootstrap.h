@@ -46,7 +46,9 @@
 #define CORRAL_ENV_BOOTSTRAP "_CORRAL_BOOTSTRAP"
 #define CORRAL_ENV_FDS "_CORRAL_BOOTSTRAP_FDS" /* fds 0 to n-1 are the runtime's */
 #define CORRAL_MARK_WAIT "--corral-wait"
-#define CORRAL_ENV_WAIT "_CORRAL_WAIT" /* "sock,fifo,procfs,program,filter" fds of init's wait mode */
+#define CORRAL_ENV_WAIT "_CORRAL_WAIT" /* "sock,fifo,procfs,program,filter,exe,hooks" fds of init's wait mode */
+#define CORRAL_MARK_HOOKS "--corral-hooks"
+#define CORRAL_ENV_HOOKS "_CORRAL_HOOKS" /* "fifo,hooks" fds of init's hooks mode */
 /* initsync's kinds the wait mode sends or reads (libcontainer/internal/initsync). */
 #define CORRAL_INITSYNC_READY 4
 #define CORRAL_INITSYNC_ERROR 5

@@ -31,7 +31,8 @@ func TestMain(m *testing.M) {
 
 func TestConstructorNamesAreGos(t *testing.T) {
 	want := []string{bootstrap.ArgInit, bootstrap.MarkBootstrap, bootstrap.MarkUsernsHolder,
-		bootstrap.EnvFD, bootstrap.EnvUsernsHolder, bootstrap.MarkWait, bootstrap.EnvWait, bootstrap.EnvFDs}
+		bootstrap.EnvFD, bootstrap.EnvUsernsHolder, bootstrap.MarkWait, bootstrap.EnvWait, bootstrap.EnvFDs,
+		bootstrap.MarkHooks, bootstrap.EnvHooks}
 	if got := cNames(); !slices.Equal(got, want) {
 		t.Errorf("bootstrap.h has %q, internal/bootstrap %q", got, want)
 	}

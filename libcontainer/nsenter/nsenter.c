@@ -441,6 +441,12 @@ void corral_nsenter(void)
 	}
 	if (getenv(CORRAL_ENV_USERNS_HOLDER) != NULL && started_as(CORRAL_MARK_USERNS_HOLDER))
 		hold_user_namespace();
+	/* init's hooks mode, before Go starts threads: the exec made the
+	 * process dumpable again. A program that inherited the variable by
+	 * accident only loses its core dumps. Go checks the marker, and
+	 * fails if this failed. */
+	if (getenv(CORRAL_ENV_HOOKS) != NULL)
+		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	/* init's wait mode reads its arguments through the procfs it was
 	 * given: the container's /proc may be missing. */
 	if ((env = getenv(CORRAL_ENV_WAIT)) != NULL) {

@@ -12,6 +12,8 @@ static const char *env_userns_holder(void) { return CORRAL_ENV_USERNS_HOLDER; }
 static const char *mark_wait(void) { return CORRAL_MARK_WAIT; }
 static const char *env_wait(void) { return CORRAL_ENV_WAIT; }
 static const char *env_fds(void) { return CORRAL_ENV_FDS; }
+static const char *mark_hooks(void) { return CORRAL_MARK_HOOKS; }
+static const char *env_hooks(void) { return CORRAL_ENV_HOOKS; }
 static int initsync_ready(void) { return CORRAL_INITSYNC_READY; }
 static int initsync_error(void) { return CORRAL_INITSYNC_ERROR; }
 static int initsync_seccomp_fd(void) { return CORRAL_INITSYNC_SECCOMP_FD; }
@@ -72,6 +74,8 @@ func cNames() []string {
 		C.GoString(C.mark_wait()),
 		C.GoString(C.env_wait()),
 		C.GoString(C.env_fds()),
+		C.GoString(C.mark_hooks()),
+		C.GoString(C.env_hooks()),
 	}
 }
 

@@ -26,10 +26,14 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "bootstrap.h"
 #include "common.h"
+
+/* sock, fifo, procfs, program, filter, exe, hooks. */
+#define WAIT_FDS 7
 
 /* The runtime's socket until Ready, -1 after: where wait_fail reports. */
 static int wait_sock = -1;
@@ -144,28 +148,51 @@ static void read_program(int fd, char **path, char ***argv, char ***envp)
 		(*envp)[i] = p;
 }
 
-/* parse_fds reads "sock,fifo,procfs,program,filter" from the variable;
- * filter is -1 when Go loaded the filter itself, or there is none. */
-static int parse_fds(const char *env, int fds[5])
+/* parse_fds reads "sock,fifo,procfs,program,filter,exe,hooks" from the
+ * variable; the last three are -1 when unused: filter when Go loaded the
+ * filter itself or there is none, exe and hooks without startContainer
+ * hooks. */
+static int parse_fds(const char *env, int fds[WAIT_FDS])
 {
 	const char *p = env;
 
-	for (int i = 0; i < 5; i++) {
+	for (int i = 0; i < WAIT_FDS; i++) {
 		char *end;
 		long v;
 
 		errno = 0;
 		v = strtol(p, &end, 10);
-		if (errno != 0 || end == p || v > 1 << 20 || (v < 3 && !(i == 4 && v == -1)))
+		if (errno != 0 || end == p || v > 1 << 20 || (v < 3 && !(i >= 4 && v == -1)))
 			return -1;
 		fds[i] = (int)v;
-		if (i < 4 && *end != ',')
+		if (i < WAIT_FDS - 1 && *end != ',')
 			return -1;
-		if (i == 4 && *end != '\0')
+		if (i == WAIT_FDS - 1 && *end != '\0')
 			return -1;
 		p = end + 1;
 	}
 	return 0;
+}
+
+/* exec_hooks execs the runtime's binary (exe) into its Go "hooks" mode
+ * (libcontainer/hooks_mode_linux.go), which runs the startContainer hooks
+ * and execs the program, reporting on the fifo. Every thread Go makes
+ * there has this process's credentials and filter. A profile that denies
+ * execveat still lets a program start with execve: the path through the
+ * container's procfs is the fallback. */
+static void __attribute__((noreturn)) exec_hooks(int fifo, int exe, int hooks)
+{
+	char env[64], path[32];
+	char *argv[] = { "corral", CORRAL_ARG_INIT, CORRAL_MARK_HOOKS, NULL };
+	char *envp[] = { env, NULL };
+	int err;
+
+	snprintf(env, sizeof(env), CORRAL_ENV_HOOKS "=%d,%d", fifo, hooks);
+	syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
+	err = errno;
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", exe);
+	execve(path, argv, envp);
+	wait_fail(fifo, "hooks", "exec into the hooks mode", NULL, err);
 }
 
 /* load_seccomp installs the filter that fd holds, as Go wrote it: its
@@ -229,14 +256,14 @@ static void load_seccomp(int fd, int sock)
 
 void corral_wait(const char *env)
 {
-	int fds[5], sock, fifo_handle, procfs, fifo;
+	int fds[WAIT_FDS], sock, fifo_handle, procfs, fifo;
 	char fdpath[32], *path, **argv, **envp;
 	/* initsync's frame of Ready: a big-endian length 1, the kind. */
 	const unsigned char ready[5] = { 0, 0, 0, 1, CORRAL_INITSYNC_READY };
 	struct stat want, got;
 
 	if (parse_fds(env, fds) < 0)
-		wait_fail(-1, "init", CORRAL_ENV_WAIT " is not five file descriptors:", env, EINVAL);
+		wait_fail(-1, "init", CORRAL_ENV_WAIT " is not seven file descriptors:", env, EINVAL);
 	sock = fds[0];
 	wait_sock = sock;
 	fifo_handle = fds[1];
@@ -260,7 +287,7 @@ void corral_wait(const char *env)
 	wait_sock = -1;
 	/* Blocks until start opens the fifo for reading. */
 	snprintf(fdpath, sizeof(fdpath), "self/fd/%d", fifo_handle);
-	fifo = openat(procfs, fdpath, O_WRONLY | O_CLOEXEC);
+	fifo = openat(procfs, fdpath, O_WRONLY | (fds[6] >= 0 ? 0 : O_CLOEXEC));
 	if (fifo < 0)
 		wait_fail(-1, "init", "open exec fifo", NULL, errno);
 	if (fstat(fifo, &got) < 0)
@@ -269,6 +296,8 @@ void corral_wait(const char *env)
 		wait_fail(fifo, "init", "open exec fifo: procfs gave another file than the fifo", NULL, EXDEV);
 	close(procfs);
 	close(fifo_handle);
+	if (fds[6] >= 0)
+		exec_hooks(fifo, fds[5], fds[6]);
 	if (write_all(fifo, "0", 1) < 0)
 		wait_fail(-1, "init", "report the start on the exec fifo", NULL, errno);
 	execve(path, argv, envp);

@@ -44,11 +44,17 @@ const (
 	// MarkWait is init once set up, exec'd again into the constructor's
 	// wait mode (EnvWait), which never reaches Go.
 	MarkWait = "--corral-wait"
+	// MarkHooks is init once started, exec'd by the wait mode into Go
+	// to run the startContainer hooks (EnvHooks).
+	MarkHooks = "--corral-hooks"
 )
 
 // EnvWait names the variable of init's wait mode: its fds
-// "sock,fifo,procfs,program".
+// "sock,fifo,procfs,program,filter,exe,hooks".
 const EnvWait = "_CORRAL_WAIT"
+
+// EnvHooks names the variable of init's hooks mode: its fds "fifo,hooks".
+const EnvHooks = "_CORRAL_HOOKS"
 
 // Args returns the argument vector of the runtime's child named name that
 // marker marks.
@@ -63,7 +69,7 @@ func Marker(args []string) string {
 		return ""
 	}
 	switch args[2] {
-	case MarkBootstrap, MarkUsernsHolder, MarkCriuRoot, MarkWait:
+	case MarkBootstrap, MarkUsernsHolder, MarkCriuRoot, MarkWait, MarkHooks:
 		return args[2]
 	}
 	return ""

@@ -47,3 +47,50 @@ func TestInitThreadsDropRoot(t *testing.T) {
 		t.Error("init: " + p)
 	}
 }
+
+// TestStartHooksThreadsDropRoot: with a startContainer hook, init execs
+// from its wait mode into Go once more, to run the hook after start (the
+// hooks mode): every thread of that Go process holds what the program
+// will, no more. The hook, a process of the container, reads them.
+func TestStartHooksThreadsDropRoot(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	id := e.ID()
+	dir := t.TempDir()
+	os.Chmod(dir, 0o777)
+	bundle := e.Bundle(id, []string{"sh", "-c", "cat /proc/self/status > /out/status.tmp && mv /out/status.tmp /out/status"}, func(s *specs.Spec) {
+		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 6}}
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/out", Type: "bind", Source: dir, Options: []string{"bind"}})
+		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c",
+			`mkdir /out/tasks && for t in /proc/1/task/*; do cat $t/status > /out/tasks/${t##*/}; done`}}}}
+	})
+	e.Must("create", "--bundle", bundle, id)
+	defer e.Must("delete", "--force", id)
+	e.Must("start", id)
+	var final []byte
+	var err error
+	if !itest.WaitFor(10*time.Second, func() bool {
+		final, err = os.ReadFile(filepath.Join(dir, "status"))
+		return err == nil
+	}) {
+		t.Fatalf("the program wrote no status: %v", err)
+	}
+	tasks, err := os.ReadDir(filepath.Join(dir, "tasks"))
+	if err != nil || len(tasks) == 0 {
+		t.Fatalf("the hook saw no thread of init: %v", err)
+	}
+	threads := map[string]string{}
+	for _, task := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, "tasks", task.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		threads[task.Name()] = string(b)
+	}
+	if len(threads) < 2 {
+		t.Errorf("init ran the hook with %d thread(s): not Go's runtime", len(threads))
+	}
+	for _, p := range itest.ThreadCredentials(threads, string(final)) {
+		t.Error("init's hooks mode: " + p)
+	}
+}

@@ -25,8 +25,9 @@ import (
 // kept every capability of the runtime until exec: the injection
 // succeeded on them. Init now waits in a single-threaded C waiter with
 // the program's credentials. With startContainer hooks, which need Go
-// after start, init still waits in Go (awaitStartAndExec) as this test
-// is written, and that case fails: its Go threads set the hostname.
+// after start, init waited in Go until the waiter learnt to exec back
+// into Go after start (the hooks mode): before that, that case failed
+// (3 or 4 of 4-5 threads set the hostname).
 //
 // The victim whose program holds CAP_SYS_ADMIN shows that the technique
 // works: there the injected call must succeed and change the hostname.
