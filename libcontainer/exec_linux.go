@@ -79,6 +79,14 @@ func (c *Container) prepareExec(p *Process) (*child, *State, error) {
 	if p.ConsoleSocket != nil {
 		s.ConsoleSocketFD = ch.lendFile(p.ConsoleSocket)
 	}
+	if s.Process.AppArmorProfile != "" || s.Process.Label != "" {
+		proc, err := openHostProcfs()
+		if err != nil {
+			ch.close()
+			return nil, nil, err
+		}
+		s.ProcFD = ch.addFile(proc)
+	}
 	if err := c.joinInit(ch, st, status == Paused); err != nil {
 		ch.close()
 		return nil, nil, err

@@ -13,11 +13,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/internal/phase"
-	"github.com/corral-oci/corral/libcontainer/apparmor"
 	"github.com/corral-oci/corral/libcontainer/capabilities"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
-	"github.com/corral-oci/corral/libcontainer/label"
 	"github.com/corral-oci/corral/libcontainer/nsenter"
 	"github.com/corral-oci/corral/libcontainer/seccomp"
 )
@@ -62,13 +60,14 @@ func finishProcess(sock *os.File, s *setup, procfs *os.File) error {
 			return step("seccomp", err)
 		}
 	}
-	// LSM labels take effect at exec; they are written through procfs
-	// while we still may.
-	if err := apparmor.ApplyProfile(ps.AppArmorProfile); err != nil {
-		return step("apparmor", err)
-	}
-	if err := label.SetProcessLabel(ps.Label); err != nil {
-		return step("selinux", err)
+	// LSM labels take effect at the next exec: an exec'd process's is
+	// the program's; init's wait mode writes init's (lsmattr_linux.go).
+	if s.Mode == modeExec && s.ProcFD > 0 {
+		err := writeLSMAttrs(s.ProcFD, lsmAttrs(s.ProcFD, ps))
+		unix.Close(s.ProcFD)
+		if err != nil {
+			return err
+		}
 	}
 	if caps != nil {
 		// The bounding set shrinks only with CAP_SETPCAP, which the

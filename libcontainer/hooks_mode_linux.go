@@ -1,6 +1,7 @@
 package libcontainer
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"strconv"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
+	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 	"github.com/corral-oci/corral/libcontainer/internal/posenc"
 )
 
@@ -30,6 +32,9 @@ type hooksJob struct {
 	Env  []string
 	// PreservedFDs is how many fds from 3 up the program keeps.
 	PreservedFDs int
+	// LSMAttrs are written, through init's procfs, right before the
+	// program's exec.
+	LSMAttrs []lsmAttr
 }
 
 // file writes the job to a memfd, close-on-exec.
@@ -50,14 +55,15 @@ func (j *hooksJob) file() (int, error) {
 }
 
 // runStartHooks is init's hooks mode: fds is bootstrap.EnvHooks's value,
-// "fifo,hooks", the exec fifo that start opened and the job. Whatever
+// "fifo,hooks,procfs", the exec fifo that start opened, the job, and
+// init's own procfs, through which it writes the exec labels. Whatever
 // fails is written to the fifo, which `start` prints. It does not
 // return.
 func runStartHooks(fds string) {
 	os.Unsetenv(bootstrap.EnvHooks)
-	fifoFD, jobFD, ok := parseHooksFDs(fds)
+	fifoFD, jobFD, procfs, ok := parseHooksFDs(fds)
 	if !ok {
-		fmt.Fprintf(os.Stderr, "init: %s=%q is not two file descriptors\n", bootstrap.EnvHooks, fds)
+		fmt.Fprintf(os.Stderr, "init: %s=%q is not three file descriptors\n", bootstrap.EnvHooks, fds)
 		os.Exit(1)
 	}
 	fifo := os.NewFile(uintptr(fifoFD), "exec.fifo")
@@ -87,20 +93,32 @@ func runStartHooks(fds string) {
 	if err := runHooks(configs.StartContainer, job.Hooks, job.State, job.Env); err != nil {
 		fail("hooks", err)
 	}
+	if err := writeLSMAttrs(procfs, job.LSMAttrs); err != nil {
+		var ie *initsync.InitError
+		errors.As(err, &ie)
+		fail(ie.Step, ie)
+	}
+	unix.Close(procfs)
 	if _, err := fifo.Write([]byte{fifoStarted}); err != nil {
 		fail("init", fmt.Errorf("report the start on the exec fifo: %w", err))
 	}
 	fail("exec", execve(job.Exe, job.Args, job.Env))
 }
 
-func parseHooksFDs(s string) (fifo, job int, ok bool) {
-	a, b, ok := strings.Cut(s, ",")
-	if !ok {
-		return 0, 0, false
+func parseHooksFDs(s string) (fifo, job, procfs int, ok bool) {
+	f := strings.Split(s, ",")
+	if len(f) != 3 {
+		return 0, 0, 0, false
 	}
-	fifo, err1 := strconv.Atoi(a)
-	job, err2 := strconv.Atoi(b)
-	return fifo, job, err1 == nil && err2 == nil && fifo >= 3 && job >= 3
+	var fds [3]int
+	for i, v := range f {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 3 {
+			return 0, 0, 0, false
+		}
+		fds[i] = n
+	}
+	return fds[0], fds[1], fds[2], true
 }
 
 func readHooksJob(fd int) (*hooksJob, error) {

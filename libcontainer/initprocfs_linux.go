@@ -10,9 +10,9 @@ import (
 )
 
 // openInitProcfs makes init's only procfs handle: a detached procfs of
-// the container's pid namespace, read-only, nosuid, nodev, noexec, with
-// only the processes' directories (subset=pid: no sys/, no kcore). init
-// reopens the exec fifo through it. It replaces a handle of the host's
+// the container's pid namespace, nosuid, nodev, noexec, with only the
+// processes' directories (subset=pid: no sys/, no kcore). init reopens
+// the exec fifo through it, and writes its exec labels. It replaces a handle of the host's
 // procfs, through which a process of the container allowed to ptrace
 // init walked from /proc/1/fd/N to any host process's root (issue 17).
 // It is made before the rootfs's masks: in a user namespace the kernel
@@ -39,12 +39,17 @@ func newProcfs() (*os.File, error) {
 		return nil, fmt.Errorf("make init's procfs: fsopen proc: %w", err)
 	}
 	defer unix.Close(ctx)
-	// Kernels before 5.8 lack subset=pid: the mount is read-only anyway.
-	_ = unix.FsconfigSetString(ctx, "subset", "pid")
+	// Only the processes' directories, which the container's own /proc
+	// shows as writable: init's wait mode writes its exec labels there
+	// (lsmattr_linux.go). Kernels before 5.8 lack subset=pid: there the
+	// mount, with a sys/ no mask covers, is read-only.
+	attr := unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC
+	if unix.FsconfigSetString(ctx, "subset", "pid") != nil {
+		attr |= unix.MOUNT_ATTR_RDONLY
+	}
 	if err := unix.FsconfigCreate(ctx); err != nil {
 		return nil, fmt.Errorf("make init's procfs: fsconfig create: %w", err)
 	}
-	attr := unix.MOUNT_ATTR_RDONLY | unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV | unix.MOUNT_ATTR_NOEXEC
 	fd, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, attr)
 	if err != nil {
 		return nil, fmt.Errorf("make init's procfs: fsmount: %w", err)

@@ -43,6 +43,10 @@ type setup struct {
 	// namespace, which the setup's locked thread joins for the
 	// program's process alone (initExec); 0 for none.
 	PidNSFD int
+	// ProcFD, for an exec'd process with an AppArmor profile or an
+	// SELinux label, is the runtime's procfs: the setup runs outside the
+	// container's pid namespace, whose procfs has no thread-self for it.
+	ProcFD int
 	// PreservedFDs is how many fds from 3 up the process keeps.
 	PreservedFDs int
 

@@ -14,11 +14,13 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/internal/phase"
+	"github.com/corral-oci/corral/libcontainer/apparmor"
 	"github.com/corral-oci/corral/libcontainer/configs"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
 	"github.com/corral-oci/corral/libcontainer/internal/initsync"
 	"github.com/corral-oci/corral/libcontainer/internal/procfs"
 	"github.com/corral-oci/corral/libcontainer/internal/selfexe"
+	"github.com/corral-oci/corral/libcontainer/label"
 )
 
 // child is the runtime's side of a re-executed child of this program that
@@ -68,6 +70,14 @@ type child struct {
 }
 
 func newChild(p *Process, s *setup) (*child, error) {
+	// The LSMs are checked here, on the host: init and an exec's setup
+	// see the container's /sys.
+	if err := apparmor.Check(s.Process.AppArmorProfile); err != nil {
+		return nil, err
+	}
+	if err := label.Check(s.Process.Label); err != nil {
+		return nil, err
+	}
 	io, err := newStdio(p)
 	if err != nil {
 		return nil, fmt.Errorf("set up stdio: %w", err)

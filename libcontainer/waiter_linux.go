@@ -12,7 +12,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/internal/phase"
+	"github.com/corral-oci/corral/libcontainer/apparmor"
 	"github.com/corral-oci/corral/libcontainer/internal/bootstrap"
+	"github.com/corral-oci/corral/libcontainer/label"
 	"github.com/corral-oci/corral/libcontainer/seccomp"
 )
 
@@ -38,7 +40,19 @@ func execWaiter(sock *os.File, s *setup, procfs *os.File, exe string, env []stri
 	if err := unix.Prctl(unix.PR_SET_PDEATHSIG, uintptr(s.Config.ParentDeathSignal), 0, 0, 0); err != nil {
 		return step("init", fmt.Errorf("set the parent-death signal: %w", err))
 	}
-	prog, err := programFile(exe, s.Process.Args, env)
+	attrs := lsmAttrs(int(procfs.Fd()), &s.Process)
+	if len(attrs) > 0 && !procfsWritable(int(procfs.Fd())) {
+		// No procfs for the wait mode to write its exec labels
+		// through: init waits in Go.
+		slog.Debug("init's procfs is read-only (no subset=pid): waiting in Go to write the exec labels")
+		unix.Close(s.ExeFD)
+		return waitInGo(sock, s, procfs, exe, env, filter)
+	}
+	var progAttrs []lsmAttr
+	if len(s.Hooks.StartContainer) == 0 {
+		progAttrs = attrs
+	}
+	prog, err := programFile(exe, s.Process.Args, env, progAttrs)
 	if err != nil {
 		return step("init", err)
 	}
@@ -52,7 +66,7 @@ func execWaiter(sock *os.File, s *setup, procfs *os.File, exe string, env []stri
 	exeFD, hooksFD := -1, -1
 	if len(s.Hooks.StartContainer) > 0 {
 		job := hooksJob{Hooks: s.Hooks.StartContainer, State: s.HookState, Exe: exe, Args: s.Process.Args, Env: env,
-			PreservedFDs: s.PreservedFDs}
+			PreservedFDs: s.PreservedFDs, LSMAttrs: attrs}
 		if hooksFD, err = job.file(); err != nil {
 			unix.Close(prog)
 			unix.Close(filterFD)
@@ -84,24 +98,39 @@ func execWaiter(sock *os.File, s *setup, procfs *os.File, exe string, env []stri
 		slog.Debug("init cannot exec its binary into its wait mode: waiting in Go", "error", err)
 		unix.Close(prog)
 		unix.Close(hooksFD)
+		unix.Close(filterFD)
 		unix.Close(s.ExeFD)
 		for _, fd := range fds[:3] {
 			unix.CloseOnExec(fd)
 		}
-		if filter != nil {
-			unix.Close(filterFD)
-			if err := loadSeccomp(sock, filter); err != nil {
-				return err
-			}
-		}
-		return awaitStartAndExec(sock, s, procfs, exe, env)
+		return waitInGo(sock, s, procfs, exe, env, filter)
 	}
 	return nil // not reached: the exec succeeded
 }
 
-// programFile writes what the waiter execs to a memfd:
-// "path\0argc\0args...\0env...\0".
-func programFile(exe string, args, env []string) (int, error) {
+// waitInGo is init's wait for start where the wait mode cannot be used:
+// the filter, the exec labels (through pathrs-lite's procfs), then
+// awaitStartAndExec. Go's other threads keep the runtime's privileges
+// until the program's exec.
+func waitInGo(sock *os.File, s *setup, procfs *os.File, exe string, env []string, filter *seccomp.Filter) error {
+	if filter != nil {
+		if err := loadSeccomp(sock, filter); err != nil {
+			return err
+		}
+	}
+	if err := apparmor.ApplyProfile(s.Process.AppArmorProfile); err != nil {
+		return step("apparmor", err)
+	}
+	if err := label.SetProcessLabel(s.Process.Label); err != nil {
+		return step("selinux", err)
+	}
+	return awaitStartAndExec(sock, s, procfs, exe, env)
+}
+
+// programFile writes what the waiter execs, and the LSM attributes it
+// writes first, to a memfd:
+// "path\0argc\0nattr\0args...\0(step\0attr\0value\0)...env...\0".
+func programFile(exe string, args, env []string, attrs []lsmAttr) (int, error) {
 	fd, err := unix.MemfdCreate("corral-program", unix.MFD_CLOEXEC)
 	if err != nil {
 		return -1, fmt.Errorf("memfd for the program to exec: %w", err)
@@ -110,8 +139,14 @@ func programFile(exe string, args, env []string) (int, error) {
 	add := func(s string) { b = append(append(b, s...), 0) }
 	add(exe)
 	add(strconv.Itoa(len(args)))
+	add(strconv.Itoa(len(attrs)))
 	for _, a := range args {
 		add(a)
+	}
+	for _, a := range attrs {
+		add(a.Step)
+		add(a.Attr)
+		add(a.Value)
 	}
 	for _, e := range env {
 		add(e)

@@ -52,6 +52,8 @@ if [ -z "$short" ]; then
 	tests/vm/cgroup2.sh
 	step "criu lane (VM)"
 	tests/vm/criu.sh
+	step "AppArmor lane (VM: its kernel enables AppArmor)"
+	tests/vm/apparmor.sh
 	step "netDevices lane (VM with a NIC of its own)"
 	tests/vm/netdev.sh
 	step "systemd lane (VM with systemd: the systemd cgroup driver, CRI with SystemdCgroup)"

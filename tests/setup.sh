@@ -22,10 +22,11 @@ cd "$(dirname "$0")/.."
 #   criu                           the criu lane: run-in-vm.sh --criu ships it
 #   mmdebstrap e2fsprogs kmod      the systemd guest of ../shared/vm
 #   dpkg-dev gperf make            libseccomp built for musl (build.sh)
+#   apparmor                       apparmor_parser, for the AppArmor lane's VM
 packages=(
 	busybox-static libseccomp-dev gcc libc6-dev musl-tools pkg-config
 	git ca-certificates iproute2 uidmap jq runc crun containerd podman
-	docker.io qemu-system-x86 xz-utils criu mmdebstrap e2fsprogs kmod dpkg-dev gperf make
+	docker.io qemu-system-x86 xz-utils criu mmdebstrap e2fsprogs kmod dpkg-dev gperf make apparmor
 )
 
 missing=()

@@ -29,14 +29,22 @@ var enabled = sync.OnceValue(func() bool {
 // IsEnabled reports whether the host enforces AppArmor.
 func IsEnabled() bool { return enabled() }
 
+// Check refuses a profile on a host without AppArmor, in the runtime,
+// where the host's securityfs is visible.
+func Check(profile string) error {
+	if profile != "" && !IsEnabled() {
+		return fmt.Errorf("process.apparmorProfile %q: %w", profile, ErrNotEnabled)
+	}
+	return nil
+}
+
 // ApplyProfile makes the calling thread change to profile at its next
-// exec. The caller must be locked to its OS thread and exec from it.
+// exec. The caller must be locked to its OS thread and exec from it. It
+// does not check IsEnabled, which reads the host's securityfs: a
+// container's init cannot see it; the runtime checks first (Check).
 func ApplyProfile(profile string) error {
 	if profile == "" {
 		return nil
-	}
-	if !IsEnabled() {
-		return fmt.Errorf("apparmor profile %q: %w", profile, ErrNotEnabled)
 	}
 	data := []byte("exec " + profile)
 	// Kernels since 5.8 have an AppArmor-specific attr directory, which

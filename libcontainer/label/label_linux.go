@@ -17,6 +17,16 @@ import (
 // Enabled reports whether SELinux is enabled on the host.
 func Enabled() bool { return selinux.GetEnabled() }
 
+// Check refuses a process label on a host without SELinux, in runc's
+// words, in the runtime, where the host's selinuxfs is visible. runc
+// refuses it too: it would not confine anything.
+func Check(processLabel string) error {
+	if processLabel != "" && !Enabled() {
+		return fmt.Errorf("process.selinuxLabel %q: selinux label is specified in config, but selinux is disabled or not supported", processLabel)
+	}
+	return nil
+}
+
 // InitLabels returns the process and mount labels for a container with
 // the given options, or empty labels where SELinux is disabled.
 func InitLabels(options []string) (processLabel, mountLabel string, err error) {
@@ -46,11 +56,11 @@ func FormatMountLabel(data, mountLabel string) string {
 }
 
 // SetProcessLabel makes the calling thread exec into processLabel. The
-// caller must be locked to its OS thread and exec from it. Without
-// SELinux a label is ignored, as other runtimes do, so one config serves
-// hosts with and without it.
+// caller must be locked to its OS thread and exec from it. It does not
+// check Enabled, which reads the host's mounts: a container's init cannot
+// see selinuxfs; the runtime checks first (Check).
 func SetProcessLabel(processLabel string) error {
-	if processLabel == "" || !Enabled() {
+	if processLabel == "" {
 		return nil
 	}
 	if err := selinux.SetExecLabel(processLabel); err != nil {

@@ -2,6 +2,7 @@ package label
 
 import (
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -29,7 +30,13 @@ func TestDisabledHost(t *testing.T) {
 	if got := FormatMountLabel("mode=755", "system_u:object_r:container_file_t:s0"); got != "mode=755" {
 		t.Fatalf("FormatMountLabel without SELinux = %q", got)
 	}
-	if err := SetProcessLabel("system_u:system_r:container_t:s0"); err != nil {
+	// A label is refused, as runc refuses it, before anything is made.
+	err := Check("system_u:system_r:container_t:s0")
+	if err == nil || !strings.Contains(err.Error(), `process.selinuxLabel "system_u:system_r:container_t:s0"`) ||
+		!strings.Contains(err.Error(), "selinux is disabled or not supported") {
+		t.Fatalf("Check of a label without SELinux = %v", err)
+	}
+	if err := Check(""); err != nil {
 		t.Fatal(err)
 	}
 }

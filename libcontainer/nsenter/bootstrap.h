@@ -48,7 +48,7 @@
 #define CORRAL_MARK_WAIT "--corral-wait"
 #define CORRAL_ENV_WAIT "_CORRAL_WAIT" /* "sock,fifo,procfs,program,filter,exe,hooks" fds of init's wait mode */
 #define CORRAL_MARK_HOOKS "--corral-hooks"
-#define CORRAL_ENV_HOOKS "_CORRAL_HOOKS" /* "fifo,hooks" fds of init's hooks mode */
+#define CORRAL_ENV_HOOKS "_CORRAL_HOOKS" /* "fifo,hooks,procfs" fds of init's hooks mode */
 /* initsync's kinds the wait mode sends or reads (libcontainer/internal/initsync). */
 #define CORRAL_INITSYNC_READY 4
 #define CORRAL_INITSYNC_ERROR 5

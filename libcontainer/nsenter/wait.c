@@ -111,9 +111,18 @@ static void __attribute__((noreturn)) wait_fail(int fifo, const char *step, cons
 	_exit(1);
 }
 
-/* read_program reads the program's path, arguments and environment from
- * fd: "path\0argc\0arg...\0env...\0". The strings point into one buffer. */
-static void read_program(int fd, char **path, char ***argv, char ***envp)
+/* What the wait mode execs, and the LSM attributes it writes first. */
+struct program {
+	char *path, **argv, **envp;
+	/* nattr triples: the step that names a failure ("apparmor"), the
+	 * attribute below /proc/self ("attr/apparmor/exec"), its value. */
+	long nattr;
+	char **attr;
+};
+
+/* read_program reads fd: "path\0argc\0nattr\0arg...\0(step\0attr\0value\0)...
+ * env...\0". The strings point into one buffer. */
+static void read_program(int fd, struct program *pr)
 {
 	struct stat st;
 	char *buf, *p, *end;
@@ -130,22 +139,51 @@ static void read_program(int fd, char **path, char ***argv, char ***envp)
 	*end = '\0';
 	for (p = buf; p < end; p += strlen(p) + 1)
 		n++;
-	if (n < 3)
+	if (n < 4)
 		wait_fail(-1, "init", "read the program to exec", NULL, EINVAL);
-	*path = buf;
+	pr->path = buf;
 	p = buf + strlen(buf) + 1;
 	argc = strtol(p, NULL, 10);
-	if (argc < 1 || (size_t)argc > n - 2)
-		wait_fail(-1, "init", "read the program to exec", NULL, EINVAL);
 	p += strlen(p) + 1;
-	*argv = calloc((size_t)argc + 1, sizeof(char *));
-	*envp = calloc(n - 2 - (size_t)argc + 1, sizeof(char *));
-	if (*argv == NULL || *envp == NULL)
+	pr->nattr = strtol(p, NULL, 10);
+	p += strlen(p) + 1;
+	if (argc < 1 || pr->nattr < 0 || pr->nattr > 8 || (size_t)(argc + 3 * pr->nattr) > n - 3)
+		wait_fail(-1, "init", "read the program to exec", NULL, EINVAL);
+	pr->argv = calloc((size_t)argc + 1, sizeof(char *));
+	pr->attr = calloc((size_t)(3 * pr->nattr) + 1, sizeof(char *));
+	pr->envp = calloc(n - 3 - (size_t)argc - (size_t)(3 * pr->nattr) + 1, sizeof(char *));
+	if (pr->argv == NULL || pr->attr == NULL || pr->envp == NULL)
 		wait_fail(-1, "init", "read the program to exec", NULL, ENOMEM);
 	for (i = 0; i < (size_t)argc; i++, p += strlen(p) + 1)
-		(*argv)[i] = p;
+		pr->argv[i] = p;
+	for (i = 0; i < (size_t)(3 * pr->nattr); i++, p += strlen(p) + 1)
+		pr->attr[i] = p;
 	for (i = 0; p < end; i++, p += strlen(p) + 1)
-		(*envp)[i] = p;
+		pr->envp[i] = p;
+}
+
+/* write_attrs writes the LSM attributes (AppArmor's "exec PROFILE",
+ * SELinux's exec label) through init's procfs: they take effect at the
+ * next exec, the program's, and only their opener may write them, with
+ * the credentials it opened them with: Go, which execs into this mode,
+ * leaves them to it. */
+static void write_attrs(int procfs, const struct program *pr)
+{
+	char path[64], what[320];
+
+	for (long i = 0; i < pr->nattr; i++) {
+		const char *step = pr->attr[3 * i], *attr = pr->attr[3 * i + 1], *value = pr->attr[3 * i + 2];
+		int fd;
+
+		snprintf(path, sizeof(path), "self/%s", attr);
+		fd = openat(procfs, path, O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write_all(fd, value, strlen(value)) < 0) {
+			/* As Go's writeLSMAttrs says it. */
+			snprintf(what, sizeof(what), "%s exec label \"%s\": write /proc/%s", step, value, path);
+			wait_fail(-1, step, what, NULL, errno);
+		}
+		close(fd);
+	}
 }
 
 /* parse_fds reads "sock,fifo,procfs,program,filter,exe,hooks" from the
@@ -175,19 +213,20 @@ static int parse_fds(const char *env, int fds[WAIT_FDS])
 }
 
 /* exec_hooks execs the runtime's binary (exe) into its Go "hooks" mode
- * (libcontainer/hooks_mode_linux.go), which runs the startContainer hooks
- * and execs the program, reporting on the fifo. Every thread Go makes
+ * (libcontainer/hooks_mode_linux.go), which runs the startContainer hooks,
+ * writes the LSM attributes through procfs, and execs the program,
+ * reporting on the fifo. Every thread Go makes
  * there has this process's credentials and filter. A profile that denies
  * execveat still lets a program start with execve: the path through the
  * container's procfs is the fallback. */
-static void __attribute__((noreturn)) exec_hooks(int fifo, int exe, int hooks)
+static void __attribute__((noreturn)) exec_hooks(int fifo, int exe, int hooks, int procfs)
 {
-	char env[64], path[32];
+	char env[80], path[32];
 	char *argv[] = { "corral", CORRAL_ARG_INIT, CORRAL_MARK_HOOKS, NULL };
 	char *envp[] = { env, NULL };
 	int err;
 
-	snprintf(env, sizeof(env), CORRAL_ENV_HOOKS "=%d,%d", fifo, hooks);
+	snprintf(env, sizeof(env), CORRAL_ENV_HOOKS "=%d,%d,%d", fifo, hooks, procfs);
 	syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
 	err = errno;
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", exe);
@@ -257,7 +296,8 @@ static void load_seccomp(int fd, int sock)
 void corral_wait(const char *env)
 {
 	int fds[WAIT_FDS], sock, fifo_handle, procfs, fifo;
-	char fdpath[32], *path, **argv, **envp;
+	char fdpath[32];
+	struct program pr;
 	/* initsync's frame of Ready: a big-endian length 1, the kind. */
 	const unsigned char ready[5] = { 0, 0, 0, 1, CORRAL_INITSYNC_READY };
 	struct stat want, got;
@@ -272,7 +312,8 @@ void corral_wait(const char *env)
 	 * container may read its memory or open its /proc files. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		wait_fail(-1, "init", "make the process non-dumpable: prctl(PR_SET_DUMPABLE)", NULL, errno);
-	read_program(fds[3], &path, &argv, &envp);
+	read_program(fds[3], &pr);
+	write_attrs(procfs, &pr);
 	/* What the fifo must be, checked once start opened it. */
 	if (fstat(fifo_handle, &want) < 0)
 		wait_fail(-1, "init", "stat exec fifo", NULL, errno);
@@ -294,13 +335,13 @@ void corral_wait(const char *env)
 		wait_fail(fifo, "init", "stat exec fifo", NULL, errno);
 	if (got.st_dev != want.st_dev || got.st_ino != want.st_ino || !S_ISFIFO(got.st_mode))
 		wait_fail(fifo, "init", "open exec fifo: procfs gave another file than the fifo", NULL, EXDEV);
-	close(procfs);
 	close(fifo_handle);
 	if (fds[6] >= 0)
-		exec_hooks(fifo, fds[5], fds[6]);
+		exec_hooks(fifo, fds[5], fds[6], procfs);
+	close(procfs);
 	if (write_all(fifo, "0", 1) < 0)
 		wait_fail(-1, "init", "report the start on the exec fifo", NULL, errno);
-	execve(path, argv, envp);
+	execve(pr.path, pr.argv, pr.envp);
 	/* As runc says it. */
-	wait_fail(fifo, "exec", "exec", argv[0], errno);
+	wait_fail(fifo, "exec", "exec", pr.argv[0], errno);
 }

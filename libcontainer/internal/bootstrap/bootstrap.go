@@ -53,7 +53,8 @@ const (
 // "sock,fifo,procfs,program,filter,exe,hooks".
 const EnvWait = "_CORRAL_WAIT"
 
-// EnvHooks names the variable of init's hooks mode: its fds "fifo,hooks".
+// EnvHooks names the variable of init's hooks mode: its fds
+// "fifo,hooks,procfs".
 const EnvHooks = "_CORRAL_HOOKS"
 
 // Args returns the argument vector of the runtime's child named name that
