@@ -17,6 +17,15 @@
 //		}
 //	}
 //
+// Link the program statically, as build.sh links corral (-ldflags
+// '-extldflags "-static"'; libseccomp must have a static archive). Once set up, init execs the program's own binary
+// into a single-threaded wait mode that holds exactly the credentials of
+// the container's process; a dynamically linked binary finds no loader
+// in the container's root for that exec, and init then waits for start in
+// Go, whose other threads keep the runtime's privileges until the
+// program's exec: a process of the container allowed to ptrace could use
+// them.
+//
 // A container lives in a state directory <root>/<id> created by Create and
 // removed by Destroy. Any process may Load it later: the state on disk and
 // the kernel, not the memory of the process that created it, say what the

@@ -215,23 +215,21 @@ static int parse_fds(const char *env, int fds[WAIT_FDS])
 /* exec_hooks execs the runtime's binary (exe) into its Go "hooks" mode
  * (libcontainer/hooks_mode_linux.go), which runs the startContainer hooks,
  * writes the LSM attributes through procfs, and execs the program,
- * reporting on the fifo. Every thread Go makes
- * there has this process's credentials and filter. A profile that denies
- * execveat still lets a program start with execve: the path through the
- * container's procfs is the fallback. */
+ * reporting on the fifo. Every thread Go makes there has this process's
+ * credentials and filter. A profile that denies execveat fails here: no
+ * path to the binary is safe to exec instead (the container's /proc/1
+ * could have been mounted over by then). */
 static void __attribute__((noreturn)) exec_hooks(int fifo, int exe, int hooks, int procfs)
 {
-	char env[80], path[32];
+	char env[80];
 	char *argv[] = { "corral", CORRAL_ARG_INIT, CORRAL_MARK_HOOKS, NULL };
 	char *envp[] = { env, NULL };
-	int err;
 
 	snprintf(env, sizeof(env), CORRAL_ENV_HOOKS "=%d,%d,%d", fifo, hooks, procfs);
 	syscall(SYS_execveat, exe, "", argv, envp, AT_EMPTY_PATH);
-	err = errno;
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", exe);
-	execve(path, argv, envp);
-	wait_fail(fifo, "hooks", "exec into the hooks mode", NULL, err);
+	wait_fail(fifo, "hooks",
+		  "exec into the hooks mode, which runs the startContainer hooks (the seccomp profile must allow execveat)",
+		  NULL, errno);
 }
 
 /* load_seccomp installs the filter that fd holds, as Go wrote it: its
