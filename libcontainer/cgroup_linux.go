@@ -361,17 +361,23 @@ func (c *Container) cgroupManager(st *State) (cgroups.Manager, error) {
 	return m, nil
 }
 
-// killCgroup SIGKILLs every process in the cgroup. Frozen processes are
-// thawed so they can die.
+// killCgroup SIGKILLs every process in the cgroup, in any hierarchy (a
+// process may have joined some only: an exec's bootstrap that froze as
+// it joined the freezer). Frozen processes are thawed so they can die.
 func killCgroup(m cgroups.Manager) {
-	pids, err := m.GetAllPids()
-	if err != nil || len(pids) == 0 {
-		return
+	seen := map[int]bool{}
+	for _, dir := range m.GetPaths() {
+		pids, _ := cgroups.GetAllPids(dir)
+		for _, pid := range pids {
+			if !seen[pid] {
+				seen[pid] = true
+				unix.Kill(pid, unix.SIGKILL)
+			}
+		}
 	}
-	for _, pid := range pids {
-		unix.Kill(pid, unix.SIGKILL)
+	if len(seen) > 0 {
+		thawCgroup(m)
 	}
-	thawCgroup(m)
 }
 
 // thawCgroup thaws a frozen cgroup, so that its killed processes can die.

@@ -92,7 +92,9 @@ func (c *Container) teardown(st *State) error {
 		return removeUnrecordedCgroup(m, c.id)
 	}
 	ownPidNS := st.Config.Namespaces.IsPrivate(configs.NEWPID)
+	killedInit := false
 	if initAlive(st) {
+		killedInit = true
 		if pidfd, err := openInitPidfd(st); err == nil {
 			unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0)
 			if m != nil {
@@ -112,27 +114,48 @@ func (c *Container) teardown(st *State) error {
 	if m == nil {
 		return nil
 	}
-	if !ownPidNS {
+	// Whatever the state said: a cgroup frozen when init died (a pause
+	// that met init exiting) holds what is left in it, killed or not.
+	thawCgroup(m)
+	// Once init was dead before we came, its namespace is gone: what is
+	// left (an exec's setup, outside it) has no child there to reap.
+	if !ownPidNS || !killedInit {
 		killCgroup(m)
 	}
 	faultPoint("destroy:killed")
 	phase.Mark("destroy:killed")
+	if err := removeCgroupOnceEmpty(m, ownPidNS); err != nil {
+		return err
+	}
+	c.removeExecFifo()
+	return nil
+}
+
+// removeCgroupOnceEmpty removes the cgroup once no process is left in it,
+// killing what is left after a second (at once without a pid namespace of
+// its own, where nothing else ends them). Destroy is only tried on an
+// empty cgroup: on a busy one it retries each hierarchy for a second, and
+// would spend the whole timeout in its first call.
+func removeCgroupOnceEmpty(m cgroups.Manager, ownPidNS bool) error {
 	start := time.Now()
 	for {
-		err := m.Destroy()
-		if err == nil {
-			break
-		}
-		if time.Since(start) > killTimeout {
-			return fmt.Errorf("remove cgroup: %w", err)
+		_, dir, pid := firstMember(m)
+		if pid == "" {
+			err := m.Destroy()
+			if err == nil {
+				return nil
+			}
+			if time.Since(start) > killTimeout {
+				return fmt.Errorf("remove cgroup: %w", err)
+			}
+		} else if time.Since(start) > killTimeout {
+			return fmt.Errorf("remove cgroup: pid %s is still in %s after SIGKILL", pid, dir)
 		}
 		if !ownPidNS || time.Since(start) > time.Second {
 			killCgroup(m)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	c.removeExecFifo()
-	return nil
 }
 
 func (c *Container) removeExecFifo() {

@@ -179,6 +179,10 @@ func spawnProgram(sock *os.File, s *setup, exe string, env []string, report [2]i
 		Filter: filter,
 	})
 	unix.Close(report[1])
+	if errors.Is(err, unix.ENOMEM) && s.PidNSFD > 0 {
+		// alloc_pid's answer once the namespace's init is gone.
+		return fmt.Errorf("clone the program's process: %w (the container's init has exited: its pid namespace takes no new process)", err)
+	}
 	if err != nil {
 		return fmt.Errorf("clone the program's process: %w", err)
 	}

@@ -43,6 +43,13 @@ func (c *Container) freeze(want cgroups.FreezerState) error {
 	case want == cgroups.Frozen && status == Stopped:
 		return opError(op, c.id, ErrNotRunning)
 	case want == cgroups.Thawed && status != Paused:
+		if status == Stopped && hasCgroup(st) && cgroupFrozen(st.CgroupPaths) {
+			// Frozen when init died (a pause met init exiting): what
+			// is left in it, an exec's setup, would hang its exec.
+			if m, err := c.cgroupManager(st); err == nil {
+				thaw(m)
+			}
+		}
 		return opError(op, c.id, fmt.Errorf("%w (it is %s)", ErrNotPaused, status))
 	}
 	m, err := c.cgroupManager(st)

@@ -2,8 +2,11 @@ package reliability
 
 import (
 	"encoding/json"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -345,5 +348,74 @@ func TestFaultKillInitDuringCreate(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.root, id)); err == nil {
 		t.Errorf("a failed create left its state: %s", e.stateFiles(id))
 		e.deleteClean(id)
+	}
+}
+
+// TestFrozenWhenInitDied puts the container in the state the concurrency
+// test met once in a dozen runs: init dead (a pause met it exiting) and
+// the cgroup frozen, holding a process that is not in init's pid
+// namespace (there: an exec's bootstrap, frozen as it joined the
+// freezer; here: a sleep the test moves into every hierarchy). resume
+// thaws what is left, though the container is stopped, and delete
+// --force kills it and removes every cgroup. Before, delete --force
+// spent its whole timeout in one attempt to remove the busy cgroups
+// without killing or thawing anything, and failed; the exec hung.
+func TestFrozenWhenInitDied(t *testing.T) {
+	if _, err := os.Stat("/sys/fs/cgroup/freezer"); err != nil {
+		t.Skip("no cgroup v1 freezer hierarchy on this host")
+	}
+	e := newEnv(t)
+	id := e.id()
+	marker := e.marker()
+	e.must("run", "--detach", "--bundle", e.bundle(id, []string{"sleep", marker}), id)
+	pid := e.state(id).Pid
+	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, thaw := range []bool{true, false} {
+		left := exec.Command("sleep", marker)
+		if err := left.Start(); err != nil {
+			t.Fatal(err)
+		}
+		defer left.Process.Kill()
+		for _, line := range strings.Split(strings.TrimSpace(string(cg)), "\n") {
+			f := strings.SplitN(line, ":", 3)
+			hier := strings.TrimPrefix(f[1], "name=")
+			if hier == "" {
+				hier = "unified"
+			}
+			procs := filepath.Join("/sys/fs/cgroup", hier, f[2], "cgroup.procs")
+			if err := os.WriteFile(procs, []byte(strconv.Itoa(left.Process.Pid)), 0); err != nil {
+				t.Fatalf("move pid %d into %s: %v", left.Process.Pid, procs, err)
+			}
+		}
+		if thaw {
+			setFreezer(t, freezerDir(id), "FROZEN")
+			// Frozen, init's SIGKILL waits for the thaw: as after a
+			// pause that met init exiting, thaw it alone.
+			syscall.Kill(pid, syscall.SIGKILL)
+			setFreezer(t, freezerDir(id), "THAWED")
+			if !waitDead(pid, 10*time.Second) {
+				t.Fatalf("init %d survives SIGKILL", pid)
+			}
+			setFreezer(t, freezerDir(id), "FROZEN")
+			e.waitTruth(id, "stopped")
+			e.fails([]string{"not paused", "stopped"}, "resume", id)
+			b, _ := os.ReadFile(filepath.Join(freezerDir(id), "freezer.state"))
+			if s := strings.TrimSpace(string(b)); s != "THAWED" {
+				t.Errorf("resume of a stopped container left its cgroup %s", s)
+			}
+			continue
+		}
+		setFreezer(t, freezerDir(id), "FROZEN")
+	}
+	start := time.Now()
+	e.deleteClean(id)
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("delete --force took %v", d)
+	}
+	if ps := waitNoMarker(marker, 5*time.Second); len(ps) > 0 {
+		t.Errorf("processes outlive delete --force: %v", ps)
 	}
 }
