@@ -43,15 +43,7 @@ func (j *hooksJob) file() (int, error) {
 	if err != nil {
 		return -1, fmt.Errorf("encode the startContainer hooks: %w", err)
 	}
-	fd, err := unix.MemfdCreate("corral-hooks", unix.MFD_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("memfd for the startContainer hooks: %w", err)
-	}
-	if err := writeAll(fd, b); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("write the startContainer hooks: %w", err)
-	}
-	return fd, nil
+	return memfdOf("startContainer hooks", b)
 }
 
 // runStartHooks is init's hooks mode: fds is bootstrap.EnvHooks's value,

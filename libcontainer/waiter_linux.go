@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"unsafe"
 
@@ -131,10 +132,6 @@ func waitInGo(sock *os.File, s *setup, procfs *os.File, exe string, env []string
 // writes first, to a memfd:
 // "path\0argc\0nattr\0args...\0(step\0attr\0value\0)...env...\0".
 func programFile(exe string, args, env []string, attrs []lsmAttr) (int, error) {
-	fd, err := unix.MemfdCreate("corral-program", unix.MFD_CLOEXEC)
-	if err != nil {
-		return -1, fmt.Errorf("memfd for the program to exec: %w", err)
-	}
 	b := make([]byte, 0, 256)
 	add := func(s string) { b = append(append(b, s...), 0) }
 	add(exe)
@@ -151,11 +148,7 @@ func programFile(exe string, args, env []string, attrs []lsmAttr) (int, error) {
 	for _, e := range env {
 		add(e)
 	}
-	if err := writeAll(fd, b); err != nil {
-		unix.Close(fd)
-		return -1, fmt.Errorf("write the program to exec: %w", err)
-	}
-	return fd, nil
+	return memfdOf("program to exec", b)
 }
 
 // filterFile writes the seccomp filter the waiter loads to a memfd: its
@@ -168,13 +161,19 @@ func filterFile(f *seccomp.Filter) (int, error) {
 		b = append(b, in.Jt, in.Jf)
 		b = binary.NativeEndian.AppendUint32(b, in.K)
 	}
-	fd, err := unix.MemfdCreate("corral-seccomp", unix.MFD_CLOEXEC)
+	return memfdOf("seccomp filter", b)
+}
+
+// memfdOf returns a close-on-exec memfd holding b, what the wait and
+// hooks modes read; what names it in errors.
+func memfdOf(what string, b []byte) (int, error) {
+	fd, err := unix.MemfdCreate("corral-"+strings.ReplaceAll(what, " ", "-"), unix.MFD_CLOEXEC)
 	if err != nil {
-		return -1, fmt.Errorf("memfd for the seccomp filter: %w", err)
+		return -1, fmt.Errorf("memfd for the %s: %w", what, err)
 	}
 	if err := writeAll(fd, b); err != nil {
 		unix.Close(fd)
-		return -1, fmt.Errorf("write the seccomp filter: %w", err)
+		return -1, fmt.Errorf("write the %s: %w", what, err)
 	}
 	return fd, nil
 }

@@ -16,17 +16,8 @@ if [ -z "$parser" ]; then
 	exit 0
 fi
 
-run='AppArmor|LSM'
-if [ "${1:-}" = "-test.run" ]; then
-	run=$2
-fi
-
-ship=$(mktemp -d)
-trap 'rm -rf "$ship"' EXIT
-# Containers with a user namespace must reach their rootfs under it.
-chmod 755 "$ship"
-tests/rootfs/build.sh
-mkdir -p "$ship/bin"
+lane_run 'AppArmor|LSM' "$@"
+new_ship
 go test -c -o "$ship/bin/cli.test" ./tests/integration/cli
 ./build.sh "$ship/bin/corral"
 cp -a tests/rootfs/busybox "$ship/rootfs"

@@ -10,17 +10,8 @@ cd "$(dirname "$0")/../.."
 . tests/vm/lib.sh
 need_vm "cgroup v2"
 
-run='CgroupV2|Memory|Pids|CPU|Pause|Destroy|SetRaises|Stats|BadResources|CgroupInUse|ExecJoins|ExecConcurrent|Cgroup|MountTypes|Readme|Status|Exec|RootlessDelegated|Seccomp'
-if [ "${1:-}" = "-test.run" ]; then
-	run=$2
-fi
-
-ship=$(mktemp -d)
-trap 'rm -rf "$ship"' EXIT
-# Containers with a user namespace must reach their rootfs under it.
-chmod 755 "$ship"
-tests/rootfs/build.sh
-mkdir -p "$ship/bin"
+lane_run 'CgroupV2|Memory|Pids|CPU|Pause|Destroy|SetRaises|Stats|BadResources|CgroupInUse|ExecJoins|ExecConcurrent|Cgroup|MountTypes|Readme|Status|Exec|RootlessDelegated|Seccomp' "$@"
+new_ship
 go test -c -o "$ship/bin/lib.test" ./tests/integration/lib
 go build -o "$ship/bin/readme" ./examples/readme
 cp -a tests/rootfs/busybox "$ship/rootfs"

@@ -17,3 +17,23 @@ need_vm() {
 		exit 0
 	fi
 }
+
+# lane_run DEFAULT [-test.run REGEXP] sets run to the tests a lane runs:
+# REGEXP if given, else DEFAULT.
+lane_run() {
+	run=$1
+	if [ "${2:-}" = "-test.run" ]; then
+		run=$3
+	fi
+}
+
+# new_ship makes ship, the directory copied into the VM (removed on
+# exit), with the busybox rootfs built and bin/ made. It is readable by
+# every user: containers with a user namespace reach their rootfs there.
+new_ship() {
+	ship=$(mktemp -d)
+	trap 'rm -rf "$ship"' EXIT
+	chmod 755 "$ship"
+	tests/rootfs/build.sh
+	mkdir -p "$ship/bin"
+}

@@ -11,16 +11,8 @@ cd "$(dirname "$0")/../.."
 . tests/vm/lib.sh
 need_vm "netDevices"
 
-run=TestNetDevices
-if [ "${1:-}" = "-test.run" ]; then
-	run=$2
-fi
-
-ship=$(mktemp -d)
-trap 'rm -rf "$ship"' EXIT
-chmod 755 "$ship"
-tests/rootfs/build.sh
-mkdir -p "$ship/bin"
+lane_run TestNetDevices "$@"
+new_ship
 go test -c -o "$ship/bin/cli.test" ./tests/integration/cli
 ./build.sh "$ship/bin/corral"
 cp -a tests/rootfs/busybox "$ship/rootfs"

@@ -30,16 +30,8 @@ if ! out=$("$vm" --systemd --packages "$packages" --prepare 2>&1); then
 	skip "the systemd guest's image cannot be built here (above)"
 fi
 
-run='Systemd|MemoryLimit|Pids|Pause|Destroy|SetRaises|Stats|CgroupInUse|ExecJoins|Status'
-if [ "${1:-}" = "-test.run" ]; then
-	run=$2
-fi
-
-ship=$(mktemp -d)
-trap 'rm -rf "$ship"' EXIT
-chmod 755 "$ship"
-tests/rootfs/build.sh
-mkdir -p "$ship/bin"
+lane_run 'Systemd|MemoryLimit|Pids|Pause|Destroy|SetRaises|Stats|CgroupInUse|ExecJoins|Status' "$@"
+new_ship
 ./build.sh "$ship/bin/corral"
 go test -c -o "$ship/bin/lib.test" ./tests/integration/lib
 go test -c -o "$ship/bin/engines.test" ./tests/integration/engines

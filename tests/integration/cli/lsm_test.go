@@ -101,7 +101,8 @@ func TestAppArmorProfile(t *testing.T) {
 }
 
 // userNamespace gives the container a user namespace mapping container
-// root to host uid 100000.
+// root to host uid 100000, without the cgroup mount (sysfs's cgroup
+// files belong to the host's root).
 func userNamespace(s *specs.Spec) {
 	s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
 	s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}

@@ -230,16 +230,8 @@ func TestBindSourceInUserNamespaceBesideRunc(t *testing.T) {
 		}
 	}
 	userns := func(s *specs.Spec) {
-		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.UserNamespace})
-		s.Linux.UIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-		s.Linux.GIDMappings = []specs.LinuxIDMapping{{ContainerID: 0, HostID: 100000, Size: 65536}}
-		var kept []specs.Mount
-		for _, m := range s.Mounts {
-			if m.Type != "cgroup" {
-				kept = append(kept, m)
-			}
-		}
-		s.Mounts = append(kept, specs.Mount{Destination: "/p", Type: "bind", Source: inner, Options: []string{"bind"}})
+		userNamespace(s)
+		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/p", Type: "bind", Source: inner, Options: []string{"bind"}})
 	}
 	runc, corral := sideBySide(e, prep, "cat /p/f", userns)
 	if corral.Code != 0 || corral.Stdout != "secret\n" || runc.Stdout != corral.Stdout {

@@ -22,13 +22,7 @@ import (
 func TestInitThreadsDropRoot(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.ID()
-	dir := t.TempDir()
-	os.Chmod(dir, 0o777)
-	bundle := e.Bundle(id, []string{"sh", "-c", "cat /proc/self/status > /out/status.tmp && mv /out/status.tmp /out/status"}, func(s *specs.Spec) {
-		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 6}}
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/out", Type: "bind", Source: dir, Options: []string{"bind"}})
-	})
+	id, dir, bundle := statusBundle(t, e)
 	e.Must("create", "--bundle", bundle, id)
 	defer e.Must("delete", "--force", id)
 	threads, err := itest.ThreadStatuses(e.state(id).Pid)
@@ -36,14 +30,8 @@ func TestInitThreadsDropRoot(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.Must("start", id)
-	var final []byte
-	if !itest.WaitFor(10*time.Second, func() bool {
-		final, err = os.ReadFile(filepath.Join(dir, "status"))
-		return err == nil
-	}) {
-		t.Fatalf("the program wrote no status: %v", err)
-	}
-	for _, p := range itest.ThreadCredentials(threads, string(final)) {
+	final := programStatus(t, dir)
+	for _, p := range itest.ThreadCredentials(threads, final) {
 		t.Error("init: " + p)
 	}
 }
@@ -55,26 +43,14 @@ func TestInitThreadsDropRoot(t *testing.T) {
 func TestStartHooksThreadsDropRoot(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	id := e.ID()
-	dir := t.TempDir()
-	os.Chmod(dir, 0o777)
-	bundle := e.Bundle(id, []string{"sh", "-c", "cat /proc/self/status > /out/status.tmp && mv /out/status.tmp /out/status"}, func(s *specs.Spec) {
-		s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 6}}
-		s.Mounts = append(s.Mounts, specs.Mount{Destination: "/out", Type: "bind", Source: dir, Options: []string{"bind"}})
+	id, dir, bundle := statusBundle(t, e, func(s *specs.Spec) {
 		s.Hooks = &specs.Hooks{StartContainer: []specs.Hook{{Path: "/bin/sh", Args: []string{"sh", "-c",
 			`mkdir /out/tasks && for t in /proc/1/task/*; do cat $t/status > /out/tasks/${t##*/}; done`}}}}
 	})
 	e.Must("create", "--bundle", bundle, id)
 	defer e.Must("delete", "--force", id)
 	e.Must("start", id)
-	var final []byte
-	var err error
-	if !itest.WaitFor(10*time.Second, func() bool {
-		final, err = os.ReadFile(filepath.Join(dir, "status"))
-		return err == nil
-	}) {
-		t.Fatalf("the program wrote no status: %v", err)
-	}
+	final := programStatus(t, dir)
 	tasks, err := os.ReadDir(filepath.Join(dir, "tasks"))
 	if err != nil || len(tasks) == 0 {
 		t.Fatalf("the hook saw no thread of init: %v", err)
@@ -90,7 +66,34 @@ func TestStartHooksThreadsDropRoot(t *testing.T) {
 	if len(threads) < 2 {
 		t.Errorf("init ran the hook with %d thread(s): not Go's runtime", len(threads))
 	}
-	for _, p := range itest.ThreadCredentials(threads, string(final)) {
+	for _, p := range itest.ThreadCredentials(threads, final) {
 		t.Error("init's hooks mode: " + p)
 	}
+}
+
+// statusBundle makes a bundle whose program, as uid 1000 with two more
+// groups, writes its /proc/self/status to dir's "status" (bound on /out).
+func statusBundle(t *testing.T, e *env, mods ...func(*specs.Spec)) (id, dir, bundle string) {
+	id = e.ID()
+	dir = t.TempDir()
+	os.Chmod(dir, 0o777)
+	bundle = e.Bundle(id, []string{"sh", "-c", "cat /proc/self/status > /out/status.tmp && mv /out/status.tmp /out/status"},
+		append([]func(*specs.Spec){func(s *specs.Spec) {
+			s.Process.User = specs.User{UID: 1000, GID: 1000, AdditionalGids: []uint32{5, 6}}
+			s.Mounts = append(s.Mounts, specs.Mount{Destination: "/out", Type: "bind", Source: dir, Options: []string{"bind"}})
+		}}, mods...)...)
+	return id, dir, bundle
+}
+
+// programStatus waits for the status statusBundle's program writes.
+func programStatus(t *testing.T, dir string) string {
+	var final []byte
+	var err error
+	if !itest.WaitFor(10*time.Second, func() bool {
+		final, err = os.ReadFile(filepath.Join(dir, "status"))
+		return err == nil
+	}) {
+		t.Fatalf("the program wrote no status: %v", err)
+	}
+	return string(final)
 }
