@@ -137,10 +137,13 @@ func (c *Container) teardown(st *State) error {
 // empty cgroup: on a busy one it retries each hierarchy for a second, and
 // would spend the whole timeout in its first call.
 func removeCgroupOnceEmpty(m cgroups.Manager, ownPidNS bool) error {
+	if rmdirEach(m) {
+		return nil
+	}
 	start := time.Now()
 	for {
-		_, dir, pid := firstMember(m)
-		if pid == "" {
+		dir, pid := anyMember(m)
+		if pid == 0 {
 			err := m.Destroy()
 			if err == nil {
 				return nil
@@ -149,7 +152,7 @@ func removeCgroupOnceEmpty(m cgroups.Manager, ownPidNS bool) error {
 				return fmt.Errorf("remove cgroup: %w", err)
 			}
 		} else if time.Since(start) > killTimeout {
-			return fmt.Errorf("remove cgroup: pid %s is still in %s after SIGKILL", pid, dir)
+			return fmt.Errorf("remove cgroup: pid %d is still in %s after SIGKILL", pid, dir)
 		}
 		if !ownPidNS || time.Since(start) > time.Second {
 			killCgroup(m)
@@ -182,4 +185,28 @@ func waitPidfd(pidfd int, timeout time.Duration) error {
 			return nil
 		}
 	}
+}
+
+// rmdirEach removes each hierarchy's directory of the cgroup once, the
+// usual end of a container: empty, no sub-cgroups. It reports whether
+// all are gone; what is left is for m.Destroy.
+func rmdirEach(m cgroups.Manager) bool {
+	gone := true
+	for _, dir := range m.GetPaths() {
+		if err := unix.Rmdir(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+			gone = false
+		}
+	}
+	return gone
+}
+
+// anyMember returns a process of the cgroup or of a sub-cgroup, in any
+// hierarchy, and where it is; 0 if there is none.
+func anyMember(m cgroups.Manager) (string, int) {
+	for _, dir := range m.GetPaths() {
+		if pids, _ := cgroups.GetAllPids(dir); len(pids) > 0 {
+			return dir, pids[0]
+		}
+	}
+	return "", 0
 }
