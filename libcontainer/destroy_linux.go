@@ -124,7 +124,7 @@ func (c *Container) teardown(st *State) error {
 	}
 	faultPoint("destroy:killed")
 	phase.Mark("destroy:killed")
-	if err := removeCgroupOnceEmpty(m, ownPidNS); err != nil {
+	if err := removeCgroupOnceEmpty(m, ownPidNS, st.Config.Cgroups.Systemd); err != nil {
 		return err
 	}
 	c.removeExecFifo()
@@ -135,9 +135,10 @@ func (c *Container) teardown(st *State) error {
 // killing what is left after a second (at once without a pid namespace of
 // its own, where nothing else ends them). Destroy is only tried on an
 // empty cgroup: on a busy one it retries each hierarchy for a second, and
-// would spend the whole timeout in its first call.
-func removeCgroupOnceEmpty(m cgroups.Manager, ownPidNS bool) error {
-	if rmdirEach(m) {
+// would spend the whole timeout in its first call. A cgroup of the
+// systemd driver goes with its unit, which only Destroy stops.
+func removeCgroupOnceEmpty(m cgroups.Manager, ownPidNS, systemd bool) error {
+	if !systemd && rmdirEach(m) {
 		return nil
 	}
 	start := time.Now()
