@@ -47,7 +47,17 @@
 //     (spawn_linux.go). The nsenter constructor reads the bootstrap
 //     message from the fd, joins and creates the namespaces, then Init
 //     reads its setup there and builds the container. Init removes the
-//     variable before it executes the container's program.
+//     variable before it executes the container's program. With it,
+//     _CORRAL_BOOTSTRAP_FDS=<n> says that fds 0 to n-1 are the runtime's.
+//   - _CORRAL_WAIT=<sock,fifo,procfs,program,filter,exe,hooks fds>,
+//     marker --corral-wait: init once set up, exec'd again by Init into
+//     the nsenter constructor's wait mode (waiter_linux.go, nsenter/wait.c),
+//     which loads the seccomp filter, says Ready, waits for start and
+//     executes the program; it never reaches Go.
+//   - _CORRAL_HOOKS=<fifo,hooks,procfs fds>, marker --corral-hooks: init
+//     once started, exec'd by the wait mode to run the startContainer
+//     hooks in Go (hooks_mode_linux.go); Init runs them and executes the
+//     program.
 //   - _CORRAL_USERNS_HOLDER=1, marker --corral-userns-holder, name
 //     "corral-userns": a process that holds a new user namespace, the id
 //     mapping of an idmapped mount, until its stdin closes. Set by Start

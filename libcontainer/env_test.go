@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/corral-oci/corral/libcontainer"
 	_ "github.com/corral-oci/corral/libcontainer/nsenter"
 	"github.com/corral-oci/corral/libcontainer/specconv"
@@ -38,6 +40,12 @@ func TestMain(m *testing.M) {
 	if root := os.Getenv(embedderEnv); root != "" {
 		if err := embedder(root); err != nil {
 			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		// _CORRAL_HOOKS without its marker must not make it
+		// non-dumpable, as the hooks mode is.
+		if d, err := unix.PrctlRetInt(unix.PR_GET_DUMPABLE, 0, 0, 0, 0); err != nil || d != 1 {
+			fmt.Printf("dumpable %d (%v)", d, err)
 			os.Exit(1)
 		}
 		fmt.Print("ran")
@@ -121,6 +129,8 @@ func accidentalEnv(dir string) []string {
 		"_CORRAL_BOOTSTRAP=3",
 		"_CORRAL_USERNS_HOLDER=1",
 		"_CORRAL_CRIU_ROOT=" + job,
+		"_CORRAL_WAIT=3,3,3,3,-1,-1,-1",
+		"_CORRAL_HOOKS=3,3,3",
 		"CORRAL_PHASES=" + filepath.Join(dir, "phases"),
 		"CORRAL_TEST_PAUSE_AT=create:dir-made",
 	}

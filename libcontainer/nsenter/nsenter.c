@@ -442,11 +442,16 @@ void corral_nsenter(void)
 	if (getenv(CORRAL_ENV_USERNS_HOLDER) != NULL && started_as(CORRAL_MARK_USERNS_HOLDER))
 		hold_user_namespace();
 	/* init's hooks mode, before Go starts threads: the exec made the
-	 * process dumpable again. A program that inherited the variable by
-	 * accident only loses its core dumps. Go checks the marker, and
-	 * fails if this failed. */
-	if (getenv(CORRAL_ENV_HOOKS) != NULL)
-		prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	 * process dumpable again. Its marker is read through the procfs its
+	 * variable names last ("fifo,hooks,procfs"), as the wait mode's;
+	 * Go fails if the process is still dumpable. */
+	if ((env = getenv(CORRAL_ENV_HOOKS)) != NULL) {
+		const char *comma = strrchr(env, ',');
+		long procfs = comma != NULL ? strtol(comma + 1, NULL, 10) : -1;
+
+		if (procfs >= 3 && started_as_at((int)procfs, "self/cmdline", CORRAL_MARK_HOOKS))
+			prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	}
 	/* init's wait mode reads its arguments through the procfs it was
 	 * given: the container's /proc may be missing. */
 	if ((env = getenv(CORRAL_ENV_WAIT)) != NULL) {
