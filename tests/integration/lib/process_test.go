@@ -3,7 +3,6 @@ package lib
 import (
 	"encoding/json"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -163,7 +162,7 @@ func TestInitThreadsDropRoot(t *testing.T) {
 			// This test binary is init; it runs in the container again
 			// as its wait mode, and is linked dynamically.
 			rootfs := newRootfs(t)
-			installSharedLibs(t, rootfs)
+			itest.InstallSharedLibs(t, rootfs)
 			cfg := newConfig(t, rootfs)
 			cfg.NoNewPrivileges = true
 			cfg.Seccomp = &configs.Seccomp{
@@ -505,38 +504,6 @@ func TestSeccompFilterCache(t *testing.T) {
 		}
 		if i == 1 {
 			os.WriteFile(entries[0], []byte("damaged"), 0o600)
-		}
-	}
-}
-
-// installSharedLibs copies into rootfs the dynamic loader and the
-// libraries this (cgo) test binary needs to run there.
-func installSharedLibs(t *testing.T, rootfs string) {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("ldd", exe).Output()
-	if err != nil {
-		t.Fatalf("ldd %s: %v", exe, err)
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		for _, f := range strings.Fields(l) {
-			if !strings.HasPrefix(f, "/") {
-				continue
-			}
-			b, err := os.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			dst := filepath.Join(rootfs, f)
-			if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(dst, b, 0o755); err != nil {
-				t.Fatal(err)
-			}
 		}
 	}
 }

@@ -168,7 +168,7 @@ func TestDestroyPausedContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	p.Wait()
-	checkNoLeaks(t, hostState{mounts: itest.MountPoints(t, itest.TestMount), fds: openFDs(t)}, t.TempDir(), "x", cfg)
+	checkNoLeaks(t, hostState{mounts: itest.MountPoints(t, itest.TestMount), fds: itest.OpenFDs(t)}, t.TempDir(), "x", cfg)
 }
 
 func TestSetRaisesMemoryLimit(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
 	"strconv"
 	"strings"
 	"testing"
@@ -189,21 +188,7 @@ type hostState struct {
 
 func snapshot(t *testing.T) hostState {
 	t.Helper()
-	return hostState{mounts: itest.MountPoints(t, itest.TestMount), fds: openFDs(t), children: children(t)}
-}
-
-func openFDs(t *testing.T) []string {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range ents {
-		l, _ := os.Readlink("/proc/self/fd/" + e.Name())
-		out = append(out, e.Name()+"->"+l)
-	}
-	sort.Strings(out)
-	return out
+	return hostState{mounts: itest.MountPoints(t, itest.TestMount), fds: itest.OpenFDs(t), children: children(t)}
 }
 
 // children lists our child processes that are not zombies waiting to be

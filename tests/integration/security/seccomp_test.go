@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/corral-oci/corral/libcontainer/configs"
+	"github.com/corral-oci/corral/tests/integration/internal/itest"
 )
 
 // TestSeccompErrno: a denied syscall gets the errno the rule asks for,
@@ -216,7 +217,7 @@ func testSeccompNotify(t *testing.T, nnp bool) {
 	rootfs := newRootfs(t)
 	installSyscaller(t, rootfs)
 	if nnp {
-		installSharedLibs(t, rootfs)
+		itest.InstallSharedLibs(t, rootfs)
 	}
 	sock := filepath.Join(t.TempDir(), "agent.sock")
 	agent := startAgent(t, sock, []libseccomp.ScmpNotifResp{

@@ -29,7 +29,7 @@ func exeRootfs(t *testing.T) string {
 	t.Helper()
 	rootfs := newRootfs(t)
 	installSyscaller(t, rootfs)
-	installSharedLibs(t, rootfs)
+	itest.InstallSharedLibs(t, rootfs)
 	if err := os.WriteFile(filepath.Join(rootfs, "evil"), []byte("#!/proc/self/exe\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}

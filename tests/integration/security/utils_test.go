@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -283,23 +282,7 @@ type hostState struct {
 
 func snapshot(t *testing.T) hostState {
 	t.Helper()
-	return hostState{mounts: itest.MountPoints(t, nil), fds: openFDs(t)}
-}
-
-func openFDs(t *testing.T) []string {
-	ents, err := os.ReadDir("/proc/self/fd")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []string
-	for _, e := range ents {
-		// The directory ReadDir read is closed by now: no target.
-		if l, err := os.Readlink("/proc/self/fd/" + e.Name()); err == nil {
-			out = append(out, e.Name()+"->"+l)
-		}
-	}
-	sort.Strings(out)
-	return out
+	return hostState{mounts: itest.MountPoints(t, nil), fds: itest.OpenFDs(t)}
 }
 
 // checkNoLeaks fails the test if the container left a mount, an fd, a
@@ -486,28 +469,6 @@ func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
 	}
 	if err := os.WriteFile(dst, b, mode); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// installSharedLibs copies into the rootfs the dynamic loader and the
-// libraries this (cgo) test binary needs, so that the binary can run
-// inside the container when an attack gets it executed there.
-func installSharedLibs(t *testing.T, rootfs string) {
-	t.Helper()
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command("ldd", exe).Output()
-	if err != nil {
-		t.Fatalf("ldd %s: %v", exe, err)
-	}
-	for _, l := range strings.Split(string(out), "\n") {
-		for _, f := range strings.Fields(l) {
-			if strings.HasPrefix(f, "/") {
-				copyFile(t, f, filepath.Join(rootfs, f), 0o755)
-			}
-		}
 	}
 }
 

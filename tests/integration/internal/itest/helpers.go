@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -145,4 +146,36 @@ func OpenFDs(t testing.TB) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// InstallSharedLibs copies into rootfs the dynamic loader and the
+// libraries this (cgo) test binary needs to run there: the binary a
+// test's container runs as init execs itself into its wait mode, which
+// a dynamically linked binary cannot without them.
+func InstallSharedLibs(t testing.TB, rootfs string) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("ldd", exe).Output()
+	if err != nil {
+		t.Fatalf("ldd %s: %v", exe, err)
+	}
+	for _, f := range strings.Fields(string(out)) {
+		if !strings.HasPrefix(f, "/") {
+			continue
+		}
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dst := filepath.Join(rootfs, f)
+		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(dst, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 }
