@@ -114,18 +114,28 @@ func (c *Container) teardown(st *State) error {
 	if m == nil {
 		return nil
 	}
-	// Whatever the state said: a cgroup frozen when init died (a pause
-	// that met init exiting) holds what is left in it, killed or not.
-	thawCgroup(m)
-	// Once init was dead before we came, its namespace is gone: what is
-	// left (an exec's setup, outside it) has no child there to reap.
-	if !ownPidNS || !killedInit {
-		killCgroup(m)
+	// The usual end, nothing left in the cgroup, takes one rmdir per
+	// hierarchy. A cgroup of the systemd driver goes with its unit,
+	// which only Destroy stops.
+	removed := !st.Config.Cgroups.Systemd && rmdirEach(m)
+	if !removed {
+		// Whatever the state said: a cgroup frozen when init died (a
+		// pause that met init exiting) holds what is left in it,
+		// killed or not.
+		thawCgroup(m)
+		// Once init was dead before we came, its namespace is gone:
+		// what is left (an exec's setup, outside it) has no child
+		// there to reap.
+		if !ownPidNS || !killedInit {
+			killCgroup(m)
+		}
 	}
 	faultPoint("destroy:killed")
 	phase.Mark("destroy:killed")
-	if err := removeCgroupOnceEmpty(m, ownPidNS, st.Config.Cgroups.Systemd); err != nil {
-		return err
+	if !removed {
+		if err := removeCgroupOnceEmpty(m, ownPidNS); err != nil {
+			return err
+		}
 	}
 	c.removeExecFifo()
 	return nil
@@ -135,12 +145,8 @@ func (c *Container) teardown(st *State) error {
 // killing what is left after a second (at once without a pid namespace of
 // its own, where nothing else ends them). Destroy is only tried on an
 // empty cgroup: on a busy one it retries each hierarchy for a second, and
-// would spend the whole timeout in its first call. A cgroup of the
-// systemd driver goes with its unit, which only Destroy stops.
-func removeCgroupOnceEmpty(m cgroups.Manager, ownPidNS, systemd bool) error {
-	if !systemd && rmdirEach(m) {
-		return nil
-	}
+// would spend the whole timeout in its first call.
+func removeCgroupOnceEmpty(m cgroups.Manager, ownPidNS bool) error {
 	start := time.Now()
 	for {
 		dir, pid := anyMember(m)
